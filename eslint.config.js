@@ -15,6 +15,8 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+      // Errors of the user's exec and signal reasons pass through unchanged, whatever they are.
+      '@typescript-eslint/prefer-promise-reject-errors': 'off',
     },
   },
   {

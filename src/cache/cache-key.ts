@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Prompt } from '../types.js';
+
+/** Version of the key scheme: part of every key, bumped whenever the canonical form changes. */
+export const KEY_VERSION = 1;
+
+/** The hash that turns a canonical request into its key. */
+export type HashOption = 'sha256' | 'md5' | ((text: string) => string);
+
+/**
+ * A request split into its two identity parts. `header` holds the prompt kind, scope, model and
+ * params (length-prefixed, so no two requests share one); `text` is the prompt itself (a string, or
+ * the canonical JSON of the messages). Two requests are identical exactly when both parts are equal.
+ */
+export interface RequestIdentity {
+  readonly header: string;
+  readonly text: string;
+  readonly model: string;
+  readonly scope: string;
+}
+
+/**
+ * JSON with object keys sorted at every depth, so that key order never changes a key. Values JSON
+ * cannot represent faithfully (functions, symbols, bigints, non-finite numbers, cycles) are refused
+ * with a TypeError naming the path, rather than silently dropped: a dropped field would merge two
+ * different requests into one entry.
+ */
+export function canonicalJson(value: unknown, path = 'params', seen: unknown[] = []): string {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`\`${path}\` must be finite to be part of a cache key, received ${value}`);
+      return JSON.stringify(value);
+    case 'undefined':
+      return 'null';
+    case 'object':
+      return value === null ? 'null' : canonicalObject(value, path, seen);
+    default:
+      throw new TypeError(`\`${path}\` cannot be part of a cache key (a ${typeof value})`);
+  }
+}
+
+function canonicalObject(value: object, path: string, seen: unknown[]): string {
+  if (seen.includes(value)) throw new TypeError(`\`${path}\` is circular and cannot be part of a cache key`);
+  seen.push(value);
+  let out: string;
+  if (Array.isArray(value)) {
+    out = `[${value.map((item, i) => canonicalJson(item, `${path}[${i}]`, seen)).join(',')}]`;
+  } else if (ArrayBuffer.isView(value)) {
+    out = JSON.stringify(`bytes:${createHash('sha256').update(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)).digest('base64')}`);
+  } else if (value instanceof Date) {
+    out = JSON.stringify(value.toISOString());
+  } else {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+    out = `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k], `${path}.${k}`, seen)}`).join(',')}}`;
+  }
+  seen.pop();
+  return out;
+}
+
+/** Builds the identity of a request. Params with no keys are the same as no params. */
+export function requestIdentity(prompt: Prompt, model: string, scope: string, params: string): RequestIdentity {
+  const isText = typeof prompt === 'string';
+  const text = isText ? prompt : canonicalJson(prompt, 'prompt');
+  const header = `${isText ? 's' : 'm'}${scope.length}:${scope}${model.length}:${model}${params}`;
+  return { header, text, model, scope };
+}
+
+/** Canonical params text: `''` for none. */
+export function canonicalParams(params: Record<string, unknown> | undefined): string {
+  if (params === undefined) return '';
+  for (const _ in params) return canonicalJson(params);
+  return '';
+}
+
+export function resolveHash(option: HashOption): (text: string) => string {
+  if (typeof option === 'function') return option;
+  return (text) => createHash(option).update(text).digest('hex');
+}
+
+/**
+ * The full key: `v1:` + hash of the canonical request, prefixed with the URL-encoded scope when there
+ * is one so that stores can keep tenants apart. A newline cannot occur inside the header's params
+ * JSON, so header and text never run into each other.
+ */
+export function fullKey(id: RequestIdentity, hash: (text: string) => string): string {
+  const digest = hash(`llmoe:v${KEY_VERSION}\n${id.header}\n${id.text}`);
+  return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeURIComponent(id.scope)}:${digest}`;
+}
+
+const SAMPLES = 48;
+const FULL_BELOW = 192;
+const seed = randomBytes(4).readUInt32LE(0);
+
+function mix(h: number, c: number): number {
+  return Math.imul(h ^ c, 0x01000193);
+}
+
+/**
+ * A fast, non-cryptographic fingerprint of a request for the in-process map: every character of the
+ * header and of short prompts, and for long prompts their length, both ends and evenly spaced
+ * samples at a per-process random offset. It only picks a bucket: entries are always confirmed by
+ * comparing the full text, so a collision costs a comparison, never a wrong answer, and buckets are
+ * bounded (see ResponseCache), so crafted collisions cannot turn lookups into long scans.
+ */
+export function fingerprint(id: RequestIdentity): number {
+  const { header, text } = id;
+  let h = seed ^ Math.imul(text.length, 0x9e3779b1);
+  for (let i = 0; i < header.length; i++) h = mix(h, header.charCodeAt(i));
+  const n = text.length;
+  if (n <= FULL_BELOW) {
+    for (let i = 0; i < n; i++) h = mix(h, text.charCodeAt(i));
+  } else {
+    for (let i = 0; i < 32; i++) h = mix(mix(h, text.charCodeAt(i)), text.charCodeAt(n - 1 - i));
+    const step = (n - 64) / SAMPLES;
+    const offset = 32 + (seed % Math.max(1, Math.floor(step)));
+    for (let i = 0; i < SAMPLES; i++) h = mix(h, text.charCodeAt(offset + Math.floor(i * step)));
+  }
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}

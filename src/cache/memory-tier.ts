@@ -1,0 +1,162 @@
+import { LRUCache } from 'lru-cache';
+import type { MissCause } from '../types.js';
+import { fingerprint, type RequestIdentity } from './cache-key.js';
+import type { Entry } from './entry.js';
+
+/** Entries sharing one fingerprint before further ones are keyed by their full text instead. */
+const MAX_BUCKET = 4;
+
+export type RemovalReason = 'evict' | 'delete' | 'clear' | 'overwrite';
+
+export interface TierLimits {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+/**
+ * The in-process LRU of entries, keyed by fingerprint with a bounded bucket per fingerprint and an
+ * overflow keyed by full text. Bounds entries and bytes exactly, evicting one least-recently-used
+ * entry at a time. Remembers the fingerprints of entries it dropped (a ghost list) so a later miss
+ * can say whether it was caused by eviction or expiry. Internal: ResponseCache is the public face.
+ */
+export class MemoryTier {
+  #lru: LRUCache<number | string, Entry>;
+  readonly #ghosts: LRUCache<number, MissCause>;
+  readonly #overflowed = new Set<number>();
+  readonly #onRemove: (entry: Entry, reason: RemovalReason) => void;
+  #limits: TierLimits;
+  #count = 0;
+  #bytes = 0;
+
+  constructor(limits: TierLimits, onRemove: (entry: Entry, reason: RemovalReason) => void) {
+    this.#limits = limits;
+    this.#onRemove = onRemove;
+    // One slot more than entries: an insert lands before the shrink that restores the bound.
+    this.#lru = new LRUCache({ max: limits.maxEntries + 1 });
+    this.#ghosts = new LRUCache({ max: Math.max(16, Math.min(limits.maxEntries, 100_000)) });
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get limits(): TierLimits {
+    return this.#limits;
+  }
+
+  /** Changes the bounds; evicts at once if the cache is now over them. */
+  resize(limits: TierLimits): void {
+    this.#limits = limits;
+    this.#shrink();
+    if (limits.maxEntries + 1 !== this.#lru.max) this.#rebuild(limits.maxEntries + 1);
+  }
+
+  /** lru-cache sizes its arrays once, so a new capacity means a new LRU holding the same order. */
+  #rebuild(max: number): void {
+    const next = new LRUCache<number | string, Entry>({ max });
+    for (const [slot, head] of [...this.#lru.entries()].reverse()) next.set(slot, head);
+    this.#lru = next;
+  }
+
+  /** The entry for a request, marking it most recently used; expired entries are returned too (the caller decides). */
+  find(id: RequestIdentity, fp: number = fingerprint(id)): Entry | undefined {
+    for (let e = this.#lru.get(fp); e !== undefined; e = e.next) {
+      if (e.text === id.text && e.header === id.header) return e;
+    }
+    return this.#overflowed.has(fp) ? this.#lru.get(overflowKey(id)) : undefined;
+  }
+
+  /** Why a request found nothing: it was dropped from this cache before, or it is new. */
+  missCause(fp: number): MissCause {
+    return this.#ghosts.get(fp) ?? 'new';
+  }
+
+  insert(entry: Entry): void {
+    this.#count++;
+    this.#bytes += entry.bytes;
+    if (typeof entry.slot === 'string') {
+      this.#overflowed.add(fingerprintOfSlot(entry));
+      this.#lru.set(entry.slot, entry);
+    } else {
+      entry.next = this.#lru.peek(entry.slot);
+      this.#lru.set(entry.slot, entry);
+    }
+    this.#shrink();
+  }
+
+  /** Where a new entry for `id` goes: its fingerprint bucket, or its full text once the bucket is full. */
+  slotFor(id: RequestIdentity, fp: number): number | string {
+    let depth = 0;
+    for (let e = this.#lru.peek(fp); e !== undefined; e = e.next) depth++;
+    return depth < MAX_BUCKET ? fp : overflowKey(id);
+  }
+
+  remove(entry: Entry, reason: RemovalReason): void {
+    this.#unlink(entry);
+    this.#count--;
+    this.#bytes -= entry.bytes;
+    if (reason === 'evict') this.#ghosts.set(fingerprintOfSlot(entry), 'evicted');
+    this.#onRemove(entry, reason);
+  }
+
+  clear(): void {
+    const all = [...this.entries()];
+    this.#lru.clear();
+    this.#overflowed.clear();
+    this.#ghosts.clear();
+    this.#count = 0;
+    this.#bytes = 0;
+    for (const e of all) this.#onRemove(e, 'clear');
+  }
+
+  /** Every entry, most recently used first. */
+  *entries(): Generator<Entry> {
+    for (const head of this.#lru.values()) {
+      for (let e: Entry | undefined = head; e !== undefined; e = e.next) yield e;
+    }
+  }
+
+  /** Records that an entry was found expired, so its next miss is counted as an expiry. */
+  noteExpired(entry: Entry): void {
+    this.#ghosts.set(fingerprintOfSlot(entry), 'expired');
+  }
+
+  #shrink(): void {
+    const { maxEntries, maxBytes } = this.#limits;
+    while (this.#count > maxEntries || this.#bytes > maxBytes) {
+      const oldest = this.#lru.rvalues().next();
+      if (oldest.done === true || oldest.value === undefined) return;
+      let last: Entry = oldest.value;
+      while (last.next !== undefined) last = last.next;
+      this.remove(last, 'evict');
+    }
+  }
+
+  #unlink(entry: Entry): void {
+    const head = this.#lru.peek(entry.slot);
+    if (head === entry) {
+      if (entry.next === undefined) this.#lru.delete(entry.slot);
+      else this.#lru.set(entry.slot, entry.next);
+      return;
+    }
+    for (let e = head; e !== undefined; e = e.next) {
+      if (e.next === entry) {
+        e.next = entry.next;
+        return;
+      }
+    }
+  }
+}
+
+/** Overflow entries are keyed by their text; the ghost list still wants their fingerprint. */
+function fingerprintOfSlot(entry: Entry): number {
+  return typeof entry.slot === 'number' ? entry.slot : fingerprint(entry);
+}
+
+function overflowKey(id: RequestIdentity): string {
+  return `${id.header}\n${id.text}`;
+}

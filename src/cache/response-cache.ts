@@ -1,0 +1,261 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { clockOption, knownKeys, oneOf, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
+import type { MissCause, Prompt } from '../types.js';
+import { validateModel, validatePrompt, validateScope } from '../internal/arguments.js';
+import {
+  canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash,
+  type HashOption, type RequestIdentity,
+} from './cache-key.js';
+import { estimateBytes, isolate, type Entry } from './entry.js';
+import { MemoryTier, type RemovalReason } from './memory-tier.js';
+import type { AccessPatterns, CacheStats, HitCounter } from './stats.js';
+import { CacheStatistics } from './stats.js';
+
+/** Options of {@link ResponseCache} (and `OptimizationEngine`'s `cache` option). */
+export interface ResponseCacheOptions {
+  /** How long an entry is served, in ms. @default 3_600_000 (one hour) */
+  ttlMs?: number;
+  /** Most entries held; beyond it the least recently used entry is evicted. @default 1000 */
+  maxEntries?: number;
+  /** Most bytes held (UTF-16 size of prompts and values, approximately). @default Infinity */
+  maxBytes?: number;
+  /** Largest single entry stored; larger values are returned to the caller but not cached. @default maxBytes */
+  maxEntryBytes?: number;
+  /**
+   * Hash of the canonical request that makes the full key (used by stores and reported in events).
+   * `'md5'` reproduces the original service's keys. The in-process lookup never waits for it.
+   * @default 'sha256'
+   */
+  hash?: HashOption;
+  /** Source of time in ms. @default a monotonic `Date.now()` */
+  clock?: Clock;
+}
+
+/** Identifies an entry beyond prompt and model. */
+export interface EntryOptions {
+  /** Output-affecting settings, part of the key (object key order does not matter). */
+  params?: Record<string, unknown>;
+  /** Tenant or namespace; entries of different scopes are never shared. @default '' */
+  scope?: string;
+}
+
+/** Options of {@link ResponseCache.set}. */
+export interface SetOptions extends EntryOptions {
+  /** Time to live of this entry, in ms. @default the cache's `ttlMs` */
+  ttlMs?: number;
+}
+
+const OPTION_KEYS = ['ttlMs', 'maxEntries', 'maxBytes', 'maxEntryBytes', 'hash', 'clock'] as const;
+
+interface ResolvedOptions {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly maxEntryBytes: number;
+  readonly hash: (text: string) => string;
+  readonly clock: Clock;
+}
+
+/** What the engine needs of a cache beyond its public methods. Not exported from the package. */
+export interface CacheInternals {
+  readonly clock: Clock;
+  identify(prompt: Prompt, model: string, options: EntryOptions | undefined): RequestIdentity;
+  /** A fresh entry (counted as a hit), or undefined (counted as a miss; see `lastMiss`). */
+  lookup(id: RequestIdentity, fp: number): Entry | undefined;
+  readonly lastMiss: { cause: MissCause; stale: Entry | undefined };
+  write(id: RequestIdentity, fp: number, value: unknown, meta: WriteMeta): Entry | undefined;
+  keyOf(entry: Entry): string;
+  keyFor(id: RequestIdentity): string;
+  countHit(entry: Entry): void;
+  onRemove: ((entry: Entry, reason: RemovalReason) => void) | undefined;
+}
+
+export interface WriteMeta {
+  ttlMs?: number | undefined;
+  execMs?: number;
+  tokens?: number;
+  key?: string | undefined;
+}
+
+const internalsOf = new WeakMap<ResponseCache, CacheInternals>();
+
+/** @internal The engine's view of a cache. */
+export function cacheInternals(cache: ResponseCache): CacheInternals {
+  return internalsOf.get(cache) as CacheInternals;
+}
+
+/**
+ * An in-process LRU cache of model answers with TTL, bounds on entries and bytes, hit and miss
+ * statistics and access-pattern analysis. Usable alone; `OptimizationEngine` owns one as `engine.cache`.
+ *
+ * @example
+ * ```ts
+ * const cache = new ResponseCache({ ttlMs: 60_000, maxEntries: 500 });
+ * cache.set('Summarise: …', 'llama3.1:8b', answer, { params: { temperature: 0 } });
+ * cache.get('Summarise: …', 'llama3.1:8b', { params: { temperature: 0 } }); // → answer
+ * ```
+ */
+export class ResponseCache {
+  readonly #options: ResolvedOptions;
+  readonly #tier: MemoryTier;
+  readonly #stats = new CacheStatistics();
+  readonly #internals: CacheInternals;
+
+  constructor(options: ResponseCacheOptions = {}) {
+    this.#options = resolveOptions(options);
+    const { maxEntries, maxBytes } = this.#options;
+    this.#tier = new MemoryTier({ maxEntries, maxBytes }, (entry, reason) => {
+      this.#stats.noteRemoval(reason);
+      this.#internals.onRemove?.(entry, reason);
+    });
+    this.#internals = this.#createInternals();
+    internalsOf.set(this, this.#internals);
+  }
+
+  /** The resolved options (frozen). */
+  get options(): Readonly<Omit<ResolvedOptions, 'hash'>> {
+    return this.#options;
+  }
+
+  /** Entries held (expired ones included until they are overwritten or evicted). */
+  get size(): number {
+    return this.#tier.size;
+  }
+
+  /** The cached value, or `undefined` when there is none or it has expired. Counts a hit or a miss. */
+  get<T = unknown>(prompt: Prompt, model: string, options?: EntryOptions): T | undefined {
+    const id = this.#internals.identify(prompt, model, options);
+    const entry = this.#internals.lookup(id, fingerprint(id));
+    if (entry === undefined) return undefined;
+    this.#internals.countHit(entry);
+    return isolate(entry.value) as T;
+  }
+
+  /** Stores a value. Returns false when it was not stored (too large for `maxEntryBytes`, or not cloneable). */
+  set(prompt: Prompt, model: string, value: unknown, options?: SetOptions): boolean {
+    const id = this.#internals.identify(prompt, model, options);
+    const ttlMs = options?.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0);
+    return this.#internals.write(id, fingerprint(id), value, { ttlMs }) !== undefined;
+  }
+
+  /** Removes an entry; true when there was one. */
+  delete(prompt: Prompt, model: string, options?: EntryOptions): boolean {
+    const id = this.#internals.identify(prompt, model, options);
+    const entry = this.#tier.find(id);
+    if (entry === undefined) return false;
+    this.#tier.remove(entry, 'delete');
+    return true;
+  }
+
+  /** Removes every entry. Statistics are kept. */
+  clear(): void {
+    this.#tier.clear();
+  }
+
+  /** Changes the bounds at run time (the auto-optimizer uses this); evicts at once when over them. */
+  resize(limits: { maxEntries?: number; maxBytes?: number }): void {
+    const maxEntries = positiveInteger('maxEntries', limits.maxEntries, this.#tier.limits.maxEntries);
+    const maxBytes = positiveNumber('maxBytes', limits.maxBytes, this.#tier.limits.maxBytes);
+    this.#tier.resize({ maxEntries, maxBytes });
+  }
+
+  /** Counters since the cache was created. */
+  getStats(): CacheStats {
+    return this.#stats.snapshot({
+      size: this.#tier.size,
+      bytes: this.#tier.bytes,
+      maxEntries: this.#tier.limits.maxEntries,
+      maxBytes: this.#tier.limits.maxBytes,
+      ttlMs: this.#options.ttlMs,
+    });
+  }
+
+  /** Hot keys, hit rates per model and per scope, and why misses happened. */
+  analyzeAccessPatterns(options: { top?: number } = {}): AccessPatterns {
+    const top = positiveInteger('top', options.top, 10);
+    const now = this.#options.clock.now();
+    const hot = [...this.#tier.entries()].filter((e) => e.hits > 0).sort((a, b) => b.hits - a.hits).slice(0, top);
+    return this.#stats.patterns(
+      hot.map((e) => ({ key: this.#internals.keyOf(e), model: e.model, scope: e.scope, hits: e.hits, ageMs: now - e.createdAt })),
+    );
+  }
+
+  #createInternals(): CacheInternals {
+    const options = this.#options;
+    const tier = this.#tier;
+    const stats = this.#stats;
+    const lastMiss: { cause: MissCause; stale: Entry | undefined } = { cause: 'new', stale: undefined };
+    const keyOf = (entry: Entry): string => (entry.key ??= fullKey(entry, options.hash));
+    return {
+      clock: options.clock,
+      onRemove: undefined,
+      lastMiss,
+      keyOf,
+      keyFor: (id) => fullKey(id, options.hash),
+      identify: (prompt, model, entryOptions) => identify(prompt, model, entryOptions),
+      lookup(id, fp) {
+        const entry = tier.find(id, fp);
+        if (entry !== undefined && options.clock.now() < entry.expiresAt) return entry;
+        lastMiss.stale = entry;
+        if (entry !== undefined) tier.noteExpired(entry);
+        lastMiss.cause = entry === undefined ? tier.missCause(fp) : 'expired';
+        stats.countMiss(id.model, id.scope, lastMiss.cause);
+        return undefined;
+      },
+      countHit(entry) {
+        entry.hits++;
+        stats.countHit(entry.model, entry.scope, entry.execMs, entry.tokens);
+      },
+      write: (id, fp, value, meta) => this.#write(id, fp, value, meta),
+    };
+  }
+
+  #write(id: RequestIdentity, fp: number, value: unknown, meta: WriteMeta): Entry | undefined {
+    const bytes = estimateBytes(id.header, id.text, value);
+    const old = this.#tier.find(id, fp);
+    if (old !== undefined) this.#tier.remove(old, 'overwrite');
+    if (bytes > this.#options.maxEntryBytes) return undefined;
+    let stored: unknown;
+    try {
+      stored = isolate(value);
+    } catch {
+      return undefined;
+    }
+    const now = this.#options.clock.now();
+    const entry: Entry = {
+      header: id.header, text: id.text, model: id.model, scope: id.scope, value: stored,
+      key: meta.key, createdAt: now, expiresAt: now + (meta.ttlMs ?? this.#options.ttlMs),
+      execMs: meta.execMs ?? 0, tokens: meta.tokens ?? 0, bytes, hits: 0,
+      slot: this.#tier.slotFor(id, fp), next: undefined,
+    };
+    this.#tier.insert(entry);
+    this.#stats.countWrite();
+    return entry;
+  }
+}
+
+function identify(prompt: Prompt, model: string, options: EntryOptions | undefined): RequestIdentity {
+  validatePrompt(prompt);
+  validateModel(model);
+  const scope = validateScope(options?.scope);
+  return requestIdentity(prompt, model, scope, canonicalParams(plainObject('params', options?.params)));
+}
+
+function resolveOptions(options: ResponseCacheOptions): ResolvedOptions {
+  const record = plainObject('cache', options) ?? {};
+  knownKeys('cache', record, OPTION_KEYS);
+  const maxBytes = positiveNumber('maxBytes', options.maxBytes, Number.POSITIVE_INFINITY);
+  const hash = options.hash;
+  if (typeof hash !== 'function') oneOf('hash', hash, ['sha256', 'md5'], 'sha256');
+  return Object.freeze({
+    ttlMs: positiveNumber('ttlMs', options.ttlMs, 3_600_000),
+    maxEntries: positiveInteger('maxEntries', options.maxEntries, 1000),
+    maxBytes,
+    maxEntryBytes: positiveNumber('maxEntryBytes', options.maxEntryBytes, maxBytes),
+    hash: resolveHash(hash ?? 'sha256'),
+    clock: clockOption('clock', options.clock) ?? systemClock,
+  });
+}
+
+export type { HitCounter };

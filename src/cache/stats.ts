@@ -1,0 +1,139 @@
+import type { MissCause } from '../types.js';
+import type { RemovalReason } from './memory-tier.js';
+
+/** Hits and misses of one model or scope. */
+export interface HitCounter {
+  hits: number;
+  misses: number;
+  hit_rate_percent: number;
+}
+
+/** `ResponseCache.getStats()`. */
+export interface CacheStats {
+  size: number;
+  bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  ttlMs: number;
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses), 0 when there were none. */
+  hitRate: number;
+  writes: number;
+  evictions: number;
+  /** Misses by cause: never cached, cached but expired, cached but evicted. */
+  missCauses: Record<Exclude<MissCause, 'refresh'>, number>;
+  /** Sum over hits of the exec time that produced each entry, in ms. */
+  timeSavedMs: number;
+  /** Sum over hits of the tokens the producing call used (when usage was reported). */
+  tokensSaved: number;
+}
+
+/** One frequently hit entry. Only its key: never the prompt or the value. */
+export interface HotKey {
+  key: string;
+  model: string;
+  scope: string;
+  hits: number;
+  ageMs: number;
+}
+
+/** `ResponseCache.analyzeAccessPatterns()`. */
+export interface AccessPatterns {
+  hotKeys: HotKey[];
+  byModel: Record<string, HitCounter>;
+  byScope: Record<string, HitCounter>;
+  missCauses: CacheStats['missCauses'];
+  /** Share of misses per cause, in percent. */
+  missCausePercent: CacheStats['missCauses'];
+}
+
+interface Counter {
+  hits: number;
+  misses: number;
+}
+
+export function percent(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 100;
+}
+
+/** The counters of a ResponseCache. */
+export class CacheStatistics {
+  hits = 0;
+  misses = 0;
+  writes = 0;
+  evictions = 0;
+  timeSavedMs = 0;
+  tokensSaved = 0;
+  readonly missCauses = { new: 0, expired: 0, evicted: 0 };
+  readonly #byModel = new Map<string, Counter>();
+  readonly #byScope = new Map<string, Counter>();
+
+  countHit(model: string, scope: string, execMs: number, tokens: number): void {
+    this.hits++;
+    this.timeSavedMs += execMs;
+    this.tokensSaved += tokens;
+    counter(this.#byModel, model).hits++;
+    counter(this.#byScope, scope).hits++;
+  }
+
+  countMiss(model: string, scope: string, cause: MissCause): void {
+    this.misses++;
+    if (cause !== 'refresh') this.missCauses[cause]++;
+    counter(this.#byModel, model).misses++;
+    counter(this.#byScope, scope).misses++;
+  }
+
+  countWrite(): void {
+    this.writes++;
+  }
+
+  noteRemoval(reason: RemovalReason): void {
+    if (reason === 'evict') this.evictions++;
+  }
+
+  snapshot(state: Pick<CacheStats, 'size' | 'bytes' | 'maxEntries' | 'maxBytes' | 'ttlMs'>): CacheStats {
+    return {
+      ...state,
+      hits: this.hits,
+      misses: this.misses,
+      hitRate: this.hits + this.misses === 0 ? 0 : this.hits / (this.hits + this.misses),
+      writes: this.writes,
+      evictions: this.evictions,
+      missCauses: { ...this.missCauses },
+      timeSavedMs: this.timeSavedMs,
+      tokensSaved: this.tokensSaved,
+    };
+  }
+
+  patterns(hotKeys: HotKey[]): AccessPatterns {
+    const { new: fresh, expired, evicted } = this.missCauses;
+    const total = fresh + expired + evicted;
+    return {
+      hotKeys,
+      byModel: rates(this.#byModel),
+      byScope: rates(this.#byScope),
+      missCauses: { ...this.missCauses },
+      missCausePercent: { new: percent(fresh, total), expired: percent(expired, total), evicted: percent(evicted, total) },
+    };
+  }
+}
+
+/** Distinct models or scopes counted one by one; the rest are pooled, so a scope per user cannot grow memory without bound. */
+const MAX_NAMES = 1000;
+
+function counter(map: Map<string, Counter>, name: string): Counter {
+  let c = map.get(name);
+  if (c === undefined) {
+    if (map.size >= MAX_NAMES) return counter(map, '(other)');
+    c = { hits: 0, misses: 0 };
+    map.set(name, c);
+  }
+  return c;
+}
+
+function rates(map: Map<string, Counter>): Record<string, HitCounter> {
+  const out: Record<string, HitCounter> = {};
+  for (const [name, { hits, misses }] of map) out[name] = { hits, misses, hit_rate_percent: percent(hits, hits + misses) };
+  return out;
+}

@@ -1,0 +1,313 @@
+import { cacheInternals, ResponseCache, type CacheInternals } from './cache/response-cache.js';
+import { fingerprint, type RequestIdentity } from './cache/cache-key.js';
+import { isolate, type Entry } from './cache/entry.js';
+import { SingleFlight, type Flight } from './cache/single-flight.js';
+import type { Clock } from './clock.js';
+import { OptimizerError } from './errors.js';
+import { EventHub, silentLogger, type EngineEventName, type EngineListener } from './events.js';
+import { validateCacheMode, validateExec, validateSignal } from './internal/arguments.js';
+import { positiveNumber } from './internal/validate.js';
+import { PerformanceMonitor } from './monitor/performance-monitor.js';
+import { resolveEngineOptions, type OptimizationEngineOptions, type ResolvedEngineOptions } from './options.js';
+import { Throttle } from './optimizer/throttle.js';
+import { percent } from './cache/stats.js';
+import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, Prompt, TokenUsage } from './types.js';
+
+/** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
+export interface CacheStatsReport {
+  cache: { size: number; max_size: number; hits: number; misses: number; hit_rate_percent: number; ttl_seconds: number };
+  performance_impact: { requests_saved: number; time_saved_estimate_seconds: number; cost_saved_usd: number };
+}
+
+/** Everything one call carries through the call path. */
+interface Call<T> {
+  readonly prompt: Prompt;
+  readonly model: string;
+  readonly exec: ExecFunction<T>;
+  readonly options: CallOptions;
+  readonly id: RequestIdentity;
+  readonly fp: number;
+  readonly mode: CacheMode;
+  readonly signal: AbortSignal | undefined;
+  readonly ttlMs: number | undefined;
+  readonly start: number;
+  readonly status: CallStatus | undefined;
+  key: string | undefined;
+  stale: Entry | undefined;
+}
+
+/** Savings of calls that joined a computation instead of running their own. */
+interface Savings {
+  coalesced: number;
+  timeSavedMs: number;
+  tokensSaved: number;
+}
+
+/**
+ * The composition root: a response cache with single-flight coalescing in front of your model call,
+ * a monitor that records every call, typed events, and (see the other methods) optimization.
+ *
+ * @example
+ * ```ts
+ * const engine = new OptimizationEngine({ cache: { ttlMs: 10 * 60_000 } });
+ * const answer = await engine.optimizeAiCall(prompt, 'llama3.1:8b',
+ *   (prompt, model, { signal }) => callMyModel(prompt, model, signal),
+ *   { params: { temperature: 0 }, scope: 'tenant-42' });
+ * ```
+ */
+export class OptimizationEngine {
+  /** The response cache (usable directly: `get`, `set`, `delete`, `clear`, `getStats`, `analyzeAccessPatterns`). */
+  readonly cache: ResponseCache;
+  /** The performance monitor that records every call. */
+  readonly monitor: PerformanceMonitor;
+  readonly #options: ResolvedEngineOptions;
+  readonly #internals: CacheInternals;
+  readonly #clock: Clock;
+  readonly #events: EventHub;
+  readonly #flights = new SingleFlight<unknown>();
+  readonly #throttle: Throttle;
+  readonly #savings: Savings = { coalesced: 0, timeSavedMs: 0, tokensSaved: 0 };
+  #closed = false;
+
+  constructor(options: OptimizationEngineOptions = {}) {
+    this.#options = resolveEngineOptions(options);
+    this.cache = new ResponseCache(this.#options.cache);
+    this.#internals = cacheInternals(this.cache);
+    this.#clock = this.#internals.clock;
+    this.monitor = new PerformanceMonitor({ ...this.#options.monitor, clock: this.#options.monitor.clock ?? this.#clock });
+    this.#events = new EventHub(this.#options.logger ?? silentLogger);
+    this.#throttle = new Throttle(this.#options.maxConcurrency);
+    this.#internals.onRemove = (entry, reason) => {
+      if (this.#events.has('cache-evict')) {
+        this.#events.emit('cache-evict', { key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason });
+      }
+    };
+  }
+
+  /** Adds a listener. A listener that throws never affects a call. */
+  on<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** Adds a listener called once. */
+  once<E extends EngineEventName>(event: E, listener: EngineListener<E>): this {
+    this.#events.on(event, listener, true);
+    return this;
+  }
+
+  /** Removes a listener (or every listener of the event). */
+  off<E extends EngineEventName>(event: E, listener?: EngineListener<E>): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /** Most `exec` calls running at once (`Infinity`: no limit). */
+  get maxConcurrency(): number {
+    return this.#throttle.limit;
+  }
+
+  set maxConcurrency(value: number) {
+    this.#throttle.limit = value;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Calls `exec` through the cache: identical calls (same prompt, model, params and scope) run it
+   * once, concurrent identical calls share one run, and only successful results are stored.
+   */
+  optimizeAiCall<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions = {}): Promise<T> {
+    let call: Call<T>;
+    try {
+      call = this.#prepare(prompt, model, exec, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (call.mode === 'default' || call.mode === 'only-if-cached') {
+      const entry = this.#internals.lookup(call.id, call.fp);
+      if (entry !== undefined) return Promise.resolve(this.#hit(call, entry) as T);
+      call.stale = this.#internals.lastMiss.stale;
+    }
+    return this.#miss(call);
+  }
+
+  /** The cache's figures in the original service's shape. */
+  getCacheStats(): CacheStatsReport {
+    const stats = this.cache.getStats();
+    const { coalesced, timeSavedMs, tokensSaved } = this.#savings;
+    const saved = stats.hits + coalesced;
+    const { costPerRequestUsd, costPer1kTokensUsd } = this.#options;
+    return {
+      cache: {
+        size: stats.size,
+        max_size: stats.maxEntries,
+        hits: stats.hits,
+        misses: stats.misses,
+        hit_rate_percent: percent(stats.hits, stats.hits + stats.misses),
+        ttl_seconds: stats.ttlMs / 1000,
+      },
+      performance_impact: {
+        requests_saved: saved,
+        time_saved_estimate_seconds: Math.round(stats.timeSavedMs + timeSavedMs) / 1000,
+        cost_saved_usd: round6(saved * costPerRequestUsd + ((stats.tokensSaved + tokensSaved) / 1000) * costPer1kTokensUsd),
+      },
+    };
+  }
+
+  /** Stops the engine: new calls are rejected with `ERR_CLOSED`, calls in flight are aborted, timers stop. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#flights.abortAll(new OptimizerError('ERR_CLOSED', 'The engine was closed'));
+      this.monitor.close();
+    }
+    return Promise.resolve();
+  }
+
+  #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
+    if (this.#closed) throw new OptimizerError('ERR_CLOSED', 'The engine was closed; create a new one');
+    validateExec(exec);
+    const id = this.#internals.identify(prompt, model, options);
+    const signal = validateSignal(options.signal);
+    signal?.throwIfAborted();
+    const call: Call<T> = {
+      prompt, model, exec, options, id, fp: fingerprint(id),
+      mode: validateCacheMode(options.cache),
+      signal,
+      ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
+      start: this.#clock.now(),
+      status: options.status,
+      key: undefined,
+      stale: undefined,
+    };
+    if (this.#events.has('call-start')) {
+      this.#events.emit('call-start', { model, scope: id.scope, cache: call.mode, timestamp: call.start });
+    }
+    return call;
+  }
+
+  #hit(call: Call<unknown>, entry: Entry, stale = false): unknown {
+    if (!stale) this.#internals.countHit(entry);
+    const now = this.#clock.now();
+    const { status } = call;
+    if (status !== undefined) {
+      status.outcome = 'hit';
+      status.source = 'memory';
+      status.ageMs = now - entry.createdAt;
+      status.key = this.#internals.keyOf(entry);
+    }
+    if (this.#events.has('cache-hit')) {
+      this.#events.emit('cache-hit', {
+        key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: now - entry.createdAt, source: 'memory',
+      });
+    }
+    this.#end(call, 'hit', now, entry.key);
+    return isolate(entry.value);
+  }
+
+  async #miss<T>(call: Call<T>): Promise<T> {
+    const key = this.#internals.keyFor(call.id);
+    call.key = key;
+    if (call.status !== undefined) call.status.key = key;
+    try {
+      const value = call.mode === 'bypass' ? await this.#run(call, undefined) : await this.#fetch(call, key);
+      return value;
+    } catch (error) {
+      if (call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale);
+      this.#fail(call, error);
+      throw error;
+    }
+  }
+
+  async #fetch<T>(call: Call<T>, key: string): Promise<T> {
+    const cause = call.mode === 'refresh' ? 'refresh' : this.#internals.lastMiss.cause;
+    if (call.status !== undefined) call.status.missCause = cause;
+    if (this.#events.has('cache-miss')) this.#events.emit('cache-miss', { key, model: call.model, scope: call.id.scope, cause });
+    if (call.mode === 'only-if-cached') {
+      throw new OptimizerError('ERR_NOT_CACHED', `No cached answer for this request (key ${key}) and \`cache\` is 'only-if-cached'`);
+    }
+    let flight = this.#flights.get(key) as Flight<T> | undefined;
+    if (flight !== undefined) return this.#join(call, flight);
+    flight = (this.#flights as SingleFlight<T>).start(key, (f) => this.#run(call, f));
+    const value = await this.#flights.wait(flight, call.signal);
+    this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
+    return isolate(value) as T;
+  }
+
+  async #join<T>(call: Call<T>, flight: Flight<T>): Promise<T> {
+    if (this.#events.has('call-coalesce')) {
+      this.#events.emit('call-coalesce', { key: flight.key, model: call.model, scope: call.id.scope, waiters: flight.waiters + 1 });
+    }
+    const value = await (this.#flights as SingleFlight<T>).wait(flight, call.signal);
+    this.#savings.coalesced++;
+    this.#savings.timeSavedMs += flight.durationMs;
+    this.#savings.tokensSaved += (flight.usage?.promptTokens ?? 0) + (flight.usage?.outputTokens ?? 0);
+    this.#end(call, 'coalesced', this.#clock.now(), flight.key);
+    return isolate(value);
+  }
+
+  /** Runs `exec` under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
+  async #run<T>(call: Call<T>, flight: Flight<T> | undefined): Promise<T> {
+    const signal = flight?.controller.signal ?? call.signal ?? new AbortController().signal;
+    const usage: TokenUsage = {};
+    const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
+    const started = this.#clock.now();
+    const value = await this.#throttle.run(() => call.exec(call.prompt, call.model, context), signal);
+    const execMs = this.#clock.now() - started;
+    if (flight === undefined) {
+      this.#end(call, 'bypass', this.#clock.now(), call.key, usage);
+      return value;
+    }
+    flight.durationMs = execMs;
+    flight.usage = usage;
+    if (!signal.aborted && value !== undefined) this.#store(call, value, execMs, usage);
+    return value;
+  }
+
+  #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void {
+    const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
+    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
+    if (call.status !== undefined) call.status.stored = entry !== undefined;
+    if (entry !== undefined && this.#events.has('cache-write')) {
+      this.#events.emit('cache-write', {
+        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
+      });
+    }
+  }
+
+  #serveStale<T>(call: Call<T>, entry: Entry): T {
+    if (call.status !== undefined) call.status.stale = true;
+    return this.#hit(call, entry, true) as T;
+  }
+
+  #fail(call: Call<unknown>, error: unknown): void {
+    const now = this.#clock.now();
+    if (call.status !== undefined) call.status.error = error;
+    if (this.#events.has('call-error')) {
+      this.#events.emit('call-error', {
+        model: call.model, scope: call.id.scope, error, durationMs: now - call.start, key: call.key, timestamp: now,
+      });
+    }
+    this.#end(call, 'error', now, call.key);
+  }
+
+  #end(call: Call<unknown>, outcome: CallOutcome, now: number, key: string | undefined, usage?: TokenUsage): void {
+    const durationMs = now - call.start;
+    if (call.status !== undefined) {
+      call.status.outcome = outcome;
+      call.status.durationMs = durationMs;
+    }
+    this.monitor.recordCall({ model: call.model, scope: call.id.scope, outcome, durationMs, timestampMs: now, usage });
+    if (this.#events.has('call-end')) {
+      this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
+    }
+  }
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}

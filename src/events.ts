@@ -1,0 +1,95 @@
+import { EventEmitter } from 'eventemitter3';
+import type { CacheMode, CallOutcome, MissCause } from './types.js';
+
+interface CallInfo {
+  model: string;
+  scope: string;
+}
+
+/**
+ * Every event the engine emits, with its one payload object. Names are kebab-case noun-verb.
+ * Listeners run synchronously; one that throws (or rejects) is reported to the logger and never
+ * affects the call or the other listeners.
+ */
+export interface EngineEvents {
+  'call-start': CallInfo & { cache: CacheMode; timestamp: number };
+  'call-end': CallInfo & { outcome: CallOutcome; durationMs: number; key: string | undefined; timestamp: number };
+  'call-error': CallInfo & { error: unknown; durationMs: number; key: string | undefined; timestamp: number };
+  'cache-hit': CallInfo & { key: string; ageMs: number; source: 'memory' | 'store' };
+  'cache-miss': CallInfo & { key: string; cause: MissCause };
+  'cache-write': CallInfo & { key: string; bytes: number; ttlMs: number };
+  'cache-evict': CallInfo & { key: string; reason: 'evict' | 'delete' | 'clear' | 'overwrite' };
+  'call-coalesce': CallInfo & { key: string; waiters: number };
+  'store-error': { store: string; operation: string; error: unknown };
+  'anomaly-detect': { type: string; severity: string; message: string; value: number; baseline: number; timestamp: number };
+  'optimization-apply': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
+  'optimization-revert': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
+  'autonomous-tick': { runs: number; actions: string[]; durationMs: number; timestamp: number };
+}
+
+export type EngineEventName = keyof EngineEvents;
+export type EngineListener<E extends EngineEventName> = (payload: EngineEvents[E]) => unknown;
+
+/** Where the library reports what it survived (a throwing listener, a failing store). Silent by default. */
+export interface Logger {
+  warn(message: string, details?: unknown): void;
+}
+
+export const silentLogger: Logger = { warn: () => undefined };
+
+type AnyListener = (payload: unknown) => unknown;
+
+/**
+ * Typed events over eventemitter3 where no listener can break the emitter: each listener is wrapped
+ * so a throw or a rejected promise goes to the logger, and the next listener still runs.
+ */
+export class EventHub {
+  readonly #emitter = new EventEmitter();
+  readonly #wrappers = new WeakMap<AnyListener, AnyListener>();
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  on<E extends EngineEventName>(event: E, listener: EngineListener<E>, once = false): void {
+    if (typeof listener !== 'function') throw new TypeError(`\`listener\` for '${event}' must be a function`);
+    const wrapped = this.#wrap(event, listener as AnyListener);
+    if (once) this.#emitter.once(event, wrapped);
+    else this.#emitter.on(event, wrapped);
+  }
+
+  off<E extends EngineEventName>(event: E, listener?: EngineListener<E>): void {
+    if (listener === undefined) this.#emitter.removeAllListeners(event);
+    else this.#emitter.off(event, this.#wrappers.get(listener as AnyListener) ?? (listener as AnyListener));
+  }
+
+  has(event: EngineEventName): boolean {
+    return this.#emitter.listenerCount(event) > 0;
+  }
+
+  emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
+    this.#emitter.emit(event, payload);
+  }
+
+  removeAll(): void {
+    this.#emitter.removeAllListeners();
+  }
+
+  #wrap(event: string, listener: AnyListener): AnyListener {
+    let wrapped = this.#wrappers.get(listener);
+    if (wrapped === undefined) {
+      const report = (error: unknown): void => this.#logger.warn(`A '${event}' listener failed`, error);
+      wrapped = (payload) => {
+        try {
+          const result = listener(payload);
+          if (result instanceof Promise) result.catch(report);
+        } catch (error) {
+          report(error);
+        }
+      };
+      this.#wrappers.set(listener, wrapped);
+    }
+    return wrapped;
+  }
+}

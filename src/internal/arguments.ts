@@ -1,0 +1,45 @@
+import type { CacheMode, Prompt } from '../types.js';
+import { describe, oneOf } from './validate.js';
+
+/** Checks of the arguments of a call; each names what was wrong and what it received. */
+
+export function validatePrompt(prompt: unknown): asserts prompt is Prompt {
+  if (typeof prompt === 'string') return;
+  if (!Array.isArray(prompt)) {
+    throw new TypeError(`\`prompt\` must be a string or an array of chat messages, received ${describe(prompt)}`);
+  }
+  prompt.forEach((message: unknown, i) => {
+    const m = message as { role?: unknown; content?: unknown } | null;
+    if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') {
+      throw new TypeError(`\`prompt[${i}]\` must be a chat message \`{ role: string, content: string }\`, received ${describe(message)}`);
+    }
+  });
+}
+
+export function validateModel(model: unknown): asserts model is string {
+  if (typeof model !== 'string' || model.length === 0) {
+    throw new TypeError(`\`model\` must be a non-empty string, received ${describe(model)}`);
+  }
+}
+
+export function validateExec(exec: unknown): void {
+  if (typeof exec !== 'function') throw new TypeError(`\`exec\` must be a function, received ${describe(exec)}`);
+}
+
+export function validateScope(scope: unknown): string {
+  if (scope === undefined) return '';
+  if (typeof scope !== 'string') throw new TypeError(`\`scope\` must be a string, received ${describe(scope)}`);
+  return scope;
+}
+
+const MODES: readonly CacheMode[] = ['default', 'bypass', 'refresh', 'only-if-cached'];
+
+export function validateCacheMode(mode: unknown): CacheMode {
+  return oneOf('cache', mode, MODES, 'default');
+}
+
+export function validateSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw new TypeError(`\`signal\` must be an AbortSignal, received ${describe(signal)}`);
+  return signal;
+}

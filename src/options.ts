@@ -1,0 +1,65 @@
+import type { ResponseCacheOptions } from './cache/response-cache.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './events.js';
+import { clockOption, knownKeys, nonNegativeNumber, plainObject, positiveInteger } from './internal/validate.js';
+import { describe } from './internal/validate.js';
+import type { PerformanceMonitorOptions } from './monitor/performance-monitor.js';
+
+/** Options of `OptimizationEngine`. */
+export interface OptimizationEngineOptions {
+  /** Options of the engine's `ResponseCache` (TTL, bounds, hash). */
+  cache?: ResponseCacheOptions;
+  /** Options of the engine's `PerformanceMonitor`. */
+  monitor?: PerformanceMonitorOptions;
+  /** Source of time in ms for the engine, its cache and its monitor. @default a monotonic `Date.now()` */
+  clock?: Clock;
+  /**
+   * Most `exec` calls running at once; further misses queue (each leaving the queue when its signal
+   * aborts). The auto-optimizer may lower it. @default Infinity
+   */
+  maxConcurrency?: number;
+  /** Price of one model call, for `cost_saved_usd`. @default 0 (a local model) */
+  costPerRequestUsd?: number;
+  /** Price of 1000 tokens (prompt + output), for `cost_saved_usd` when usage is reported. @default 0 */
+  costPer1kTokensUsd?: number;
+  /** Receives warnings about failures the engine survived (a throwing listener, a failing store). @default silent */
+  logger?: Logger;
+}
+
+const KEYS = ['cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger'] as const;
+
+export interface ResolvedEngineOptions {
+  readonly cache: ResponseCacheOptions;
+  readonly monitor: PerformanceMonitorOptions;
+  readonly clock: Clock | undefined;
+  readonly maxConcurrency: number;
+  readonly costPerRequestUsd: number;
+  readonly costPer1kTokensUsd: number;
+  readonly logger: Logger | undefined;
+}
+
+export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
+  knownKeys('options', plainObject('options', options), KEYS);
+  const clock = clockOption('clock', options.clock);
+  const cache = { ...(plainObject('cache', options.cache) as ResponseCacheOptions | undefined) };
+  const monitor = { ...(plainObject('monitor', options.monitor) as PerformanceMonitorOptions | undefined) };
+  if (clock !== undefined) {
+    cache.clock ??= clock;
+    monitor.clock ??= clock;
+  }
+  const logger = options.logger;
+  if (logger !== undefined && typeof (logger as Partial<Logger>).warn !== 'function') {
+    throw new TypeError(`\`logger\` must have a \`warn(message, details)\` method, received ${describe(logger)}`);
+  }
+  return Object.freeze({
+    cache,
+    monitor,
+    clock,
+    maxConcurrency: options.maxConcurrency === Number.POSITIVE_INFINITY
+      ? Number.POSITIVE_INFINITY
+      : positiveInteger('maxConcurrency', options.maxConcurrency, Number.POSITIVE_INFINITY),
+    costPerRequestUsd: nonNegativeNumber('costPerRequestUsd', options.costPerRequestUsd, 0),
+    costPer1kTokensUsd: nonNegativeNumber('costPer1kTokensUsd', options.costPer1kTokensUsd, 0),
+    logger,
+  });
+}

@@ -1,0 +1,98 @@
+/** One chat message, as the Ollama chat API and most chat clients shape it. */
+export interface ChatMessage {
+  role: string;
+  content: string;
+  [field: string]: unknown;
+}
+
+/** What the model is asked: a plain prompt or a conversation. */
+export type Prompt = string | readonly ChatMessage[];
+
+/** Token counts of one model call, when the adapter or `exec` knows them. */
+export interface TokenUsage {
+  /** Tokens of the prompt the model processed. */
+  promptTokens?: number;
+  /** Tokens the model generated. */
+  outputTokens?: number;
+  /** Time the model spent generating, in ms (for tokens per second). */
+  generationMs?: number;
+  /** Time spent loading the model before the call could start (a cold load), in ms. */
+  loadMs?: number;
+  /** Time spent processing the prompt, in ms. */
+  promptMs?: number;
+}
+
+/** The third argument of your `exec` function. */
+export interface ExecContext {
+  /** Aborts when every caller waiting on this computation has gone (or the engine closes). Pass it to your model call. */
+  signal: AbortSignal;
+  /** The cache key of this request (`v1:` + sha256, with the scope). Stable across processes and versions of the same key scheme. */
+  key: string;
+  /** Report token counts for this call: they feed the monitor and `cost_saved_usd`. Optional to call. */
+  reportUsage(usage: TokenUsage): void;
+}
+
+/** Your model call. It may return a value or a promise; its errors reach every caller unchanged. */
+export type ExecFunction<T> = (prompt: Prompt, model: string, context: ExecContext) => T | PromiseLike<T>;
+
+/** How one call uses the cache. */
+export type CacheMode =
+  /** Serve from cache, join an identical call in flight, otherwise run `exec` and store its result. */
+  | 'default'
+  /** Neither read, write nor coalesce: exactly a direct `exec` call, still monitored. */
+  | 'bypass'
+  /** Skip the lookup, run `exec` and store the fresh result (joins an identical refresh in flight). */
+  | 'refresh'
+  /** Serve from cache or fail with `OptimizerError` code `ERR_NOT_CACHED`; never runs `exec`. */
+  | 'only-if-cached';
+
+/** What happened to one call. */
+export type CallOutcome = 'hit' | 'miss' | 'coalesced' | 'bypass' | 'error';
+
+/** Why a lookup found nothing usable. */
+export type MissCause = 'new' | 'expired' | 'evicted' | 'refresh';
+
+/**
+ * Filled in by a call when passed as `options.status` (lru-cache style tracing).
+ * Fields are set as the call proceeds; `outcome` is always set when the call settles.
+ */
+export interface CallStatus {
+  outcome?: CallOutcome;
+  /** The cache key, when it was computed (always on a miss; on a hit only if asked for). */
+  key?: string;
+  /** Set on a miss: why nothing was served from cache. */
+  missCause?: MissCause;
+  /** Where a hit came from: the in-process cache or the shared store. */
+  source?: 'memory' | 'store';
+  /** Time the call took, in ms, by the engine's clock. */
+  durationMs?: number;
+  /** Set on a hit: age of the entry served, in ms. */
+  ageMs?: number;
+  /** True when an expired entry was served because `exec` failed and `staleIfError` allowed it. */
+  stale?: boolean;
+  /** The error, when `outcome` is `'error'`. */
+  error?: unknown;
+  /** True when the result was written to the cache. */
+  stored?: boolean;
+}
+
+/** Per-call options of `optimizeAiCall`. */
+export interface CallOptions {
+  /**
+   * Every output-affecting setting (temperature, seed, top_p, num_ctx, system, format, tools…). Part of
+   * the key; object keys are sorted, so `{ a, b }` and `{ b, a }` are the same request.
+   */
+  params?: Record<string, unknown>;
+  /** A tenant or namespace: calls in different scopes never share an entry or a computation. @default '' */
+  scope?: string;
+  /** Aborts this caller's wait (and `exec`, once no other caller waits on it). */
+  signal?: AbortSignal;
+  /** Time to live of the entry this call writes, in ms. @default the cache's `ttlMs` */
+  ttlMs?: number;
+  /** How this call uses the cache. @default 'default' */
+  cache?: CacheMode;
+  /** When `exec` fails (or the circuit is open), serve an expired entry instead of the error. @default false */
+  staleIfError?: boolean;
+  /** An object this call fills in with what happened. */
+  status?: CallStatus;
+}
