@@ -64,7 +64,7 @@ export function createRareChangeRule(settings: RareChangeSettings): PointDetecto
 
   const judge = (surprise: number): PointVerdict => {
     const tail = surprises.tail(surprise);
-    const score = surprise > 0 ? 1 - tail : 0;
+    const score = surprise > 0 ? Math.max(0, 1 - tail) : 0; // rounding can give −2e-16
     const candidate = seen > settings.warmupPoints && surprise > settings.threshold && tail < settings.rarity;
     const isAnomaly = candidate && seen - lastAlert > settings.cooldownPoints;
     if (isAnomaly) lastAlert = seen;
