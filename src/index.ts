@@ -15,3 +15,5 @@ export type { Clock } from './clock.js';
 export type {
   CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage,
 } from './types.js';
+export { createAnomalyDetector } from './monitor/anomaly-detector.js';
+export type { AnomalyDetector, AnomalyDetectorOptions, AnomalyObservation } from './monitor/anomaly-detector.js';

@@ -1,0 +1,14 @@
+// NAB detector wrapper around the BUILT package (run `npx tsup` first). Options given to the
+// scorer with `--opt key=value` reach createAnomalyDetector unchanged, e.g.
+//   node ../shared/tools/nab/nab-eval.mjs --split dev -d bench/nab-detector.mjs
+//   node ../shared/tools/nab/nab-eval.mjs --split dev -d bench/nab-detector.mjs --opt method=seed-3sigma
+import { createAnomalyDetector } from '../dist/index.js';
+
+export function createDetector(options = {}) {
+  const detector = createAnomalyDetector(options);
+  return {
+    push(value, timestampMs) {
+      return detector.observe(value, timestampMs).isAnomaly;
+    },
+  };
+}

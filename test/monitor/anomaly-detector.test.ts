@@ -1,0 +1,185 @@
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createAnomalyDetector } from '../../src/index.js';
+import type { AnomalyDetector } from '../../src/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const referencePath = path.resolve(here, '../../../shared/tools/nab/detectors/seed-3sigma.mjs');
+
+interface ReferenceModule {
+  createDetector(o: { window: number; warmup: number; k: number }): { push(x: number): boolean };
+}
+
+/** Deterministic standard-normal generator (mulberry32 + Box–Muller). */
+function gaussian(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+function noise(n: number, seed: number, level = 100, sd = 1): number[] {
+  const g = gaussian(seed);
+  return Array.from({ length: n }, () => level + sd * g());
+}
+
+function alertsAt(detector: AnomalyDetector, values: readonly number[]): number[] {
+  const hits: number[] = [];
+  values.forEach((v, i) => {
+    if (detector.observe(v).isAnomaly) hits.push(i);
+  });
+  return hits;
+}
+
+describe('createAnomalyDetector, seed-3sigma method', () => {
+  let reference: ReferenceModule;
+  beforeAll(async () => {
+    reference = (await import(pathToFileURL(referencePath).href)) as ReferenceModule;
+  });
+
+  it('flags exactly the points the reference seed rule flags, on random series', () => {
+    const value = fc.oneof(
+      fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+      fc.integer({ min: -5, max: 5 }),
+      fc.constantFrom(0, 1e9, -1e9),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(value, { maxLength: 700 }),
+        fc.integer({ min: 1, max: 80 }),
+        fc.integer({ min: 0, max: 40 }),
+        (values, historySize, warmupPoints) => {
+          const ours = createAnomalyDetector({ method: 'seed-3sigma', historySize, warmupPoints });
+          const ref = reference.createDetector({ window: historySize, warmup: warmupPoints, k: 3 });
+          for (const v of values) expect(ours.observe(v).isAnomaly).toBe(ref.push(v));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('matches the reference with its own defaults over a long series with a level shift', () => {
+    const values = [...noise(1500, 7), ...noise(1500, 8, 130, 3)];
+    const ours = createAnomalyDetector({ method: 'seed-3sigma' });
+    const ref = reference.createDetector({ window: 1000, warmup: 30, k: 3 });
+    expect(values.map((v) => ours.observe(v).isAnomaly)).toEqual(values.map((v) => ref.push(v)));
+  });
+
+  it('uses the 1.5× average rule for memory and cpu metrics', () => {
+    for (const metric of ['memory', 'cpu'] as const) {
+      const verdictAfterSteadyLoad = (value: number): boolean => {
+        const d = createAnomalyDetector({ method: 'seed-3sigma', metric });
+        for (let i = 0; i < 30; i++) d.observe(i % 2 === 0 ? 90 : 110);
+        return d.observe(value).isAnomaly;
+      };
+      expect(verdictAfterSteadyLoad(149)).toBe(false);
+      expect(verdictAfterSteadyLoad(151)).toBe(true);
+    }
+  });
+});
+
+describe('createAnomalyDetector, default method', () => {
+  it('flags a clear spike on the point where it happens', () => {
+    const values = noise(1200, 1);
+    values[900] = 130;
+    expect(alertsAt(createAnomalyDetector(), values)).toEqual([900]);
+  });
+
+  it('flags a level shift once, when it starts', () => {
+    const values = [...noise(800, 2), ...noise(800, 3, 140)];
+    expect(alertsAt(createAnomalyDetector(), values)).toEqual([800]);
+  });
+
+  it('raises one alert, not a burst, for a long noisy excursion', () => {
+    const values = [...noise(800, 4), ...noise(150, 5, 160, 8), ...noise(800, 6)];
+    const hits = alertsAt(createAnomalyDetector(), values);
+    expect(hits[0]).toBe(800);
+    expect(hits.filter((i) => i >= 800 && i < 950 + 200)).toHaveLength(1);
+  });
+
+  it('never fires on a flat line', () => {
+    const d = createAnomalyDetector();
+    for (let i = 0; i < 5000; i++) expect(d.observe(42).isAnomaly).toBe(false);
+  });
+
+  it('fires on pure Gaussian noise at a negligible rate', () => {
+    expect(alertsAt(createAnomalyDetector(), noise(50_000, 9)).length).toBeLessThanOrEqual(5);
+  });
+
+  it('learns that spikes are normal in heavy-tailed noise and alerts on under 0.2 % of points', () => {
+    const g = gaussian(10);
+    const values = Array.from({ length: 50_000 }, () => 100 + g() / Math.max(0.05, Math.abs(g())));
+    expect(alertsAt(createAnomalyDetector(), values).length).toBeLessThan(100);
+  });
+
+  it('keeps every score within [0, 1]', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ noNaN: true }), { maxLength: 300 }), (values) => {
+        const d = createAnomalyDetector({ warmupPoints: 0 });
+        for (const v of values) {
+          const { score } = d.observe(v);
+          expect(score).toBeGreaterThanOrEqual(0);
+          expect(score).toBeLessThanOrEqual(1);
+        }
+      }),
+    );
+  });
+});
+
+describe('createAnomalyDetector, input handling', () => {
+  it.each(['rare-change', 'seed-3sigma'] as const)('ignores non-finite values without corrupting state (%s)', (method) => {
+    const values = [...noise(800, 11), 150, ...noise(300, 12)];
+    const clean = createAnomalyDetector({ method });
+    const dirty = createAnomalyDetector({ method });
+    const expected = values.map((v) => clean.observe(v));
+    const actual = values.map((v) => {
+      expect(dirty.observe(Number.NaN)).toEqual({ isAnomaly: false, score: 0 });
+      expect(dirty.observe(Number.POSITIVE_INFINITY)).toEqual({ isAnomaly: false, score: 0 });
+      return dirty.observe(v);
+    });
+    expect(actual).toEqual(expected);
+  });
+
+  it('behaves like a fresh detector after reset()', () => {
+    const values = [...noise(800, 13), 150, ...noise(300, 14)];
+    const d = createAnomalyDetector();
+    const first = values.map((v) => d.observe(v));
+    d.reset();
+    expect(values.map((v) => d.observe(v))).toEqual(first);
+  });
+
+  it('rejects an unknown method, naming the option and the value', () => {
+    expect(() => createAnomalyDetector({ method: 'magic' as never })).toThrow(TypeError);
+    expect(() => createAnomalyDetector({ method: 'magic' as never })).toThrow(/`method`.*"magic"/);
+  });
+
+  it('rejects an unknown option', () => {
+    expect(() => createAnomalyDetector({ windw: 5 } as never)).toThrow(/Unknown option `windw`/);
+  });
+
+  it.each([
+    ['threshold', -1],
+    ['cooldownPoints', Number.NaN],
+    ['warmupPoints', 2.5],
+    ['historySize', 0],
+    ['rarity', 0],
+    ['rarity', 1.5],
+    ['sigmas', Number.POSITIVE_INFINITY],
+    ['scaleWindowPoints', -10],
+  ])('rejects %s = %s with a RangeError naming both', (name, value) => {
+    const call = (): unknown => createAnomalyDetector({ [name]: value });
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(new RegExp(`\`${name}\`.*received ${String(value)}`));
+  });
+
+  it('rejects a numeric option of the wrong type with a TypeError', () => {
+    expect(() => createAnomalyDetector({ ratio: '2' as never })).toThrow(/`ratio` must be a number; received string 2/);
+  });
+});
