@@ -128,7 +128,7 @@ export class OptimizationEngine {
       return Promise.reject(error);
     }
     if (call.mode === 'default' || call.mode === 'only-if-cached') {
-      const entry = this.#internals.lookup(call.id, call.fp);
+      const entry = this.#internals.lookup(call.id, call.fp, call.start);
       if (entry !== undefined) return Promise.resolve(this.#hit(call, entry) as T);
       call.stale = this.#internals.lastMiss.stale;
     }

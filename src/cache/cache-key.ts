@@ -64,9 +64,19 @@ function canonicalObject(value: object, path: string, seen: unknown[]): string {
 /** Builds the identity of a request. Params with no keys are the same as no params. */
 export function requestIdentity(prompt: Prompt, model: string, scope: string, params: string): RequestIdentity {
   const isText = typeof prompt === 'string';
-  const text = isText ? prompt : canonicalJson(prompt, 'prompt');
+  const text = isText ? flatten(prompt) : canonicalJson(prompt, 'prompt');
   const header = `${isText ? 's' : 'm'}${scope.length}:${scope}${model.length}:${model}${params}`;
   return { header, text, model, scope };
+}
+
+/**
+ * Prompts built with `+` or template literals are ropes in V8: every `charCodeAt` walks the tree.
+ * Converting to a number flattens the string in place once (and fails fast on text), so the
+ * fingerprint and the final comparison read flat memory.
+ */
+function flatten(text: string): string {
+  if (Number.isNaN(+text)) return text;
+  return text;
 }
 
 /** Canonical params text: `''` for none. */
@@ -91,8 +101,9 @@ export function fullKey(id: RequestIdentity, hash: (text: string) => string): st
   return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeURIComponent(id.scope)}:${digest}`;
 }
 
-const SAMPLES = 48;
-const FULL_BELOW = 192;
+const SAMPLES = 32;
+const ENDS = 16;
+const FULL_BELOW = 96;
 const seed = randomBytes(4).readUInt32LE(0);
 
 function mix(h: number, c: number): number {
@@ -114,10 +125,9 @@ export function fingerprint(id: RequestIdentity): number {
   if (n <= FULL_BELOW) {
     for (let i = 0; i < n; i++) h = mix(h, text.charCodeAt(i));
   } else {
-    for (let i = 0; i < 32; i++) h = mix(mix(h, text.charCodeAt(i)), text.charCodeAt(n - 1 - i));
-    const step = (n - 64) / SAMPLES;
-    const offset = 32 + (seed % Math.max(1, Math.floor(step)));
-    for (let i = 0; i < SAMPLES; i++) h = mix(h, text.charCodeAt(offset + Math.floor(i * step)));
+    for (let i = 0; i < ENDS; i++) h = mix(mix(h, text.charCodeAt(i)), text.charCodeAt(n - 1 - i));
+    const step = ((n - 2 * ENDS) / SAMPLES) | 0;
+    for (let i = 0, at = ENDS + (seed % step); i < SAMPLES; i++, at += step) h = mix(h, text.charCodeAt(at));
   }
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }

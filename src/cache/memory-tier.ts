@@ -75,11 +75,12 @@ export class MemoryTier {
     return this.#ghosts.get(fp) ?? 'new';
   }
 
-  insert(entry: Entry): void {
+  /** Adds an entry at the slot `slotFor(id, fp)` gave it. */
+  insert(entry: Entry, fp: number): void {
     this.#count++;
     this.#bytes += entry.bytes;
     if (typeof entry.slot === 'string') {
-      this.#overflowed.add(fingerprintOfSlot(entry));
+      this.#overflowed.add(fp);
       this.#lru.set(entry.slot, entry);
     } else {
       entry.next = this.#lru.peek(entry.slot);

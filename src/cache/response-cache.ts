@@ -61,8 +61,8 @@ interface ResolvedOptions {
 export interface CacheInternals {
   readonly clock: Clock;
   identify(prompt: Prompt, model: string, options: EntryOptions | undefined): RequestIdentity;
-  /** A fresh entry (counted as a hit), or undefined (counted as a miss; see `lastMiss`). */
-  lookup(id: RequestIdentity, fp: number): Entry | undefined;
+  /** A fresh entry at time `now` (count it with `countHit`), or undefined (counted as a miss; see `lastMiss`). */
+  lookup(id: RequestIdentity, fp: number, now: number): Entry | undefined;
   readonly lastMiss: { cause: MissCause; stale: Entry | undefined };
   write(id: RequestIdentity, fp: number, value: unknown, meta: WriteMeta): Entry | undefined;
   keyOf(entry: Entry): string;
@@ -126,7 +126,7 @@ export class ResponseCache {
   /** The cached value, or `undefined` when there is none or it has expired. Counts a hit or a miss. */
   get<T = unknown>(prompt: Prompt, model: string, options?: EntryOptions): T | undefined {
     const id = this.#internals.identify(prompt, model, options);
-    const entry = this.#internals.lookup(id, fingerprint(id));
+    const entry = this.#internals.lookup(id, fingerprint(id), this.#options.clock.now());
     if (entry === undefined) return undefined;
     this.#internals.countHit(entry);
     return isolate(entry.value) as T;
@@ -194,9 +194,9 @@ export class ResponseCache {
       keyOf,
       keyFor: (id) => fullKey(id, options.hash),
       identify: (prompt, model, entryOptions) => identify(prompt, model, entryOptions),
-      lookup(id, fp) {
+      lookup(id, fp, now) {
         const entry = tier.find(id, fp);
-        if (entry !== undefined && options.clock.now() < entry.expiresAt) return entry;
+        if (entry !== undefined && now < entry.expiresAt) return entry;
         lastMiss.stale = entry;
         if (entry !== undefined) tier.noteExpired(entry);
         lastMiss.cause = entry === undefined ? tier.missCause(fp) : 'expired';
@@ -229,7 +229,7 @@ export class ResponseCache {
       execMs: meta.execMs ?? 0, tokens: meta.tokens ?? 0, bytes, hits: 0,
       slot: this.#tier.slotFor(id, fp), next: undefined,
     };
-    this.#tier.insert(entry);
+    this.#tier.insert(entry, fp);
     this.#stats.countWrite();
     return entry;
   }

@@ -1,0 +1,20 @@
+// `npm run bench`: builds, then prints every figure and writes bench/results.json.
+import { writeFileSync } from 'node:fs';
+import { benchCoalescing, benchHitPath, benchMemory, benchMissOverhead } from './core.mjs';
+
+const results = { node: process.version, date: new Date().toISOString() };
+const section = async (name, run) => {
+  process.stdout.write(`${name}… `);
+  results[name] = await run();
+  console.log(JSON.stringify(results[name]));
+};
+
+await section('hit_200_chars', () => benchHitPath(200));
+await section('hit_2000_chars', () => benchHitPath(2000));
+await section('miss_overhead', benchMissOverhead);
+await section('coalescing_1000_concurrent', benchCoalescing);
+await section('memory_100k_entries', () => benchMemory(100_000));
+await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
+
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+console.log('\nwritten to bench/results.json');
