@@ -13,3 +13,5 @@ export type {
   OllamaBackend, BackendModel, BackendGenerateRequest, BackendGenerateResult, BackendEmbedRequest,
   BackendEmbedResult, ChatMessage, DoneReason, ModelPrompt,
 } from './testing/backend.js';
+export { createLlamaCppBackend } from './testing/llama-cpp-backend.js';
+export type { LlamaCppBackend, LlamaCppBackendOptions } from './testing/llama-cpp-backend.js';

@@ -1,8 +1,11 @@
 // Abort plumbing shared by the mock model, the manual clock and the test server.
 
-/** The reason a signal carries, or a standard `AbortError` when it carries none. */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+/**
+ * The reason a signal carries (passed through as it is, even when it is not an `Error`), or a
+ * standard `AbortError` when it carries none.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  return (signal.reason as Error | undefined) ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 /** Resolves never; rejects with the signal's reason as soon as it aborts. */

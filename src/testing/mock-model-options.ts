@@ -160,10 +160,11 @@ const expectBoolean = (name: string, value: unknown): boolean => {
 };
 
 function resolveTiming(options: MockModelOptions): Pick<ResolvedMockOptions, 'now' | 'sleep' | 'latencyMs' | 'chunkDelayMs'> {
-  const clock = options.clock ?? { now: Date.now };
-  expectFunction('clock.now', clock.now);
-  const clockSleep = clock.sleep;
-  const sleep: SleepFunction = options.sleep ?? (clockSleep === undefined ? realSleep : (ms, signal) => clockSleep.call(clock, ms, signal));
+  const clock = options.clock ?? { now: () => Date.now() };
+  if (typeof clock.now !== 'function') throw new TypeError(`\`clock\` must have a now() method, received ${describeValue(clock)}`);
+  const sleep: SleepFunction = options.sleep ?? (clock.sleep === undefined
+    ? realSleep
+    : (ms, signal) => clock.sleep?.(ms, signal) ?? realSleep(ms, signal));
   expectFunction('sleep', sleep);
   return {
     now: () => clock.now(),

@@ -48,6 +48,7 @@ function parsePrompt(kind: 'generate' | 'chat', body: Record<string, unknown>): 
 export async function handleGeneration(kind: 'generate' | 'chat', ctx: RouteContext): Promise<RouteResult> {
   const body = asRecord(ctx.body);
   const model = resolveModel(ctx.backend.models, body['model']).name;
+  const echoed = String(body['model']); // Ollama answers with the name as the request spelt it
   const prompt = parsePrompt(kind, body);
   const system = typeof body['system'] === 'string' ? body['system'] : undefined;
   const writer = body['stream'] === false ? undefined : new NdjsonWriter(ctx.res);
@@ -60,11 +61,11 @@ export async function handleGeneration(kind: 'generate' | 'chat', ctx: RouteCont
       onText: (piece) => {
         if (piece === '' || ctx.signal.aborted) return;
         text += piece;
-        writer?.line(partLine(kind, model, piece));
+        writer?.line(partLine(kind, echoed, piece));
       },
     });
     const measuredNs = Math.round((performance.now() - started) * 1e6);
-    const done = { ...partLine(kind, model, writer === undefined ? text : ''), ...doneFields(kind, result, measuredNs) };
+    const done = { ...partLine(kind, echoed, writer === undefined ? text : ''), ...doneFields(kind, result, measuredNs) };
     if (writer === undefined) sendJson(ctx.res, 200, done);
     else writer.line(done);
     writer?.end();
@@ -94,7 +95,7 @@ export async function handleEmbed(ctx: RouteContext): Promise<RouteResult> {
   const started = performance.now();
   const result = await ctx.backend.embed({ model, input, signal: ctx.signal, ...(dimensions === undefined ? {} : { dimensions }) });
   sendJson(ctx.res, 200, {
-    model, embeddings: result.embeddings, total_duration: Math.round((performance.now() - started) * 1e6),
+    model: body['model'], embeddings: result.embeddings, total_duration: Math.round((performance.now() - started) * 1e6),
     load_duration: 0, prompt_eval_count: result.promptEvalCount,
   });
   return 'ok';
