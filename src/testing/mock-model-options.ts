@@ -27,7 +27,7 @@ export interface MockModelOptions {
   /**
    * Produces the answer text. Must be deterministic if the tests rely on determinism.
    * @default 8–23 words from a fixed vocabulary, chosen by a hash of the model name and the prompt
-   * @example `respond: (prompt) => \`echo: ${String(prompt)}\``
+   * @example `respond: (prompt) => (typeof prompt === 'string' ? prompt.toUpperCase() : 'chat')`
    */
   readonly respond?: (prompt: ModelPrompt, model: string) => string;
   /**

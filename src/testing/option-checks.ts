@@ -4,6 +4,7 @@
 const show = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   try {
     return String(JSON.stringify(value) ?? String(value));
   } catch {
