@@ -89,30 +89,15 @@ class MockModelImpl implements MockModel {
     (await this.complete(prompt, model, context?.signal === undefined ? {} : { signal: context.signal })).text;
 
   complete = async (prompt: ModelPrompt, model: string, options: MockCallOptions = {}): Promise<MockCompletion> => {
-    const call = this.#begin('generate', prompt, model);
-    await this.#prepare(call, options.signal);
-    const answer = this.#answer(call, options.maxTokens);
-    for (const [index, chunk] of answer.chunks.entries()) {
-      if (index > 0) await this.#chunkDelay(options.signal);
-      throwIfAborted(options.signal);
-      options.onChunk?.(chunk);
+    const run = this.#run(prompt, model, options);
+    for (let step = await run.next(); ; step = await run.next()) {
+      if (step.done === true) return step.value;
+      options.onChunk?.(step.value);
     }
-    return answer;
   };
 
-  stream = (prompt: ModelPrompt, model: string, options: Pick<MockCallOptions, 'signal' | 'maxTokens'> = {}): AsyncIterable<string> => {
-    const generate = async function* (this: MockModelImpl): AsyncGenerator<string> {
-      const call = this.#begin('generate', prompt, model);
-      await this.#prepare(call, options.signal);
-      const answer = this.#answer(call, options.maxTokens);
-      for (const [index, chunk] of answer.chunks.entries()) {
-        if (index > 0) await this.#chunkDelay(options.signal);
-        throwIfAborted(options.signal);
-        yield chunk;
-      }
-    };
-    return { [Symbol.asyncIterator]: () => generate.call(this) };
-  };
+  stream = (prompt: ModelPrompt, model: string, options: Pick<MockCallOptions, 'signal' | 'maxTokens'> = {}): AsyncIterable<string> =>
+    ({ [Symbol.asyncIterator]: () => this.#run(prompt, model, options) });
 
   embed = async (input: string | readonly string[], model: string, options: { readonly signal?: AbortSignal } = {}): Promise<number[][]> => {
     const inputs = typeof input === 'string' ? [input] : input;
@@ -120,6 +105,19 @@ class MockModelImpl implements MockModel {
     await this.#prepare(call, options.signal);
     return inputs.map((text) => embeddingFor(`${model}\n${text}`, this.#options.embeddingDimensions));
   };
+
+  /** One call: yields the chunks as they are due, returns the whole answer. */
+  async *#run(prompt: ModelPrompt, model: string, options: Pick<MockCallOptions, 'signal' | 'maxTokens'>): AsyncGenerator<string, MockCompletion> {
+    const call = this.#begin('generate', prompt, model);
+    await this.#prepare(call, options.signal);
+    const answer = this.#answer(call, options.maxTokens);
+    for (const [index, chunk] of answer.chunks.entries()) {
+      if (index > 0) await this.#chunkDelay(options.signal);
+      throwIfAborted(options.signal);
+      yield chunk;
+    }
+    return answer;
+  }
 
   /** Records the call and rolls the failure dice synchronously, so call order fixes the outcome. */
   #begin(kind: MockCall['kind'], prompt: ModelPrompt, model: string): MockCall & { readonly fails: boolean } {
