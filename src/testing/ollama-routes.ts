@@ -1,5 +1,6 @@
 // The handlers behind each Ollama endpoint the test server speaks.
 import type { ServerResponse } from 'node:http';
+import { throwIfAborted } from './abort.js';
 import type { ChatMessage, ModelPrompt, OllamaBackend } from './backend.js';
 import { HttpError, NdjsonWriter, doneFields, partLine, resolveModel, runningEntry, sendJson, tagEntry } from './ollama-wire.js';
 
@@ -64,6 +65,7 @@ export async function handleGeneration(kind: 'generate' | 'chat', ctx: RouteCont
         writer?.line(partLine(kind, echoed, piece));
       },
     });
+    throwIfAborted(ctx.signal); // a backend that ignored the abort must not write to a closed socket
     const measuredNs = Math.round((performance.now() - started) * 1e6);
     const done = { ...partLine(kind, echoed, writer === undefined ? text : ''), ...doneFields(kind, result, measuredNs) };
     if (writer === undefined) sendJson(ctx.res, 200, done);

@@ -109,7 +109,8 @@ class OllamaTestServerImpl implements OllamaTestServer {
 
   constructor(options: ResolvedServerOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
+    // A test server must never take the test process down: a failure here only drops that socket.
+    this.#server = createServer((req, res) => void this.#handle(req, res).catch(() => res.destroy()));
   }
 
   get requests(): readonly RecordedRequest[] {
@@ -135,6 +136,7 @@ class OllamaTestServerImpl implements OllamaTestServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const controller = new AbortController();
     this.#inFlight.add(controller);
+    res.on('error', () => controller.abort());
     res.once('close', () => {
       this.#inFlight.delete(controller);
       if (!res.writableFinished) controller.abort(new DOMException('The client closed the connection', 'AbortError'));

@@ -195,6 +195,27 @@ describe('startOllamaTestServer: requests, aborts and closing', () => {
     expect(await running.requests[0]?.finished).toMatchObject({ result: 'aborted' });
   });
 
+  it('survives a backend that ignores the abort and finishes after the client left', async () => {
+    let finish: () => void = () => undefined;
+    let noticed: Promise<void> = Promise.resolve();
+    const { ollama, server: running } = await startWith({
+      models: [{ name: MODEL }],
+      generate: async ({ onText, signal }) => {
+        noticed = new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        onText('first');
+        await new Promise<void>((resolve) => { finish = resolve; });
+        onText('late');
+        return { doneReason: 'stop', promptEvalCount: 1, evalCount: 2 };
+      },
+    });
+    const iterator = await ollama.generate({ model: MODEL, prompt: 'x', stream: true });
+    iterator.abort();
+    await noticed;
+    finish();
+    expect(await running.requests[0]?.finished).toEqual({ status: 200, result: 'aborted' });
+    await expect(ollama.version()).resolves.toEqual({ version: '0.12.0' });
+  });
+
   it('rejects bad options naming them', async () => {
     await expect(startOllamaTestServer({} as never)).rejects.toThrow(/`backend`/);
     const backend = createMockModel().backend;
