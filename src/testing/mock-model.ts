@@ -25,10 +25,20 @@ export interface MockCompletion {
 
 /** Per-call options of {@link MockModel.complete} and {@link MockModel.stream}. */
 export interface MockCallOptions {
+  /**
+   * Aborts the call: it rejects promptly with the signal's reason, even while hanging or sleeping.
+   * @default undefined (the call cannot be aborted; a hanging call then never settles)
+   */
   readonly signal?: AbortSignal;
-  /** Stop after this many tokens (Ollama's `num_predict`); the answer then reports `'length'`. */
+  /**
+   * Stop after this many tokens (Ollama's `num_predict`); the answer then reports `'length'`.
+   * @default undefined (the whole answer)
+   */
   readonly maxTokens?: number;
-  /** Called with each chunk as it is produced. */
+  /**
+   * Called with each chunk as it is produced.
+   * @default undefined
+   */
   readonly onChunk?: (chunk: string) => void;
 }
 
