@@ -4,7 +4,7 @@ import type {
 } from './backend.js';
 import { throwIfAborted, waitForAbort } from './abort.js';
 import { createPrng, embeddingFor } from './deterministic.js';
-import { describeValue } from './option-checks.js';
+import { describeValue, expectPositiveInteger } from './option-checks.js';
 import { resolveMockOptions } from './mock-model-options.js';
 import type { MockCall, MockModelOptions, ResolvedMockOptions } from './mock-model-options.js';
 
@@ -118,6 +118,7 @@ class MockModelImpl implements MockModel {
 
   /** One call: yields the chunks as they are due, returns the whole answer. */
   async *#run(prompt: ModelPrompt, model: string, options: Pick<MockCallOptions, 'signal' | 'maxTokens'>): AsyncGenerator<string, MockCompletion> {
+    if (options.maxTokens !== undefined) expectPositiveInteger('maxTokens', options.maxTokens);
     const call = this.#begin('generate', prompt, model);
     await this.#prepare(call, options.signal);
     const answer = this.#answer(call, options.maxTokens);

@@ -233,6 +233,10 @@ describe('createMockModel: options', () => {
     expect(() => createMockModel(options as never)).toThrow(message);
   });
 
+  it('rejects a bad per-call maxTokens naming it', async () => {
+    await expect(createMockModel().complete('x', MODEL, { maxTokens: 0 })).rejects.toThrow(/`maxTokens`.*0/);
+  });
+
   it('rejects a latency function returning a bad value on the call', async () => {
     const mock = createMockModel({ latencyMs: () => Number.NaN });
     await expect(mock.exec('x', MODEL)).rejects.toThrow(/`latencyMs`.*NaN/);
