@@ -8,10 +8,12 @@ import { describeValue, expectPositiveInteger } from './option-checks.js';
 import { resolveMockOptions } from './mock-model-options.js';
 import type { MockCall, MockModelOptions, ResolvedMockOptions } from './mock-model-options.js';
 
-/** The context the engine passes to a work function; the mock only reads `signal`. */
+/** The context the engine passes to a work function; the mock reads `signal` and calls `reportUsage`. */
 export interface MockExecContext {
   readonly signal?: AbortSignal;
   readonly key?: string;
+  /** When present (the engine provides it), the mock reports its token counts through it. */
+  readonly reportUsage?: (usage: { promptTokens?: number; outputTokens?: number }) => void;
 }
 
 /** A full answer with the details an Ollama response carries. */
@@ -95,8 +97,11 @@ class MockModelImpl implements MockModel {
     this.#random = createPrng(this.#options.seed);
   }
 
-  exec = async (prompt: ModelPrompt, model: string, context?: MockExecContext): Promise<string> =>
-    (await this.complete(prompt, model, context?.signal === undefined ? {} : { signal: context.signal })).text;
+  exec = async (prompt: ModelPrompt, model: string, context?: MockExecContext): Promise<string> => {
+    const answer = await this.complete(prompt, model, context?.signal === undefined ? {} : { signal: context.signal });
+    context?.reportUsage?.({ promptTokens: answer.promptEvalCount, outputTokens: answer.evalCount });
+    return answer.text;
+  };
 
   complete = async (prompt: ModelPrompt, model: string, options: MockCallOptions = {}): Promise<MockCompletion> => {
     const run = this.#run(prompt, model, options);

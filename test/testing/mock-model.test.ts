@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OptimizationEngine } from '../../src/index.js';
 import { createManualClock, createMockModel } from '../../src/testing.js';
 
 const MODEL = 'llama3.1:8b';
@@ -240,5 +241,24 @@ describe('createMockModel: options', () => {
   it('rejects a latency function returning a bad value on the call', async () => {
     const mock = createMockModel({ latencyMs: () => Number.NaN });
     await expect(mock.exec('x', MODEL)).rejects.toThrow(/`latencyMs`.*NaN/);
+  });
+});
+
+describe('createMockModel: with the engine', () => {
+  it('serves as the engine work function: the second identical call never reaches the mock', async () => {
+    const clock = createManualClock();
+    const engine = new OptimizationEngine({ clock });
+    try {
+      const mock = createMockModel({ clock, latencyMs: 200 });
+      const first = engine.optimizeAiCall('Summarize X', MODEL, mock.exec);
+      const joined = engine.optimizeAiCall('Summarize X', MODEL, mock.exec);
+      await clock.advanceAsync(200);
+      expect(await first).toBe(await createMockModel().exec('Summarize X', MODEL));
+      expect(await joined).toBe(await first);
+      expect(await engine.optimizeAiCall('Summarize X', MODEL, mock.exec)).toBe(await first);
+      expect(mock.calls).toBe(1);
+    } finally {
+      await engine.close();
+    }
   });
 });
