@@ -7,12 +7,25 @@ const MODEL = 'llama3.1:8b';
 const DISTINCT = 100;
 const BATCH = 20_000;
 
-/** Distinct prompt texts of one length, each a realistic template + user text. */
-function templates(length) {
+const WORDS = 'senior backend engineer rust go kubernetes remote berlin team lead startup fintech health data ml python react design mentor hiring quarterly goals'.split(' ');
+
+/**
+ * Distinct prompt texts of one length, as I MATCH builds them: a fixed instruction template plus
+ * profile text that differs per request. With `nearlyIdentical`, prompts differ in one character only
+ * (the worst case for a sampled fingerprint: they share a bucket and spill to the full-text path).
+ */
+function templates(length, nearlyIdentical = false) {
+  let seed = 42;
+  const word = () => WORDS[(seed = (seed * 1103515245 + 12345) >>> 0) % WORDS.length];
   return Array.from({ length: DISTINCT }, (_, i) => {
-    const head = `You are I MATCH. Score how well profile #${i} fits the role. Answer with JSON. Profile: `;
-    return (head + 'lorem ipsum dolor sit amet '.repeat(Math.ceil(length / 27))).slice(0, length);
-  });
+    const head = 'You are I MATCH. Score how well this profile fits the role, answer with JSON {"score": 0-100}. Profile: ';
+    let body = '';
+    while (body.length < length) body += nearlyIdentical ? 'lorem ipsum ' : `${word()} `;
+    const text = (head + body).slice(0, length);
+    if (!nearlyIdentical) return text;
+    const at = length >> 1;
+    return `${text.slice(0, at)}${String.fromCharCode(48 + (i % 75))}${text.slice(at + 1)}`;
+  }).filter((t, i, all) => all.indexOf(t) === i);
 }
 
 /**
@@ -71,8 +84,8 @@ function seedCache() {
   };
 }
 
-export async function benchHitPath(length) {
-  const texts = templates(length);
+export async function benchHitPath(length, nearlyIdentical = false) {
+  const texts = templates(length, nearlyIdentical);
   const engine = new OptimizationEngine();
   const seed = seedCache();
   const lru = new LRUCache({ max: 1000 });
@@ -87,10 +100,11 @@ export async function benchHitPath(length) {
     seed_md5_map: () => timeAsync(freshCopies(texts, BATCH), (p) => seed.call(p, MODEL, exec)),
     lru_cache_get: async () => timeSync(freshCopies(texts, BATCH), (p) => lru.get(p)),
   });
-  if (engine.getCacheStats().cache.misses !== DISTINCT) throw new Error('engine hit path missed');
+  if (engine.getCacheStats().cache.misses !== texts.length) throw new Error('engine hit path missed');
   await engine.close();
   return {
     prompt_chars: length,
+    prompts: nearlyIdentical ? 'differing in one character' : 'template + distinct profile text',
     ns_per_hit: round(medians.engine),
     seed_md5_map_ns: round(medians.seed_md5_map),
     lru_cache_get_ns: round(medians.lru_cache_get),
@@ -152,9 +166,13 @@ export async function benchMemory(entries = 100_000) {
   if (typeof gc !== 'function') return { skipped: 'run node with --expose-gc' };
   gc();
   const before = process.memoryUsage().heapUsed;
+  const promptTail = 'p'.repeat(promptChars - 9);
+  const valueTail = 'v'.repeat(valueChars - 8);
+  // Flat strings of exactly promptChars / valueChars (decoded from bytes, like text off the wire).
+  const flat = (text) => Buffer.from(text, 'latin1').toString('latin1');
   for (let i = 0; i < entries; i++) {
-    const prompt = `${String(i).padStart(8, '0')} ${'p'.repeat(promptChars - 9)}`;
-    await engine.optimizeAiCall(prompt, MODEL, () => `${String(i).padStart(8, '0')}${'v'.repeat(valueChars - 8)}`);
+    const prompt = flat(`${String(i).padStart(8, '0')} ${promptTail}`);
+    await engine.optimizeAiCall(prompt, MODEL, () => flat(`${String(i).padStart(8, '0')}${valueTail}`));
   }
   gc();
   const perEntry = (process.memoryUsage().heapUsed - before) / entries;

@@ -11,6 +11,7 @@ const section = async (name, run) => {
 
 await section('hit_200_chars', () => benchHitPath(200));
 await section('hit_2000_chars', () => benchHitPath(2000));
+await section('hit_2000_chars_worst_case', () => benchHitPath(2000, true));
 await section('miss_overhead', benchMissOverhead);
 await section('coalescing_1000_concurrent', benchCoalescing);
 await section('memory_100k_entries', () => benchMemory(100_000));

@@ -4,6 +4,8 @@ export interface Clock {
 }
 
 /** Monotonic wall-clock milliseconds: epoch-based like `Date.now()`, but never jumps backwards. */
+const origin = performance.timeOrigin;
+
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => origin + performance.now(),
 };

@@ -96,14 +96,14 @@ export function resolveHash(option: HashOption): (text: string) => string {
  * is one so that stores can keep tenants apart. A newline cannot occur inside the header's params
  * JSON, so header and text never run into each other.
  */
-export function fullKey(id: RequestIdentity, hash: (text: string) => string): string {
+export function fullKey(id: Pick<RequestIdentity, 'header' | 'text' | 'scope'>, hash: (text: string) => string): string {
   const digest = hash(`llmoe:v${KEY_VERSION}\n${id.header}\n${id.text}`);
   return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeURIComponent(id.scope)}:${digest}`;
 }
 
-const SAMPLES = 32;
-const ENDS = 16;
-const FULL_BELOW = 96;
+const SAMPLES = 64;
+const ENDS = 32;
+const FULL_BELOW = 256;
 const seed = randomBytes(4).readUInt32LE(0);
 
 function mix(h: number, c: number): number {
@@ -117,7 +117,7 @@ function mix(h: number, c: number): number {
  * comparing the full text, so a collision costs a comparison, never a wrong answer, and buckets are
  * bounded (see ResponseCache), so crafted collisions cannot turn lookups into long scans.
  */
-export function fingerprint(id: RequestIdentity): number {
+export function fingerprint(id: { readonly header: string; readonly text: string }): number {
   const { header, text } = id;
   let h = seed ^ Math.imul(text.length, 0x9e3779b1);
   for (let i = 0; i < header.length; i++) h = mix(h, header.charCodeAt(i));

@@ -1,24 +1,71 @@
-/** One cached answer and what the cache knows about it. Internal. */
-export interface Entry {
+/** What entries of one scope, model and params share (interned, so each entry holds one pointer). */
+export interface HeaderInfo {
   readonly header: string;
-  readonly text: string;
   readonly model: string;
   readonly scope: string;
-  readonly value: unknown;
+  /** The cache's time origin: entries store times as small integers relative to it. */
+  readonly epoch: number;
+}
+
+/**
+ * One cached answer and what the cache knows about it. Internal. Kept small on purpose (the cache
+ * may hold 100 000 of them): shared parts live in `info`, times are integer ms from the cache's epoch
+ * (V8 keeps small integers inline, where a fractional time would cost a 16-byte box), and the full
+ * key is computed only when something asks for it.
+ */
+export class Entry {
   /** Full key, computed when first needed. */
-  key: string | undefined;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  /** Time the `exec` that produced the value took, in ms: what each hit saves. */
-  readonly execMs: number;
-  /** Tokens the producing call used (prompt + output), for cost savings. */
-  readonly tokens: number;
-  readonly bytes: number;
-  hits: number;
-  /** Where the entry sits in the LRU: its bucket's fingerprint, or its own full text after a bucket overflowed. */
-  readonly slot: number | string;
+  key: string | undefined = undefined;
+  hits = 0;
   /** Next entry in the same fingerprint bucket. */
-  next: Entry | undefined;
+  next: Entry | undefined = undefined;
+  readonly #created: number;
+  readonly #expires: number;
+
+  constructor(
+    readonly info: HeaderInfo,
+    readonly text: string,
+    readonly value: unknown,
+    now: number,
+    ttlMs: number,
+    /** Time the `exec` that produced the value took, in whole ms: what each hit saves. */
+    readonly execMs: number,
+    /** Tokens the producing call used (prompt + output), for cost savings. */
+    readonly tokens: number,
+  ) {
+    this.#created = Math.floor(now - info.epoch);
+    this.#expires = Math.ceil(now - info.epoch + ttlMs);
+  }
+
+  get header(): string {
+    return this.info.header;
+  }
+
+  /** Recomputed rather than stored (a field per entry costs more than the rare recount on removal). */
+  get bytes(): number {
+    return estimateBytes(this.info.header, this.text, this.value);
+  }
+
+  get model(): string {
+    return this.info.model;
+  }
+
+  get scope(): string {
+    return this.info.scope;
+  }
+
+  get createdAt(): number {
+    return this.info.epoch + this.#created;
+  }
+
+  get expiresAt(): number {
+    return this.info.epoch + this.#expires;
+  }
+
+  /** Whether the entry is still fresh at `now`. */
+  isFresh(now: number): boolean {
+    return now - this.info.epoch < this.#expires;
+  }
 }
 
 /**

@@ -75,32 +75,33 @@ export class MemoryTier {
     return this.#ghosts.get(fp) ?? 'new';
   }
 
-  /** Adds an entry at the slot `slotFor(id, fp)` gave it. */
-  insert(entry: Entry, fp: number): void {
-    this.#count++;
-    this.#bytes += entry.bytes;
-    if (typeof entry.slot === 'string') {
-      this.#overflowed.add(fp);
-      this.#lru.set(entry.slot, entry);
-    } else {
-      entry.next = this.#lru.peek(entry.slot);
-      this.#lru.set(entry.slot, entry);
-    }
-    this.#shrink();
-  }
-
-  /** Where a new entry for `id` goes: its fingerprint bucket, or its full text once the bucket is full. */
-  slotFor(id: RequestIdentity, fp: number): number | string {
+  /** Entries in the bucket of a fingerprint (at most 4; the rest of a crowded fingerprint is keyed by full text). */
+  bucketDepth(fp: number): number {
     let depth = 0;
     for (let e = this.#lru.peek(fp); e !== undefined; e = e.next) depth++;
-    return depth < MAX_BUCKET ? fp : overflowKey(id);
+    return depth;
+  }
+
+  /** Adds an entry (not already present) to its fingerprint bucket, or under its full text once the bucket is full. */
+  insert(entry: Entry, fp: number, bytes = entry.bytes): void {
+    this.#count++;
+    this.#bytes += bytes;
+    const head = this.#lru.peek(fp);
+    if (this.bucketDepth(fp) < MAX_BUCKET) {
+      entry.next = head;
+      this.#lru.set(fp, entry);
+    } else {
+      this.#overflowed.add(fp);
+      this.#lru.set(overflowKey(entry), entry);
+    }
+    this.#shrink();
   }
 
   remove(entry: Entry, reason: RemovalReason): void {
     this.#unlink(entry);
     this.#count--;
     this.#bytes -= entry.bytes;
-    if (reason === 'evict') this.#ghosts.set(fingerprintOfSlot(entry), 'evicted');
+    if (reason === 'evict') this.#ghosts.set(fingerprint(entry), 'evicted');
     this.#onRemove(entry, reason);
   }
 
@@ -123,7 +124,7 @@ export class MemoryTier {
 
   /** Records that an entry was found expired, so its next miss is counted as an expiry. */
   noteExpired(entry: Entry): void {
-    this.#ghosts.set(fingerprintOfSlot(entry), 'expired');
+    this.#ghosts.set(fingerprint(entry), 'expired');
   }
 
   #shrink(): void {
@@ -137,11 +138,13 @@ export class MemoryTier {
     }
   }
 
+  /** Takes an entry out of its bucket (found again by its fingerprint) or out of the overflow. */
   #unlink(entry: Entry): void {
-    const head = this.#lru.peek(entry.slot);
+    const fp = fingerprint(entry);
+    const head = this.#lru.peek(fp);
     if (head === entry) {
-      if (entry.next === undefined) this.#lru.delete(entry.slot);
-      else this.#lru.set(entry.slot, entry.next);
+      if (entry.next === undefined) this.#lru.delete(fp);
+      else this.#lru.set(fp, entry.next);
       return;
     }
     for (let e = head; e !== undefined; e = e.next) {
@@ -150,14 +153,10 @@ export class MemoryTier {
         return;
       }
     }
+    this.#lru.delete(overflowKey(entry));
   }
 }
 
-/** Overflow entries are keyed by their text; the ghost list still wants their fingerprint. */
-function fingerprintOfSlot(entry: Entry): number {
-  return typeof entry.slot === 'number' ? entry.slot : fingerprint(entry);
-}
-
-function overflowKey(id: RequestIdentity): string {
+function overflowKey(id: { header: string; text: string }): string {
   return `${id.header}\n${id.text}`;
 }

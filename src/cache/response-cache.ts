@@ -7,7 +7,7 @@ import {
   canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash,
   type HashOption, type RequestIdentity,
 } from './cache-key.js';
-import { estimateBytes, isolate, type Entry } from './entry.js';
+import { Entry, estimateBytes, isolate, type HeaderInfo } from './entry.js';
 import { MemoryTier, type RemovalReason } from './memory-tier.js';
 import type { AccessPatterns, CacheStats, HitCounter } from './stats.js';
 import { CacheStatistics } from './stats.js';
@@ -45,6 +45,9 @@ export interface SetOptions extends EntryOptions {
   /** Time to live of this entry, in ms. @default the cache's `ttlMs` */
   ttlMs?: number;
 }
+
+/** Distinct headers (scope × model × params) kept interned; past it the table starts over (entries keep theirs). */
+const MAX_INTERNED = 10_000;
 
 const OPTION_KEYS = ['ttlMs', 'maxEntries', 'maxBytes', 'maxEntryBytes', 'hash', 'clock'] as const;
 
@@ -101,9 +104,12 @@ export class ResponseCache {
   readonly #tier: MemoryTier;
   readonly #stats = new CacheStatistics();
   readonly #internals: CacheInternals;
+  readonly #headers = new Map<string, HeaderInfo>();
+  readonly #epoch: number;
 
   constructor(options: ResponseCacheOptions = {}) {
     this.#options = resolveOptions(options);
+    this.#epoch = this.#options.clock.now();
     const { maxEntries, maxBytes } = this.#options;
     this.#tier = new MemoryTier({ maxEntries, maxBytes }, (entry, reason) => {
       this.#stats.noteRemoval(reason);
@@ -196,7 +202,7 @@ export class ResponseCache {
       identify: (prompt, model, entryOptions) => identify(prompt, model, entryOptions),
       lookup(id, fp, now) {
         const entry = tier.find(id, fp);
-        if (entry !== undefined && now < entry.expiresAt) return entry;
+        if (entry !== undefined && entry.isFresh(now)) return entry;
         lastMiss.stale = entry;
         if (entry !== undefined) tier.noteExpired(entry);
         lastMiss.cause = entry === undefined ? tier.missCause(fp) : 'expired';
@@ -211,6 +217,17 @@ export class ResponseCache {
     };
   }
 
+  /** The shared header of entries like `id`, interned so 100 000 entries of one model hold one copy. */
+  #info(id: RequestIdentity): HeaderInfo {
+    let info = this.#headers.get(id.header);
+    if (info === undefined) {
+      if (this.#headers.size >= MAX_INTERNED) this.#headers.clear();
+      info = Object.freeze({ header: id.header, model: id.model, scope: id.scope, epoch: this.#epoch });
+      this.#headers.set(id.header, info);
+    }
+    return info;
+  }
+
   #write(id: RequestIdentity, fp: number, value: unknown, meta: WriteMeta): Entry | undefined {
     const bytes = estimateBytes(id.header, id.text, value);
     const old = this.#tier.find(id, fp);
@@ -222,14 +239,10 @@ export class ResponseCache {
     } catch {
       return undefined;
     }
-    const now = this.#options.clock.now();
-    const entry: Entry = {
-      header: id.header, text: id.text, model: id.model, scope: id.scope, value: stored,
-      key: meta.key, createdAt: now, expiresAt: now + (meta.ttlMs ?? this.#options.ttlMs),
-      execMs: meta.execMs ?? 0, tokens: meta.tokens ?? 0, bytes, hits: 0,
-      slot: this.#tier.slotFor(id, fp), next: undefined,
-    };
-    this.#tier.insert(entry, fp);
+    const ttlMs = meta.ttlMs ?? this.#options.ttlMs;
+    const execMs = Math.round(meta.execMs ?? 0);
+    const entry = new Entry(this.#info(id), id.text, stored, this.#options.clock.now(), ttlMs, execMs, meta.tokens ?? 0);
+    this.#tier.insert(entry, fp, bytes);
     this.#stats.countWrite();
     return entry;
   }

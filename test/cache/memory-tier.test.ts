@@ -1,46 +1,53 @@
 import { describe, expect, it } from 'vitest';
-import { requestIdentity } from '../../src/cache/cache-key.js';
-import type { Entry } from '../../src/cache/entry.js';
+import { fingerprint, requestIdentity } from '../../src/cache/cache-key.js';
+import { Entry, type HeaderInfo } from '../../src/cache/entry.js';
 import { MemoryTier } from '../../src/cache/memory-tier.js';
 
-function entry(tier: MemoryTier, text: string, fp: number): Entry {
-  const id = requestIdentity(text, 'm', '', '');
-  return {
-    ...id, value: text, key: undefined, createdAt: 0, expiresAt: 1, execMs: 0, tokens: 0, bytes: 1, hits: 0,
-    slot: tier.slotFor(id, fp), next: undefined,
-  };
+const info: HeaderInfo = { header: requestIdentity('', 'm', '', '').header, model: 'm', scope: '', epoch: 0 };
+const id = (text: string) => requestIdentity(text, 'm', '', '');
+
+function insert(tier: MemoryTier, text: string): Entry {
+  const entry = new Entry(info, text, text, 0, 1000, 0, 0);
+  tier.insert(entry, fingerprint(entry));
+  return entry;
+}
+
+/**
+ * Long prompts differing in one character only collide when that character is not sampled. Samples
+ * are 32 characters apart, so of two families varying at neighbouring positions at least one collides
+ * entirely, whatever the per-process sampling offset.
+ */
+function collidingFamilies(size: number): string[][] {
+  const base = 'x'.repeat(1056);
+  return [500, 501].map((at) => Array.from({ length: size }, (_, i) => `${base.slice(0, at)}${String.fromCharCode(65 + i)}${base.slice(at + 1)}`));
 }
 
 describe('MemoryTier', () => {
-  it('bounds a bucket of colliding fingerprints and keys the rest by their full text', () => {
+  it('bounds the bucket of a crowded fingerprint and still finds every entry', () => {
     const tier = new MemoryTier({ maxEntries: 100, maxBytes: Number.POSITIVE_INFINITY }, () => undefined);
-    const FORGED = 7;
-    const entries = Array.from({ length: 20 }, (_, i) => {
-      const e = entry(tier, `prompt ${i}`, FORGED);
-      tier.insert(e, FORGED);
-      return e;
-    });
-    expect(entries.filter((e) => e.slot === FORGED)).toHaveLength(4);
-    expect(entries.filter((e) => typeof e.slot === 'string')).toHaveLength(16);
-    for (let i = 0; i < 20; i++) expect(tier.find(requestIdentity(`prompt ${i}`, 'm', '', ''), FORGED)?.value).toBe(`prompt ${i}`);
-    expect(tier.find(requestIdentity('absent', 'm', '', ''), FORGED)).toBeUndefined();
+    const families = collidingFamilies(20);
+    for (const text of families.flat()) insert(tier, text);
+    const depths = families.map((f) => new Set(f.map((t) => fingerprint(id(t)))));
+    expect(depths.some((fps) => fps.size === 1)).toBe(true);
+    for (const fps of depths) for (const fp of fps) expect(tier.bucketDepth(fp)).toBeLessThanOrEqual(4);
+    for (const text of families.flat()) expect(tier.find(id(text))?.value).toBe(text);
+    expect(tier.find(id(`${families[0]?.[0]}!`))).toBeUndefined();
+    expect(tier.size).toBe(40);
   });
 
-  it('removes entries from the middle of a bucket and evicts a bucket one entry at a time', () => {
+  it('removes entries from a bucket, from the overflow, and evicts one entry at a time', () => {
     const removed: string[] = [];
-    const tier = new MemoryTier({ maxEntries: 3, maxBytes: Number.POSITIVE_INFINITY }, (e, reason) => removed.push(`${String(e.value)}:${reason}`));
-    const [a, b, c] = ['a', 'b', 'c'].map((t) => {
-      const e = entry(tier, t, 1);
-      tier.insert(e, 1);
-      return e;
-    }) as [Entry, Entry, Entry];
-    tier.remove(b, 'delete');
-    expect(tier.find(requestIdentity('a', 'm', '', ''), 1)).toBe(a);
-    expect(tier.find(requestIdentity('c', 'm', '', ''), 1)).toBe(c);
-    tier.insert(entry(tier, 'd', 2), 2);
-    tier.insert(entry(tier, 'e', 3), 3);
-    expect(tier.size).toBe(3);
-    expect(removed).toEqual(['b:delete', 'a:evict']);
-    expect(tier.missCause(1)).toBe('evicted');
+    const tier = new MemoryTier({ maxEntries: 10, maxBytes: Number.POSITIVE_INFINITY }, (e, reason) => removed.push(`${String(e.value).slice(499, 503)}:${reason}`));
+    const family = collidingFamilies(10).find((f) => new Set(f.map((t) => fingerprint(id(t)))).size === 1) ?? [];
+    const entries = family.map((t) => insert(tier, t));
+    tier.remove(entries[1] as Entry, 'delete');
+    tier.remove(entries[8] as Entry, 'delete');
+    expect(tier.find(id(family[1] as string))).toBeUndefined();
+    expect(tier.find(id(family[8] as string))).toBeUndefined();
+    for (const i of [0, 2, 3, 4, 5, 6, 7, 9]) expect(tier.find(id(family[i] as string))).toBe(entries[i]);
+    for (let i = 0; i < 4; i++) insert(tier, `other ${i}`);
+    expect(tier.size).toBe(10);
+    expect(removed.filter((r) => r.endsWith(':evict'))).toHaveLength(2);
+    expect(tier.missCause(fingerprint(id(family[0] as string)))).toBe('evicted');
   });
 });
