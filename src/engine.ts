@@ -12,6 +12,8 @@ import { resolveEngineOptions, type OptimizationEngineOptions, type ResolvedEngi
 import { Throttle } from './optimizer/throttle.js';
 import { percent } from './cache/stats.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, Prompt, TokenUsage } from './types.js';
+import { StreamCalls, type StreamHost } from './stream/stream-calls.js';
+import type { OptimizedStream, StreamCallOptions, StreamExecFunction } from './stream/types.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
 export interface CacheStatsReport {
@@ -19,8 +21,8 @@ export interface CacheStatsReport {
   performance_impact: { requests_saved: number; time_saved_estimate_seconds: number; cost_saved_usd: number };
 }
 
-/** Everything one call carries through the call path. */
-interface Call<T> {
+/** Everything one call carries through the call path. @internal (the stream path shares it) */
+export interface Call<T> {
   readonly prompt: Prompt;
   readonly model: string;
   readonly exec: ExecFunction<T>;
@@ -67,6 +69,7 @@ export class OptimizationEngine {
   readonly #flights = new SingleFlight<unknown>();
   readonly #throttle: Throttle;
   readonly #savings: Savings = { coalesced: 0, timeSavedMs: 0, tokensSaved: 0 };
+  readonly #streams: StreamCalls;
   #closed = false;
 
   constructor(options: OptimizationEngineOptions = {}) {
@@ -82,6 +85,7 @@ export class OptimizationEngine {
         this.#events.emit('cache-evict', { key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason });
       }
     };
+    this.#streams = new StreamCalls(this.#streamHost());
   }
 
   /** Adds a listener. A listener that throws never affects a call. */
@@ -135,6 +139,24 @@ export class OptimizationEngine {
     return this.#miss(call);
   }
 
+  /**
+   * Streams through the cache: a hit replays the stored chunks; concurrent identical streams share
+   * one upstream stream (a late joiner reads the chunks so far, then the live ones); a stream that
+   * ends complete (`isComplete`) is stored as its chunk list. Stop early with `break` or `abort()`:
+   * that ends this consumer only; the upstream is aborted once no consumer is left.
+   *
+   * @example
+   * ```ts
+   * const stream = engine.optimizeAiStream(prompt, 'llama3.1:8b',
+   *   (prompt, model, { signal }) => streamMyModel(prompt, model, signal),
+   *   { params: { temperature: 0 }, isComplete: (chunks) => chunks.at(-1)?.done === true });
+   * for await (const chunk of stream) process.stdout.write(chunk.text);
+   * ```
+   */
+  optimizeAiStream<C>(prompt: Prompt, model: string, execStream: StreamExecFunction<C>, options: StreamCallOptions<C> = {}): OptimizedStream<C> {
+    return this.#streams.open(prompt, model, execStream, options);
+  }
+
   /** The cache's figures in the original service's shape. */
   getCacheStats(): CacheStatsReport {
     const stats = this.cache.getStats();
@@ -163,6 +185,7 @@ export class OptimizationEngine {
     if (!this.#closed) {
       this.#closed = true;
       this.#flights.abortAll(new OptimizerError('ERR_CLOSED', 'The engine was closed'));
+      this.#streams.abortAll(new OptimizerError('ERR_CLOSED', 'The engine was closed'));
       this.monitor.close();
     }
     return Promise.resolve();
@@ -243,9 +266,7 @@ export class OptimizationEngine {
       this.#events.emit('call-coalesce', { key: flight.key, model: call.model, scope: call.id.scope, waiters: flight.waiters + 1 });
     }
     const value = await (this.#flights as SingleFlight<T>).wait(flight, call.signal);
-    this.#savings.coalesced++;
-    this.#savings.timeSavedMs += flight.durationMs;
-    this.#savings.tokensSaved += (flight.usage?.promptTokens ?? 0) + (flight.usage?.outputTokens ?? 0);
+    this.#saveCoalesced(flight.durationMs, flight.usage);
     this.#end(call, 'coalesced', this.#clock.now(), flight.key);
     return isolate(value);
   }
@@ -264,11 +285,11 @@ export class OptimizationEngine {
     }
     flight.durationMs = execMs;
     flight.usage = usage;
-    if (!signal.aborted && value !== undefined) this.#store(call, value, execMs, usage);
+    if (!signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) this.#store(call, value, execMs, usage);
     return value;
   }
 
-  #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void {
+  #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
     const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
@@ -277,6 +298,26 @@ export class OptimizationEngine {
         key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
       });
     }
+    return entry;
+  }
+
+  #saveCoalesced(durationMs: number, usage: TokenUsage | undefined): void {
+    this.#savings.coalesced++;
+    this.#savings.timeSavedMs += durationMs;
+    this.#savings.tokensSaved += (usage?.promptTokens ?? 0) + (usage?.outputTokens ?? 0);
+  }
+
+  /** The stream path (src/stream) shares the call bookkeeping: lookups, records, events, savings. */
+  #streamHost(): StreamHost {
+    return {
+      internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle,
+      prepare: (prompt, model, exec, options) => this.#prepare(prompt, model, exec, options),
+      hit: (call, entry, stale) => this.#hit(call, entry, stale),
+      end: (call, outcome, now, key, usage) => this.#end(call, outcome, now, key, usage),
+      fail: (call, error) => this.#fail(call, error),
+      store: (call, value, execMs, usage) => this.#store(call, value, execMs, usage),
+      saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
+    };
   }
 
   #serveStale<T>(call: Call<T>, entry: Entry): T {

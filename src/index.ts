@@ -17,3 +17,4 @@ export type {
 } from './types.js';
 export { createAnomalyDetector } from './monitor/anomaly-detector.js';
 export type { AnomalyDetector, AnomalyDetectorOptions, AnomalyObservation } from './monitor/anomaly-detector.js';
+export type { OptimizedStream, ReplayMode, StreamCallOptions, StreamExecFunction } from './stream/types.js';

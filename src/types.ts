@@ -95,4 +95,10 @@ export interface CallOptions {
   staleIfError?: boolean;
   /** An object this call fills in with what happened. */
   status?: CallStatus;
+  /**
+   * Admission: whether a successful result is a complete answer worth storing (e.g. Ollama's
+   * `done_reason === 'stop'`, not a truncated `'length'`). An incomplete result still reaches the
+   * caller (and callers sharing the call), it is just not cached. @default every result is stored
+   */
+  isComplete?(value: unknown): boolean;
 }

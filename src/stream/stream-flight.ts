@@ -1,0 +1,141 @@
+import type { Clock } from '../clock.js';
+import type { TokenUsage } from '../types.js';
+
+/** Where a flight is: still reading upstream, ended normally, failed, or abandoned by every consumer. */
+export type FlightState = 'running' | 'done' | 'failed' | 'abandoned';
+
+/** Something a consumer can read chunks from: a live flight or a stored replay. */
+export interface ChunkSource<C> {
+  readonly chunks: readonly C[];
+  readonly state: FlightState;
+  readonly error: unknown;
+  /** Gaps in ms between consecutive chunks as they first arrived (offset of each chunk from the first). */
+  readonly offsetsMs: readonly number[];
+  /** Resolves at the next chunk or state change. */
+  changed(): Promise<void>;
+}
+
+/** Runs `work` (the whole upstream read) under the engine's throttle. */
+export type Gate = (work: () => Promise<void>, signal: AbortSignal) => Promise<void>;
+
+export type OpenStream<C> = (signal: AbortSignal, usage: TokenUsage) => AsyncIterable<C> | PromiseLike<AsyncIterable<C>>;
+
+/**
+ * One upstream stream teed to any number of consumers: every chunk is buffered (late joiners read
+ * the prefix, then live chunks; the full list is what gets stored), the upstream is read as fast as
+ * it produces, and it is aborted only when the last consumer leaves.
+ */
+export class StreamFlight<C> implements ChunkSource<C> {
+  readonly chunks: C[] = [];
+  readonly offsetsMs: number[] = [];
+  readonly controller = new AbortController();
+  readonly usage: TokenUsage = {};
+  readonly ready: Promise<void>;
+  state: FlightState = 'running';
+  error: unknown = undefined;
+  consumers = 0;
+  /** Time from the start to the end of the upstream read, in ms. */
+  durationMs = 0;
+  readonly #clock: Clock;
+  readonly #onSettle: (flight: StreamFlight<C>) => void;
+  #wake: (() => void) | undefined;
+  #changed: Promise<void> | undefined;
+  #readyDone = false;
+  #settleReady!: { resolve: () => void; reject: (error: unknown) => void };
+
+  constructor(clock: Clock, onSettle: (flight: StreamFlight<C>) => void) {
+    this.#clock = clock;
+    this.#onSettle = onSettle;
+    this.ready = new Promise<void>((resolve, reject) => (this.#settleReady = { resolve, reject }));
+    this.ready.catch(() => undefined);
+  }
+
+  /** Starts reading upstream through `gate`. */
+  start(open: OpenStream<C>, gate: Gate): void {
+    const started = this.#clock.now();
+    gate(() => this.#pump(open, started), this.controller.signal).then(
+      () => this.#settle('done', undefined, started),
+      (error: unknown) => this.#settle('failed', error, started),
+    );
+  }
+
+  changed(): Promise<void> {
+    this.#changed ??= new Promise<void>((resolve) => (this.#wake = resolve));
+    return this.#changed;
+  }
+
+  join(): void {
+    this.consumers++;
+  }
+
+  /** A consumer left; the last one to leave a running flight aborts the upstream. */
+  leave(): void {
+    if (--this.consumers > 0 || this.state !== 'running') return;
+    this.controller.abort(new DOMException('Every consumer of this stream has gone', 'AbortError'));
+    this.#settle('abandoned', undefined, undefined);
+  }
+
+  /** Ends the flight with `reason` for every consumer (the engine is closing). */
+  cancel(reason: unknown): void {
+    if (this.state !== 'running') return;
+    this.controller.abort(reason);
+    this.#settle('failed', reason, undefined);
+  }
+
+  async #pump(open: OpenStream<C>, started: number): Promise<void> {
+    const { signal } = this.controller;
+    const iterable = await open(signal, this.usage);
+    this.#markReady();
+    const stop = (): void => cancelSource(iterable);
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const chunk of iterable) {
+        if (this.state !== 'running') return;
+        this.chunks.push(chunk);
+        this.offsetsMs.push(this.#clock.now() - started);
+        this.#notify();
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  #markReady(): void {
+    if (this.#readyDone) return;
+    this.#readyDone = true;
+    this.#settleReady.resolve();
+  }
+
+  #settle(state: FlightState, error: unknown, started: number | undefined): void {
+    if (this.state !== 'running') return;
+    this.state = state;
+    this.error = error;
+    if (started !== undefined) this.durationMs = this.#clock.now() - started;
+    if (!this.#readyDone) {
+      this.#readyDone = true;
+      this.#settleReady.reject(state === 'failed' ? error : this.controller.signal.reason);
+    }
+    this.#notify();
+    this.#onSettle(this);
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    this.#changed = undefined;
+    wake?.();
+  }
+}
+
+/** Stops an upstream iterable that will no longer be read: its own `abort()` when it has one. */
+function cancelSource(iterable: unknown): void {
+  const abort = (iterable as { abort?: unknown }).abort;
+  if (typeof abort === 'function') {
+    try {
+      (abort as () => void).call(iterable);
+    } catch {
+      // A source that cannot be aborted is simply no longer read.
+    }
+  }
+}
