@@ -10,6 +10,7 @@ const marker = Symbol.for('llm-optimization-engine.OptimizerError');
  * - `ERR_SERIALIZATION`: a value could not be serialized for a store.
  * - `ERR_TIMEOUT`: an operation of the library's own (a store call, a probe) ran past its deadline.
  * - `ERR_STREAM`: a stream ended without a complete answer.
+ * - `ERR_UNAVAILABLE`: a health probe found the model server up but the model missing.
  */
 export type OptimizerErrorCode =
   | 'ERR_CLOSED'
@@ -18,7 +19,8 @@ export type OptimizerErrorCode =
   | 'ERR_STORE'
   | 'ERR_SERIALIZATION'
   | 'ERR_TIMEOUT'
-  | 'ERR_STREAM';
+  | 'ERR_STREAM'
+  | 'ERR_UNAVAILABLE';
 
 /**
  * The one error class the library throws at run time. Errors thrown by your own `exec` function are

@@ -37,6 +37,9 @@ export interface StreamCallOptions<C> extends Omit<CallOptions, 'isComplete'> {
  * stream is aborted once no consumer is left.
  */
 export interface OptimizedStream<C> extends AsyncIterableIterator<C> {
+  next(): Promise<IteratorResult<C, undefined>>;
+  /** Stops reading (what `break` in a `for await` calls): ends this consumer only. */
+  return(): Promise<IteratorResult<C, undefined>>;
   /**
    * Ends this consumer: a pending or later `next()` rejects with `reason` (by default an
    * `AbortError` DOMException, as the `ollama` client's `abort()` does).
