@@ -74,7 +74,7 @@ export class StreamCalls {
       return failed(error);
     }
     if (call.mode === 'default' || call.mode === 'only-if-cached') {
-      const entry = this.#host.internals.lookup(call.id, call.fp);
+      const entry = this.#host.internals.lookup(call.id, call.fp, call.start);
       if (entry !== undefined) return this.#replay(call, entry, replay, false) as OptimizedStream<C>;
       call.stale = this.#host.internals.lastMiss.stale;
     }
