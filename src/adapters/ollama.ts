@@ -92,7 +92,7 @@ export function withOptimization<T extends OllamaClientLike>(
 
 function createMethods(client: OllamaClientLike, engine: OptimizationEngine, options: ResolvedOllamaOptions): OptimizedOllamaMethods {
   const batcher = new EmbedBatcher(client, options.embedBatchWindowMs, options.maxEmbedBatch);
-  const run = (api: Api, request: (GenerateRequest | ChatRequest) & WithOptimizationField): Promise<unknown> => {
+  const run = async (api: Api, request: (GenerateRequest | ChatRequest) & WithOptimizationField): Promise<unknown> => {
     const { optimization, ...body } = request;
     const settings = requestSettings(options.defaults, optimization);
     const identity = api === 'generate' ? generateIdentity(body as GenerateRequest) : chatIdentity(body);
@@ -108,7 +108,7 @@ function createMethods(client: OllamaClientLike, engine: OptimizationEngine, opt
   return {
     generate: ((request: GenerateRequest & WithOptimizationField) => run('generate', request)) as OptimizedOllamaMethods['generate'],
     chat: ((request: ChatRequest & WithOptimizationField) => run('chat', request)) as OptimizedOllamaMethods['chat'],
-    embed: (request) => {
+    embed: async (request) => {
       const { optimization, ...body } = request;
       const settings = requestSettings(options.defaults, optimization);
       const identity = embedIdentity(body);
