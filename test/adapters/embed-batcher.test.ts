@@ -1,0 +1,125 @@
+import type { EmbedRequest, EmbedResponse } from 'ollama';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EmbedBatcher } from '../../src/adapters/embed-batcher.js';
+
+const MODEL = 'nomic-embed-text';
+
+/** A client that answers each input with [its length] and records the requests; `fail` makes the next call reject. */
+function fakeClient() {
+  const requests: EmbedRequest[] = [];
+  let next: { error?: Error; embeddings?: number[][] } = {};
+  let gate: Promise<void> = Promise.resolve();
+  const client = {
+    requests,
+    /** Holds every answer until the returned function is called. */
+    hold: (): (() => void) => {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return release;
+    },
+    failNext: (error: Error) => (next = { error }),
+    answerNext: (embeddings: number[][]) => (next = { embeddings }),
+    embed(request: EmbedRequest): Promise<EmbedResponse> {
+      requests.push(request);
+      const planned = next;
+      next = {};
+      if (planned.error !== undefined) return Promise.reject(planned.error);
+      const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+      const embeddings = planned.embeddings ?? inputs.map((s) => [s.length]);
+      return gate.then(() => ({ model: MODEL, embeddings, total_duration: 1000, load_duration: 100, prompt_eval_count: 40 }));
+    },
+  };
+  return client;
+}
+
+const signal = (): AbortSignal => new AbortController().signal;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('EmbedBatcher', () => {
+  it('sends calls within the window as one request and splits the vectors and counts back', async () => {
+    vi.useFakeTimers();
+    const client = fakeClient();
+    const batcher = new EmbedBatcher(client, 5, 100);
+    const a = batcher.embed({ model: MODEL, input: 'aaaa' }, signal());
+    const b = batcher.embed({ model: MODEL, input: ['bbbb', 'cccccccc'] }, signal());
+    const other = batcher.embed({ model: MODEL, input: 'dd', dimensions: 4 }, signal());
+    expect(client.requests).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(client.requests).toEqual([
+      { model: MODEL, input: ['aaaa', 'bbbb', 'cccccccc'] },
+      { model: MODEL, input: 'dd', dimensions: 4 },
+    ]);
+    expect(await a).toMatchObject({ embeddings: [[4]], prompt_eval_count: 10 });
+    expect(await b).toMatchObject({ embeddings: [[4], [8]], prompt_eval_count: 30 });
+    expect(await other).toMatchObject({ embeddings: [[2]], prompt_eval_count: 40 });
+  });
+
+  it('sends a full batch at once', async () => {
+    const client = fakeClient();
+    const batcher = new EmbedBatcher(client, 1000, 2);
+    const a = batcher.embed({ model: MODEL, input: 'a' }, signal());
+    const b = batcher.embed({ model: MODEL, input: 'b' }, signal());
+    expect(client.requests).toHaveLength(1);
+    const c = batcher.embed({ model: MODEL, input: ['c', 'd'] }, signal());
+    const d = batcher.embed({ model: MODEL, input: 'e' }, signal());
+    expect(client.requests).toHaveLength(2);
+    await Promise.all([a, b, c]);
+    vi.useFakeTimers();
+    expect(d).toBeInstanceOf(Promise);
+  });
+
+  it('drops a caller that aborts before the batch is sent, and only fails that caller after', async () => {
+    vi.useFakeTimers();
+    const client = fakeClient();
+    const batcher = new EmbedBatcher(client, 5, 100);
+    const release = client.hold();
+    const early = new AbortController();
+    const late = new AbortController();
+    const gone = batcher.embed({ model: MODEL, input: 'gone' }, early.signal);
+    const leaves = batcher.embed({ model: MODEL, input: 'leaves' }, late.signal);
+    const stays = batcher.embed({ model: MODEL, input: 'stays' }, signal());
+    early.abort(new Error('early'));
+    await expect(gone).rejects.toThrow('early');
+    await vi.advanceTimersByTimeAsync(5);
+    expect(client.requests[0]?.input).toEqual(['leaves', 'stays']);
+    late.abort(new Error('late'));
+    await expect(leaves).rejects.toThrow('late');
+    release();
+    expect((await stays).embeddings).toEqual([[5]]);
+    expect(() => batcher.embed({ model: MODEL, input: 'x' }, early.signal)).toThrow('early');
+  });
+
+  it('sends nothing when every caller left, and rejects every caller when the request fails or miscounts', async () => {
+    vi.useFakeTimers();
+    const client = fakeClient();
+    const batcher = new EmbedBatcher(client, 5, 100);
+    const controller = new AbortController();
+    const gone = batcher.embed({ model: MODEL, input: 'x' }, controller.signal);
+    controller.abort();
+    await expect(gone).rejects.toMatchObject({ name: 'AbortError' });
+    await vi.advanceTimersByTimeAsync(5);
+    expect(client.requests).toHaveLength(0);
+
+    client.failNext(new Error('500'));
+    const failing = [batcher.embed({ model: MODEL, input: 'a' }, signal()), batcher.embed({ model: MODEL, input: 'b' }, signal())];
+    for (const p of failing) p.catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(5);
+    for (const p of failing) await expect(p).rejects.toThrow('500');
+
+    client.answerNext([[1]]);
+    const short = [batcher.embed({ model: MODEL, input: 'a' }, signal()), batcher.embed({ model: MODEL, input: 'b' }, signal())];
+    for (const p of short) p.catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(5);
+    for (const p of short) await expect(p).rejects.toThrow(/1 embeddings for a batch of 2/);
+  });
+
+  it('sends each call on its own when the window is 0', async () => {
+    const client = fakeClient();
+    const batcher = new EmbedBatcher(client, 0, 100);
+    await Promise.all([batcher.embed({ model: MODEL, input: 'a' }, signal()), batcher.embed({ model: MODEL, input: 'b' }, signal())]);
+    expect(client.requests).toHaveLength(2);
+  });
+});
