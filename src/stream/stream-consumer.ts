@@ -7,9 +7,9 @@ export type ConsumerEnd = 'end' | 'error' | 'return' | 'abort';
 /** Called once, when the consumer stops reading for any reason. */
 export type ConsumerEndHook = (how: ConsumerEnd, error: unknown) => void;
 
-/** A stored chunk list as a source that is already complete. */
+/** A private copy of a stored chunk list as a source that is already complete (its chunks are handed out as they are). */
 export function replaySource<C>(chunks: readonly C[], offsetsMs: readonly number[] = []): ChunkSource<C> {
-  return { chunks, offsetsMs, state: 'done', error: undefined, changed: () => Promise.resolve() };
+  return { chunks, offsetsMs, state: 'done', error: undefined, private: true, changed: () => Promise.resolve() };
 }
 
 /** A source that failed before it produced anything (bad arguments, `only-if-cached` miss). */
@@ -52,7 +52,8 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
         if (this.#pace && index > 0) await this.#sleep(gap(source.offsetsMs, index));
         if (this.#abort !== undefined) continue;
         this.#index++;
-        return { done: false, value: copy(source.chunks[index] as C) };
+        const value = source.chunks[index] as C;
+        return { done: false, value: source.private === true ? value : copy(value) };
       }
       if (source.state !== 'running') return this.#finish(source.state, source.error);
       await Promise.race([source.changed(), new Promise<void>((resolve) => (this.#abortWake = resolve))]);

@@ -11,6 +11,8 @@ export interface ChunkSource<C> {
   readonly error: unknown;
   /** Gaps in ms between consecutive chunks as they first arrived (offset of each chunk from the first). */
   readonly offsetsMs: readonly number[];
+  /** True when the chunks belong to this one consumer (a replayed copy): no further copy is needed. */
+  readonly private?: boolean;
   /** Resolves at the next chunk or state change. */
   changed(): Promise<void>;
 }
