@@ -102,6 +102,7 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
     this.#onEnd(how, error);
   }
 
+  /** Replay pacing. The timer stays ref'd: it is the caller's own read in progress, not background work. */
   #sleep(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
