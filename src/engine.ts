@@ -6,8 +6,10 @@ import type { Clock } from './clock.js';
 import { OptimizerError } from './errors.js';
 import { EventHub, silentLogger, type EngineEventName, type EngineListener } from './events.js';
 import { validateCacheMode, validateExec, validateSignal } from './internal/arguments.js';
-import { positiveNumber } from './internal/validate.js';
-import { PerformanceMonitor } from './monitor/performance-monitor.js';
+import { describe, positiveNumber } from './internal/validate.js';
+import { linkMonitorContext, PerformanceMonitor } from './monitor/performance-monitor.js';
+import { AutoOptimizer, type AutoOptimizeResult } from './optimizer/auto-optimizer.js';
+import { buildOptimizationReport, type OptimizationReport } from './report.js';
 import { resolveEngineOptions, type OptimizationEngineOptions, type ResolvedEngineOptions } from './options.js';
 import { Throttle } from './optimizer/throttle.js';
 import { percent } from './cache/stats.js';
@@ -70,6 +72,7 @@ export class OptimizationEngine {
   readonly #throttle: Throttle;
   readonly #savings: Savings = { coalesced: 0, timeSavedMs: 0, tokensSaved: 0 };
   readonly #streams: StreamCalls;
+  readonly #optimizer: AutoOptimizer;
   #closed = false;
 
   constructor(options: OptimizationEngineOptions = {}) {
@@ -77,9 +80,14 @@ export class OptimizationEngine {
     this.cache = new ResponseCache(this.#options.cache);
     this.#internals = cacheInternals(this.cache);
     this.#clock = this.#internals.clock;
-    this.monitor = new PerformanceMonitor({ ...this.#options.monitor, clock: this.#options.monitor.clock ?? this.#clock });
     this.#events = new EventHub(this.#options.logger ?? silentLogger);
+    this.monitor = this.#createMonitor();
     this.#throttle = new Throttle(this.#options.maxConcurrency);
+    linkMonitorContext(this.monitor, () => ({ cache: this.cache.getStats(), concurrencyLimit: this.#throttle.limit }));
+    this.#optimizer = new AutoOptimizer({
+      cache: this.cache, monitor: this.monitor, clock: this.#clock, concurrency: this.#throttle,
+      emit: (event, payload) => this.#events.emit(event, payload),
+    }, this.#options.optimizer);
     this.#internals.onRemove = (entry, reason) => {
       if (this.#events.has('cache-evict')) {
         this.#events.emit('cache-evict', { key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason });
@@ -180,6 +188,35 @@ export class OptimizationEngine {
     };
   }
 
+  /**
+   * Evaluates the monitor's findings and applies bounded, reversible changes (TTL, capacity, byte
+   * budget, concurrency); judges earlier changes first and reverts those that did not help.
+   *
+   * @example
+   * ```ts
+   * const result = engine.autoOptimize();
+   * // { status: 'optimizations_applied', count: 1, optimizations: [{ type: 'cache_ttl', action: 'raise the cache TTL from 3600 s to 7200 s', … }], reverted: [] }
+   * ```
+   */
+  autoOptimize(): AutoOptimizeResult {
+    return this.#optimizer.evaluate();
+  }
+
+  /** Efficiency score, cache figures, anomalies, trends, recommendations and the optimizer's changes (snake_case). */
+  getOptimizationReport(): OptimizationReport {
+    return buildOptimizationReport({
+      now: this.#clock.now(),
+      cacheReport: this.getCacheStats(),
+      stats: this.cache.getStats(),
+      outcomes: this.monitor.outcomes,
+      responseTimes: this.monitor.getHistory('responseTimeMs'),
+      anomalies: this.monitor.detectAnomalies(),
+      trends: this.monitor.getTrends(),
+      recommendations: this.monitor.getRecommendations(),
+      optimizations: this.#optimizer.history,
+    });
+  }
+
   /** Stops the engine: new calls are rejected with `ERR_CLOSED`, calls in flight are aborted, timers stop. */
   close(): Promise<void> {
     if (!this.#closed) {
@@ -189,6 +226,23 @@ export class OptimizationEngine {
       this.monitor.close();
     }
     return Promise.resolve();
+  }
+
+  /** The monitor, its anomalies emitted as `anomaly-detect` (then passed to the user's own `onAnomaly`). */
+  #createMonitor(): PerformanceMonitor {
+    const options = this.#options.monitor;
+    const own = options.onAnomaly;
+    if (own !== undefined && typeof own !== 'function') throw new TypeError(`\`monitor.onAnomaly\` must be a function, received ${describe(own)}`);
+    const logger = options.logger ?? this.#options.logger;
+    return new PerformanceMonitor({
+      ...options,
+      ...(logger === undefined ? {} : { logger }),
+      clock: options.clock ?? this.#clock,
+      onAnomaly: (anomaly) => {
+        this.#events.emit('anomaly-detect', anomaly);
+        own?.(anomaly);
+      },
+    });
   }
 
   #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
@@ -342,7 +396,9 @@ export class OptimizationEngine {
       call.status.outcome = outcome;
       call.status.durationMs = durationMs;
     }
-    this.monitor.recordCall({ model: call.model, scope: call.id.scope, outcome, durationMs, timestampMs: now, usage });
+    this.monitor.recordCall({
+      model: call.model, scope: call.id.scope, outcome, durationMs, timestampMs: now, usage, inFlight: this.#throttle.active + this.#throttle.queued,
+    });
     if (this.#events.has('call-end')) {
       this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
     }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause } from './types.js';
+import type { Anomaly } from './monitor/types.js';
 
 interface CallInfo {
   model: string;
@@ -21,7 +22,7 @@ export interface EngineEvents {
   'cache-evict': CallInfo & { key: string; reason: 'evict' | 'delete' | 'clear' | 'overwrite' };
   'call-coalesce': CallInfo & { key: string; waiters: number };
   'store-error': { store: string; operation: string; error: unknown };
-  'anomaly-detect': { type: string; severity: string; message: string; value: number; baseline: number; timestamp: number };
+  'anomaly-detect': Anomaly;
   'optimization-apply': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'optimization-revert': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'autonomous-tick': { runs: number; actions: string[]; durationMs: number; timestamp: number };

@@ -6,7 +6,16 @@ export type { ResponseCacheOptions, EntryOptions, SetOptions } from './cache/res
 export type { AccessPatterns, CacheStats, HitCounter, HotKey } from './cache/stats.js';
 export type { HashOption } from './cache/cache-key.js';
 export { PerformanceMonitor } from './monitor/performance-monitor.js';
-export type { CallSample, PerformanceMonitorOptions } from './monitor/performance-monitor.js';
+export type { CallSample, MetricSample, MonitorContext, OutcomeCounts, PerformanceMonitorOptions } from './monitor/performance-monitor.js';
+export type { AnomalyThresholds, SystemReading, SystemSamplerOptions } from './monitor/monitor-options.js';
+export type {
+  Anomaly, AnomalySeverity, AnomalyType, MetricName, Recommendation, RecommendationType, Trend, TrendStatus, Trends,
+} from './monitor/types.js';
+export type { AutoOptimizeResult, Optimization, OptimizationRecord } from './optimizer/auto-optimizer.js';
+export type { AutoOptimizerOptions, OptimizationType } from './optimizer/optimizer-options.js';
+export type { Settings as OptimizationSettings } from './optimizer/rules.js';
+export { efficiencyScore } from './report.js';
+export type { OptimizationReport } from './report.js';
 export { OptimizerError, isOptimizerError } from './errors.js';
 export type { OptimizerErrorCode } from './errors.js';
 export type { EngineEvents, EngineEventName, EngineListener, Logger } from './events.js';

@@ -4,6 +4,7 @@ import type { Logger } from './events.js';
 import { clockOption, knownKeys, nonNegativeNumber, plainObject, positiveInteger } from './internal/validate.js';
 import { describe } from './internal/validate.js';
 import type { PerformanceMonitorOptions } from './monitor/performance-monitor.js';
+import type { AutoOptimizerOptions } from './optimizer/optimizer-options.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -24,9 +25,11 @@ export interface OptimizationEngineOptions {
   costPer1kTokensUsd?: number;
   /** Receives warnings about failures the engine survived (a throwing listener, a failing store). @default silent */
   logger?: Logger;
+  /** Bounds and pacing of `autoOptimize()`: rules enabled, cooldown, hysteresis, limits on TTL, capacity and concurrency. */
+  optimizer?: AutoOptimizerOptions;
 }
 
-const KEYS = ['cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger'] as const;
+const KEYS = ['cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer'] as const;
 
 export interface ResolvedEngineOptions {
   readonly cache: ResponseCacheOptions;
@@ -36,6 +39,7 @@ export interface ResolvedEngineOptions {
   readonly costPerRequestUsd: number;
   readonly costPer1kTokensUsd: number;
   readonly logger: Logger | undefined;
+  readonly optimizer: AutoOptimizerOptions | undefined;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -61,5 +65,6 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     costPerRequestUsd: nonNegativeNumber('costPerRequestUsd', options.costPerRequestUsd, 0),
     costPer1kTokensUsd: nonNegativeNumber('costPer1kTokensUsd', options.costPer1kTokensUsd, 0),
     logger,
+    optimizer: options.optimizer,
   });
 }

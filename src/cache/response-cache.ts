@@ -100,7 +100,8 @@ export function cacheInternals(cache: ResponseCache): CacheInternals {
  * ```
  */
 export class ResponseCache {
-  readonly #options: ResolvedOptions;
+  // Replaced (never mutated) by `resize({ ttlMs })`; closures that captured it read only its clock and hash.
+  #options: ResolvedOptions;
   readonly #tier: MemoryTier;
   readonly #stats = new CacheStatistics();
   readonly #internals: CacheInternals;
@@ -159,11 +160,17 @@ export class ResponseCache {
     this.#tier.clear();
   }
 
-  /** Changes the bounds at run time (the auto-optimizer uses this); evicts at once when over them. */
-  resize(limits: { maxEntries?: number; maxBytes?: number }): void {
+  /**
+   * Changes the bounds or the default TTL at run time (the auto-optimizer uses this); evicts at once
+   * when over the bounds. A new `ttlMs` applies to entries written from now on; `maxBytes: Infinity`
+   * removes the byte bound.
+   */
+  resize(limits: { maxEntries?: number; maxBytes?: number; ttlMs?: number }): void {
     const maxEntries = positiveInteger('maxEntries', limits.maxEntries, this.#tier.limits.maxEntries);
-    const maxBytes = positiveNumber('maxBytes', limits.maxBytes, this.#tier.limits.maxBytes);
+    const maxBytes = limits.maxBytes === Infinity ? Infinity : positiveNumber('maxBytes', limits.maxBytes, this.#tier.limits.maxBytes);
+    const ttlMs = positiveNumber('ttlMs', limits.ttlMs, this.#options.ttlMs);
     this.#tier.resize({ maxEntries, maxBytes });
+    if (ttlMs !== this.#options.ttlMs) this.#options = Object.freeze({ ...this.#options, ttlMs });
   }
 
   /** Counters since the cache was created. */

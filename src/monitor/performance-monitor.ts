@@ -1,6 +1,16 @@
-import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
+import type { CacheStats } from '../cache/stats.js';
+import { RingBuffer } from '../internal/ring-buffer.js';
+import { mean } from '../internal/summary.js';
+import { describe, nonNegativeNumber, plainObject } from '../internal/validate.js';
 import type { CallOutcome, TokenUsage } from '../types.js';
+import { AnomalyTracker } from './anomaly-tracker.js';
+import { CallHistory, errorRates, loadEvidence } from './call-history.js';
+import { resolveMonitorOptions, type PerformanceMonitorOptions, type ResolvedMonitorOptions } from './monitor-options.js';
+import { ProcessSampler } from './process-sampler.js';
+import { recommend } from './recommendations.js';
+import { systeminformationReader } from './system-sampler.js';
+import { computeTrend, type TrendRule } from './trends.js';
+import type { Anomaly, MetricName, Recommendation, Trends } from './types.js';
 
 /** One call as the engine records it. */
 export interface CallSample {
@@ -10,47 +20,268 @@ export interface CallSample {
   durationMs: number;
   timestampMs: number;
   usage?: TokenUsage | undefined;
+  /** Other model calls running or queued when this one ended. */
+  inFlight?: number | undefined;
 }
 
-/** Options of {@link PerformanceMonitor}. */
-export interface PerformanceMonitorOptions {
-  /** Samples kept per metric. @default 1000 */
-  historySize?: number;
-  /** Source of time in ms. @default a monotonic `Date.now()` */
-  clock?: Clock;
+/** One sample given to `recordMetric` (e.g. by a service that measures its own calls). */
+export interface MetricSample {
+  /** Latency of one response, in ms. */
+  responseTimeMs: number;
+  /** Memory in use, in bytes. */
+  memoryBytes?: number;
+  /** CPU in use, in percent. */
+  cpuPercent?: number;
+  /** Requests since the previous sample. */
+  requests?: number;
+  /** When it was measured. @default the monitor's clock */
+  timestampMs?: number;
 }
 
 /** Counts of calls by outcome. */
 export type OutcomeCounts = Record<CallOutcome, number>;
 
+/** What the monitor knows about the engine around it (cache statistics, concurrency limit). */
+export interface MonitorContext {
+  cache?: CacheStats;
+  concurrencyLimit?: number;
+}
+
+const TREND_RULES: Record<MetricName, TrendRule> = {
+  responseTimeMs: { polarity: 'lower-is-better' }, msPerToken: { polarity: 'lower-is-better' },
+  tokensPerSecond: { polarity: 'higher-is-better' }, loadMs: { polarity: 'lower-is-better' },
+  memoryBytes: { polarity: 'lower-is-better' }, rssBytes: { polarity: 'lower-is-better' },
+  cpuPercent: { polarity: 'lower-is-better' }, requests: { polarity: 'neutral' }, inFlight: { polarity: 'neutral' },
+  systemCpuPercent: { polarity: 'lower-is-better' }, systemMemoryPercent: { polarity: 'lower-is-better' },
+};
+const METRICS = Object.keys(TREND_RULES) as MetricName[];
+const ALWAYS_TRENDED: readonly MetricName[] = ['responseTimeMs', 'memoryBytes', 'cpuPercent', 'requests'];
+
+const contexts = new WeakMap<PerformanceMonitor, () => MonitorContext>();
+
+/** @internal Lets the engine tell its monitor about its cache and throttle (for recommendations). */
+export function linkMonitorContext(monitor: PerformanceMonitor, provider: () => MonitorContext): void {
+  contexts.set(monitor, provider);
+}
+
 /**
- * Records every call of the engine (duration, outcome, model, tokens). Minimal for now: counts and
- * a bounded history of durations.
+ * Records calls and metrics in bounded histories, samples the process (and optionally the system),
+ * finds anomalies with one streaming detector per metric, and turns what it sees into trends and
+ * recommendations. Usable alone; `OptimizationEngine` owns one as `engine.monitor`.
+ *
+ * @example
+ * ```ts
+ * const monitor = new PerformanceMonitor({ thresholds: { responseTimeMs: 30_000 } });
+ * monitor.recordMetric({ responseTimeMs: 812, requests: 3 });
+ * monitor.detectAnomalies(); // [{ type: 'slow_response', severity, message, value, baseline, timestamp, … }]
+ * monitor.getTrends().responseTimeMs; // { status: 'stable', recent_mean, baseline_mean, … }
+ * monitor.close();
+ * ```
  */
 export class PerformanceMonitor {
-  readonly #clock: Clock;
-  readonly #historySize: number;
-  readonly #durations: number[] = [];
+  readonly #options: ResolvedMonitorOptions;
+  readonly #rings = {} as Record<MetricName, RingBuffer>;
+  readonly #ringMap = new Map<MetricName, RingBuffer>();
+  readonly #calls: CallHistory;
   readonly #outcomes: OutcomeCounts = { hit: 0, miss: 0, coalesced: 0, bypass: 0, error: 0 };
+  readonly #tracker: AnomalyTracker;
+  readonly #process = new ProcessSampler();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #bucketEnd = Number.NaN;
+  #bucketCount = 0;
+  #errorsCheckedAt = -1;
+  #readSystem: (() => Promise<{ cpuPercent: number; memoryPercent: number }>) | undefined;
 
   constructor(options: PerformanceMonitorOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
-    this.#historySize = options.historySize ?? 1000;
+    this.#options = resolveMonitorOptions(options);
+    for (const metric of METRICS) {
+      this.#rings[metric] = new RingBuffer(this.#options.historySize);
+      this.#ringMap.set(metric, this.#rings[metric]);
+    }
+    this.#calls = new CallHistory(this.#options.historySize);
+    this.#tracker = new AnomalyTracker(this.#options);
+    this.#startTimers();
   }
 
+  /** Records one engine call: a few ring writes, no allocation, no clock read. */
   recordCall(sample: CallSample): void {
+    const t = sample.timestampMs;
     this.#outcomes[sample.outcome]++;
-    this.#durations.push(sample.durationMs);
-    if (this.#durations.length > this.#historySize) this.#durations.shift();
+    this.#calls.push(sample.outcome, t);
+    if (!(t < this.#bucketEnd)) this.#rollBuckets(t);
+    this.#bucketCount++;
+    if (sample.outcome === 'miss' || sample.outcome === 'bypass') this.#recordModelCall(sample, t);
   }
 
+  /** Records a measured sample; the anomaly scan runs at once. Values must be finite and non-negative. */
+  recordMetric(sample: MetricSample): void {
+    const record = plainObject('sample', sample);
+    if (record === undefined || record.responseTimeMs === undefined) {
+      throw new TypeError(`\`sample.responseTimeMs\` is required, received ${describe(record?.responseTimeMs)}`);
+    }
+    const t = nonNegativeNumber('timestampMs', sample.timestampMs, this.#options.clock.now());
+    this.#pushLatency(nonNegativeNumber('responseTimeMs', sample.responseTimeMs, 0), Number.NaN, t);
+    if (sample.memoryBytes !== undefined) this.#rings.memoryBytes.push(nonNegativeNumber('memoryBytes', sample.memoryBytes, 0), t);
+    if (sample.cpuPercent !== undefined) this.#rings.cpuPercent.push(nonNegativeNumber('cpuPercent', sample.cpuPercent, 0), t);
+    if (sample.requests !== undefined) this.#rings.requests.push(nonNegativeNumber('requests', sample.requests, 0), t);
+    this.#scan(t);
+  }
+
+  /** Reads the process's heap, RSS and CPU into their metrics and scans for anomalies (the timer calls this). */
+  sample(): void {
+    const now = this.#options.clock.now();
+    try {
+      const reading = this.#process.read(now);
+      this.#rings.memoryBytes.push(reading.heapUsed, now);
+      this.#rings.rssBytes.push(reading.rss, now);
+      if (Number.isFinite(reading.cpuPercent)) this.#rings.cpuPercent.push(reading.cpuPercent, now);
+      this.#scan(now);
+    } catch (error) {
+      this.#options.logger.warn('The monitor could not sample the process', error);
+    }
+  }
+
+  /** Reads system CPU and memory (system sampler; `systeminformation` by default) and scans. Never rejects. */
+  async sampleSystem(): Promise<void> {
+    const sampler = this.#options.systemSampler;
+    if (sampler === false) return;
+    this.#readSystem ??= sampler.read ?? systeminformationReader();
+    try {
+      const reading = await this.#readSystem();
+      const now = this.#options.clock.now();
+      if (Number.isFinite(reading.cpuPercent)) this.#rings.systemCpuPercent.push(reading.cpuPercent, now);
+      if (Number.isFinite(reading.memoryPercent)) this.#rings.systemMemoryPercent.push(reading.memoryPercent, now);
+      this.#scan(now);
+    } catch (error) {
+      this.#options.logger.warn('The system sampler failed', error);
+    }
+  }
+
+  /** Recent anomalies (within `anomalyWindowMs`), one per type and metric, newest first. */
+  detectAnomalies(): Anomaly[] {
+    const now = this.#options.clock.now();
+    this.#scan(now);
+    return this.#tracker.recent(now);
+  }
+
+  /** Per metric: recent samples against the older ones, with the numbers behind the verdict. */
+  getTrends(): Trends {
+    const { trendWindow } = this.#options;
+    const trends: Trends = {};
+    for (const metric of METRICS) {
+      const ring = this.#rings[metric];
+      if (ring.size > 0 || ALWAYS_TRENDED.includes(metric)) trends[metric] = computeTrend(ring.values(), trendWindow, TREND_RULES[metric]);
+    }
+    trends.hitRate = computeTrend(this.#calls.hitSeries(), trendWindow, { polarity: 'higher-is-better', rate: true });
+    trends.errorRate = computeTrend(this.#calls.errorSeries(), trendWindow, { polarity: 'lower-is-better', rate: true });
+    return trends;
+  }
+
+  /** Actionable items with evidence: miss causes, cold loads, load against concurrency, anomalies. */
+  getRecommendations(context: MonitorContext = contexts.get(this)?.() ?? {}): Recommendation[] {
+    const loads = this.#rings.loadMs.values();
+    const cold = loads.filter((ms) => ms >= this.#options.coldLoadMs);
+    return recommend({
+      cache: context.cache,
+      concurrencyLimit: context.concurrencyLimit,
+      modelCalls: loads.length,
+      coldLoads: cold.length,
+      coldLoadMeanMs: cold.length === 0 ? 0 : mean(cold),
+      load: loadEvidence(this.#rings.responseTimeMs, this.#rings.inFlight),
+      trends: this.getTrends(),
+      anomalies: this.detectAnomalies(),
+    });
+  }
+
+  /** The values held for a metric, oldest first; `sinceMs` keeps those recorded at or after it. */
+  getHistory(metric: MetricName, options: { sinceMs?: number } = {}): number[] {
+    const ring = this.#ringMap.get(metric);
+    if (ring === undefined) throw new TypeError(`Unknown metric ${describe(metric)}; known metrics: ${METRICS.join(', ')}`);
+    return ring.values(options.sinceMs === undefined ? 0 : ring.seqSince(options.sinceMs));
+  }
+
+  /** Calls recorded, by outcome, since the monitor was created. */
   get outcomes(): Readonly<OutcomeCounts> {
     return this.#outcomes;
   }
 
+  /** The monitor's clock reading. */
   get now(): number {
-    return this.#clock.now();
+    return this.#options.clock.now();
   }
 
-  close(): void {}
+  /** Stops the samplers' timers. Idempotent; recording still works afterwards. */
+  close(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+  }
+
+  #recordModelCall(sample: CallSample, t: number): void {
+    const usage = sample.usage;
+    const loadMs = usage?.loadMs;
+    const latency = Math.max(0, sample.durationMs - (loadMs ?? 0));
+    this.#pushLatency(latency, sample.inFlight ?? Number.NaN, t);
+    if (usage === undefined) return;
+    if (loadMs !== undefined) this.#rings.loadMs.push(loadMs, t);
+    const tokens = usage.outputTokens;
+    if (tokens !== undefined && tokens > 0) {
+      this.#rings.msPerToken.push(latency / tokens, t);
+      const genMs = usage.generationMs;
+      if (genMs !== undefined && genMs > 0) this.#rings.tokensPerSecond.push((tokens * 1000) / genMs, t);
+    }
+  }
+
+  /** Latency and in-flight count are pushed together so that they stay aligned for `loadEvidence`. */
+  #pushLatency(latency: number, inFlight: number, t: number): void {
+    this.#rings.responseTimeMs.push(latency, t);
+    this.#rings.inFlight.push(inFlight, t);
+  }
+
+  /** Closes the request-count buckets that ended before `t` (empty ones count 0, at most a history's worth). */
+  #rollBuckets(t: number): void {
+    const width = this.#options.requestWindowMs;
+    if (Number.isNaN(this.#bucketEnd)) {
+      this.#bucketEnd = t + width;
+      return;
+    }
+    if (t < this.#bucketEnd) return;
+    const ring = this.#rings.requests;
+    ring.push(this.#bucketCount, this.#bucketEnd);
+    const empty = Math.floor((t - this.#bucketEnd) / width);
+    for (let i = 1; i <= Math.min(empty, ring.capacity); i++) ring.push(0, this.#bucketEnd + i * width);
+    this.#bucketEnd += (empty + 1) * width;
+    this.#bucketCount = 0;
+  }
+
+  #scan(now: number): void {
+    this.#rollBuckets(now);
+    const mute = new Set<MetricName>(this.#rings.msPerToken.seq > 0 ? ['responseTimeMs'] : []);
+    this.#tracker.scan(this.#ringMap, mute);
+    this.#checkErrors();
+  }
+
+  #checkErrors(): void {
+    const ring = this.#calls.ring;
+    if (ring.seq === this.#errorsCheckedAt) return;
+    this.#errorsCheckedAt = ring.seq;
+    const rates = errorRates(this.#calls.errorSeries(), this.#options.errorWindow);
+    const limit = this.#options.thresholds.errorRate ?? 0.2;
+    if (rates === undefined || rates.recent < limit) return;
+    this.#tracker.raise({
+      type: 'error_rate', metric: 'errorRate', source: 'threshold', value: rates.recent, baseline: rates.baseline,
+      timestamp: ring.timeAt(ring.seq - 1), count: 1,
+      severity: rates.recent >= 0.5 ? 'high' : rates.recent >= 2 * limit ? 'medium' : 'low',
+      message: `${Math.round(rates.recent * 100)} % of the last ${rates.calls} model calls failed (before: ${Math.round(rates.baseline * 100)} %)`,
+    });
+  }
+
+  #startTimers(): void {
+    const { sampleIntervalMs, systemSampler } = this.#options;
+    if (sampleIntervalMs !== false) this.#timers.push(setInterval(() => this.sample(), sampleIntervalMs).unref());
+    if (systemSampler !== false) {
+      this.#timers.push(setInterval(() => void this.sampleSystem(), systemSampler.intervalMs).unref());
+    }
+  }
 }
+
+export type { PerformanceMonitorOptions } from './monitor-options.js';

@@ -1,0 +1,234 @@
+import type { ResponseCache } from '../cache/response-cache.js';
+import type { CacheStats } from '../cache/stats.js';
+import type { Clock } from '../clock.js';
+import type { EngineEvents } from '../events.js';
+import { mean } from '../internal/summary.js';
+import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
+import { resolveOptimizerOptions, type AutoOptimizerOptions, type OptimizationType, type ResolvedOptimizerOptions } from './optimizer-options.js';
+import { RULES, type Knob, type Observation, type Proposal, type Score, type Settings } from './rules.js';
+
+/** One change as `autoOptimize()` reports it (the seed's shape plus the why). */
+export interface Optimization {
+  type: OptimizationType;
+  action: string;
+  timestamp: number;
+  before: Settings;
+  after: Settings;
+  reason: string;
+  evidence: Record<string, number | string>;
+}
+
+/** A change in the optimizer's history, with what became of it. */
+export interface OptimizationRecord extends Optimization {
+  /** `applied`: not judged yet; `kept`: it helped; `reverted`: it did not; `superseded`: someone changed the setting since. */
+  status: 'applied' | 'kept' | 'reverted' | 'superseded';
+  /** The metric it had to improve, its value before and (once judged) after. */
+  result: { metric: Score; before: number; after: number | null };
+}
+
+/** `engine.autoOptimize()`. */
+export interface AutoOptimizeResult {
+  status: 'optimizations_applied' | 'no_action_needed';
+  count: number;
+  optimizations: Optimization[];
+  /** Earlier changes undone by this evaluation because they did not help. */
+  reverted: Optimization[];
+}
+
+/** What the optimizer reads and changes. */
+export interface OptimizerTarget {
+  cache: ResponseCache;
+  monitor: PerformanceMonitor;
+  clock: Clock;
+  concurrency: { limit: number; readonly active: number; readonly queued: number };
+  emit(event: 'optimization-apply' | 'optimization-revert', payload: EngineEvents['optimization-apply']): void;
+}
+
+interface Pending {
+  record: OptimizationRecord;
+  knob: Knob;
+  judgeAt: number;
+}
+
+const HISTORY_LIMIT = 100;
+const MAX_BACKOFF = 8;
+
+/**
+ * Turns what the monitor sees into bounded, reversible changes. Each evaluation first judges the
+ * changes still pending (kept when their metric improved by `hysteresis`, reverted otherwise), then
+ * lets each enabled rule out of cooldown propose one change on a knob nobody is waiting on.
+ */
+export class AutoOptimizer {
+  readonly #target: OptimizerTarget;
+  readonly #options: ResolvedOptimizerOptions;
+  readonly #history: OptimizationRecord[] = [];
+  readonly #pending: Pending[] = [];
+  readonly #cooldownUntil = new Map<OptimizationType, number>();
+  readonly #backoff = new Map<OptimizationType, number>();
+  #lastStats: CacheStats | undefined;
+  #lastAt = Number.NEGATIVE_INFINITY;
+
+  constructor(target: OptimizerTarget, options?: AutoOptimizerOptions) {
+    this.#target = target;
+    const stats = target.cache.getStats();
+    this.#options = resolveOptimizerOptions(options, { maxEntries: stats.maxEntries, maxBytes: stats.maxBytes });
+  }
+
+  /** The resolved bounds and settings. */
+  get options(): ResolvedOptimizerOptions {
+    return this.#options;
+  }
+
+  /** Every change made (newest last, at most 100), with its status. */
+  get history(): readonly OptimizationRecord[] {
+    return this.#history;
+  }
+
+  evaluate(): AutoOptimizeResult {
+    const obs = this.#observe();
+    const reverted = this.#judge(obs);
+    const applied: Optimization[] = [];
+    const busy = new Set<Knob>(this.#pending.map((p) => p.knob));
+    for (const [type, rule] of RULES) {
+      if (!this.#options.rules.has(type) || obs.now < (this.#cooldownUntil.get(type) ?? -Infinity)) continue;
+      const proposal = rule(obs, this.#options, typeof globalThis.gc === 'function');
+      if (proposal === undefined || (proposal.knob !== 'none' && busy.has(proposal.knob))) continue;
+      busy.add(proposal.knob);
+      applied.push(this.#apply(proposal, obs));
+    }
+    return { status: applied.length > 0 ? 'optimizations_applied' : 'no_action_needed', count: applied.length, optimizations: applied, reverted };
+  }
+
+  #apply(p: Proposal, obs: Observation): Optimization {
+    this.#set(p.knob, p.after);
+    if (p.gc) globalThis.gc?.();
+    const { type, action, before, after, reason, evidence } = p;
+    const record: OptimizationRecord = {
+      type, action, timestamp: obs.now, before, after, reason, evidence,
+      status: p.knob === 'none' ? 'kept' : 'applied', result: { metric: p.score, before: scoreOf(p.score, obs, this.#options), after: null },
+    };
+    this.#remember(record);
+    if (p.knob !== 'none') this.#pending.push({ record, knob: p.knob, judgeAt: obs.now + p.judgeAfterMs });
+    this.#cooldownUntil.set(type, obs.now + this.#cooldown(type));
+    this.#target.emit('optimization-apply', { type, action, before, after, timestamp: obs.now });
+    return { type, action, timestamp: obs.now, before, after, reason, evidence };
+  }
+
+  /** Judges pending changes that have had their time and have data; reverts those that did not help. */
+  #judge(obs: Observation): Optimization[] {
+    const reverted: Optimization[] = [];
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const { record, knob, judgeAt } = this.#pending[i] as Pending;
+      const now = scoreOf(record.result.metric, obs, this.#options);
+      if (obs.now < judgeAt || Number.isNaN(now)) continue;
+      this.#pending.splice(i, 1);
+      record.result.after = now;
+      if (!sameSettings(this.#current(knob), record.after)) {
+        record.status = 'superseded';
+      } else if (helped(record.result.metric, record.result.before, now, this.#options.hysteresis)) {
+        record.status = 'kept';
+        this.#backoff.delete(record.type);
+      } else {
+        reverted.push(this.#revert(record, knob, obs.now));
+      }
+    }
+    return reverted;
+  }
+
+  #revert(record: OptimizationRecord, knob: Knob, now: number): Optimization {
+    this.#set(knob, record.before);
+    record.status = 'reverted';
+    this.#backoff.set(record.type, Math.min(MAX_BACKOFF, (this.#backoff.get(record.type) ?? 1) * 2));
+    this.#cooldownUntil.set(record.type, now + this.#cooldown(record.type));
+    const action = `revert: ${record.action} (${record.result.metric} ${fmt(record.result.before)} → ${fmt(record.result.after)})`;
+    const event = { type: record.type, action, before: record.after, after: record.before, timestamp: now };
+    this.#target.emit('optimization-revert', event);
+    return { ...event, reason: 'the change did not improve its metric by the hysteresis margin', evidence: { metric: record.result.metric, before: record.result.before, after: record.result.after ?? Number.NaN } };
+  }
+
+  #cooldown(type: OptimizationType): number {
+    return this.#options.cooldownMs * (this.#backoff.get(type) ?? 1);
+  }
+
+  #current(knob: Knob): Settings {
+    const stats = this.#target.cache.getStats();
+    if (knob === 'ttl') return { ttl_ms: stats.ttlMs };
+    if (knob === 'capacity') return { max_entries: stats.maxEntries, max_bytes: stats.maxBytes };
+    if (knob === 'concurrency') return { max_concurrency: this.#target.concurrency.limit };
+    return {};
+  }
+
+  #set(knob: Knob, s: Settings): void {
+    if (knob === 'ttl' && s.ttl_ms !== undefined) this.#target.cache.resize({ ttlMs: s.ttl_ms });
+    if (knob === 'capacity') this.#target.cache.resize({ maxEntries: s.max_entries as number, maxBytes: s.max_bytes as number });
+    if (knob === 'concurrency' && s.max_concurrency !== undefined) this.#target.concurrency.limit = s.max_concurrency;
+  }
+
+  #remember(record: OptimizationRecord): void {
+    this.#history.push(record);
+    if (this.#history.length > HISTORY_LIMIT) this.#history.shift();
+  }
+
+  #observe(): Observation {
+    const { cache, monitor, clock, concurrency } = this.#target;
+    const now = clock.now();
+    const stats = cache.getStats();
+    const last = this.#lastStats;
+    const since = this.#lastAt;
+    this.#lastStats = stats;
+    this.#lastAt = now;
+    const hits = stats.hits - (last?.hits ?? 0);
+    const lookups = hits + stats.misses - (last?.misses ?? 0);
+    const window = (metric: Parameters<PerformanceMonitor['getHistory']>[0]): number[] =>
+      monitor.getHistory(metric, Number.isFinite(since) ? { sinceMs: since } : {});
+    const perToken = monitor.getHistory('msPerToken').length > 0;
+    const latency = window(perToken ? 'msPerToken' : 'responseTimeMs');
+    const trends = monitor.getTrends();
+    const inFlight = window('inFlight').filter(Number.isFinite);
+    const throttle = monitor.getRecommendations().find((r) => r.type === 'throttle');
+    return {
+      now, lookups, hitRate: lookups === 0 ? 0 : hits / lookups,
+      missCauses: diffCauses(stats.missCauses, last?.missCauses),
+      ttlMs: stats.ttlMs, maxEntries: stats.maxEntries, maxBytes: stats.maxBytes, size: stats.size, bytes: stats.bytes,
+      memoryBytes: mean(window('memoryBytes')),
+      cpuPercent: highest(mean(window('cpuPercent')), mean(window('systemCpuPercent'))),
+      latencyMs: mean(latency), latencyMetric: perToken ? 'msPerToken' : 'responseTimeMs', modelCalls: latency.length,
+      latencyTrend: (perToken ? trends.msPerToken : trends.responseTimeMs)?.status ?? 'insufficient_data',
+      anomalies: new Set(monitor.detectAnomalies().map((a) => a.type)),
+      concurrency: concurrency.limit,
+      peakInFlight: Math.max(inFlight.length === 0 ? Number.NaN : Math.max(...inFlight) + 1, concurrency.active + concurrency.queued),
+      throttleTo: throttle === undefined ? undefined : Number(throttle.evidence.in_flight_split),
+    };
+  }
+}
+
+/** The larger of two means, ignoring a NaN (an unsampled metric). */
+function highest(a: number, b: number): number {
+  return Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b);
+}
+
+function diffCauses(now: CacheStats['missCauses'], before: CacheStats['missCauses'] | undefined): Observation['missCauses'] {
+  return { new: now.new - (before?.new ?? 0), expired: now.expired - (before?.expired ?? 0), evicted: now.evicted - (before?.evicted ?? 0) };
+}
+
+/** The value of a change's target metric in an observation; NaN when the window holds too little to judge. */
+function scoreOf(score: Score, obs: Observation, o: ResolvedOptimizerOptions): number {
+  if (score === 'hitRate') return obs.lookups >= o.minSamples ? obs.hitRate : Number.NaN;
+  if (score === 'latencyMs') return obs.modelCalls >= 5 ? obs.latencyMs : Number.NaN;
+  return score === 'memoryBytes' ? obs.memoryBytes : obs.cpuPercent;
+}
+
+/** Better by at least `hysteresis` (relative): the hit rate higher, the others lower. */
+function helped(score: Score, before: number, after: number, hysteresis: number): boolean {
+  if (Number.isNaN(before)) return true;
+  const margin = hysteresis * Math.abs(before);
+  return score === 'hitRate' ? after >= before + Math.max(margin, 0.01) : after <= before - margin;
+}
+
+function sameSettings(a: Settings, b: Settings): boolean {
+  return (Object.keys(b) as (keyof Settings)[]).every((k) => a[k] === b[k]);
+}
+
+function fmt(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? String(x) : String(Math.round(x * 1000) / 1000);
+}
