@@ -169,8 +169,8 @@ export class PerformanceMonitor {
     const { trendWindow } = this.#options;
     const trends: Trends = {};
     for (const metric of METRICS) {
-      const ring = this.#rings[metric];
-      if (ring.size > 0 || ALWAYS_TRENDED.includes(metric)) trends[metric] = computeTrend(ring.values(), trendWindow, TREND_RULES[metric]);
+      const values = this.#rings[metric].values().filter(Number.isFinite); // in-flight is NaN where unknown
+      if (values.length > 0 || ALWAYS_TRENDED.includes(metric)) trends[metric] = computeTrend(values, trendWindow, TREND_RULES[metric]);
     }
     trends.hitRate = computeTrend(this.#calls.hitSeries(), trendWindow, { polarity: 'higher-is-better', rate: true });
     trends.errorRate = computeTrend(this.#calls.errorSeries(), trendWindow, { polarity: 'lower-is-better', rate: true });
