@@ -58,13 +58,17 @@ export class RingBuffer {
     return out;
   }
 
-  /** First sequence number whose timestamp is at or after `timestampMs` (binary search; timestamps are non-decreasing). */
-  seqSince(timestampMs: number): number {
+  /**
+   * First sequence number whose timestamp is at or after `timestampMs` (strictly after when
+   * `exclusive`). Binary search: assumes timestamps were pushed in non-decreasing order.
+   */
+  seqSince(timestampMs: number, exclusive = false): number {
     let lo = this.firstSeq;
     let hi = this.#seq;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.timeAt(mid) < timestampMs) lo = mid + 1;
+      const t = this.timeAt(mid);
+      if (t < timestampMs || (exclusive && t === timestampMs)) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -193,10 +193,14 @@ export class PerformanceMonitor {
     });
   }
 
-  /** The values held for a metric, oldest first; `sinceMs` keeps those recorded at or after it. */
-  getHistory(metric: MetricName, options: { sinceMs?: number } = {}): number[] {
+  /**
+   * The values held for a metric, oldest first; `sinceMs` keeps those recorded at or after it,
+   * `afterMs` those recorded strictly after it.
+   */
+  getHistory(metric: MetricName, options: { sinceMs?: number; afterMs?: number } = {}): number[] {
     const ring = this.#ringMap.get(metric);
     if (ring === undefined) throw new TypeError(`Unknown metric ${describe(metric)}; known metrics: ${METRICS.join(', ')}`);
+    if (options.afterMs !== undefined) return ring.values(ring.seqSince(options.afterMs, true));
     return ring.values(options.sinceMs === undefined ? 0 : ring.seqSince(options.sinceMs));
   }
 

@@ -120,7 +120,7 @@ export class AutoOptimizer {
     for (let i = this.#pending.length - 1; i >= 0; i--) {
       const { record, knob, judgeAt } = this.#pending[i] as Pending;
       const now = scoreOf(record.result.metric, obs, this.#options);
-      if (obs.now < judgeAt || Number.isNaN(now)) continue;
+      if (obs.since < judgeAt || Number.isNaN(now)) continue;
       this.#pending.splice(i, 1);
       record.result.after = now;
       if (!sameSettings(this.#current(knob), record.after)) {
@@ -180,14 +180,14 @@ export class AutoOptimizer {
     const hits = stats.hits - (last?.hits ?? 0);
     const lookups = hits + stats.misses - (last?.misses ?? 0);
     const window = (metric: Parameters<PerformanceMonitor['getHistory']>[0]): number[] =>
-      monitor.getHistory(metric, Number.isFinite(since) ? { sinceMs: since } : {});
+      monitor.getHistory(metric, Number.isFinite(since) ? { afterMs: since } : {});
     const perToken = monitor.getHistory('msPerToken').length > 0;
     const latency = window(perToken ? 'msPerToken' : 'responseTimeMs');
     const trends = monitor.getTrends();
     const inFlight = window('inFlight').filter(Number.isFinite);
     const throttle = monitor.getRecommendations().find((r) => r.type === 'throttle');
     return {
-      now, lookups, hitRate: lookups === 0 ? 0 : hits / lookups,
+      now, since, lookups, hitRate: lookups === 0 ? 0 : hits / lookups,
       missCauses: diffCauses(stats.missCauses, last?.missCauses),
       ttlMs: stats.ttlMs, maxEntries: stats.maxEntries, maxBytes: stats.maxBytes, size: stats.size, bytes: stats.bytes,
       memoryBytes: mean(window('memoryBytes')),
@@ -196,7 +196,7 @@ export class AutoOptimizer {
       latencyTrend: (perToken ? trends.msPerToken : trends.responseTimeMs)?.status ?? 'insufficient_data',
       anomalies: new Set(monitor.detectAnomalies().map((a) => a.type)),
       concurrency: concurrency.limit,
-      peakInFlight: Math.max(inFlight.length === 0 ? Number.NaN : Math.max(...inFlight) + 1, concurrency.active + concurrency.queued),
+      peakInFlight: highest(inFlight.length === 0 ? Number.NaN : Math.max(...inFlight) + 1, concurrency.active + concurrency.queued || Number.NaN),
       throttleTo: throttle === undefined ? undefined : Number(throttle.evidence.in_flight_split),
     };
   }

@@ -4,6 +4,8 @@ import type { OptimizationType, ResolvedOptimizerOptions } from './optimizer-opt
 /** What one evaluation sees: the window since the previous evaluation, and the current settings. */
 export interface Observation {
   now: number;
+  /** Start of the window: the previous evaluation (−Infinity at the first). */
+  since: number;
   /** Cache lookups (hits + misses) in the window, and the share that hit. */
   lookups: number;
   hitRate: number;
@@ -53,7 +55,10 @@ export interface Proposal {
   reason: string;
   evidence: Record<string, number | string>;
   score: Score;
-  /** Judge no earlier than this long after applying (a new TTL shows only once old entries would have expired). */
+  /**
+   * Judge on the first evaluation window that starts at least this long after applying: a new TTL
+   * shows only in traffic after the entries written under the old one would have expired.
+   */
   judgeAfterMs: number;
   /** Also run `global.gc()`. */
   gc: boolean;
@@ -127,9 +132,11 @@ export const memoryRule: Rule = (obs, o, gcAvailable) => {
   };
 };
 
+/** A lower limit, at least `minConcurrency`, that actually binds: below the current limit, or below the peak in flight when there is none. */
 function lowerLimit(obs: Observation, o: ResolvedOptimizerOptions, target: number): number | undefined {
   const limit = Math.max(o.minConcurrency, Math.floor(target));
-  return Number.isFinite(limit) && limit < obs.concurrency ? limit : undefined;
+  const ceiling = Number.isFinite(obs.concurrency) ? obs.concurrency : obs.peakInFlight;
+  return Number.isFinite(limit) && limit < ceiling ? limit : undefined;
 }
 
 /** One step down from the current limit, or from the peak seen in flight when there is no limit yet. */

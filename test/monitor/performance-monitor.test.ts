@@ -48,6 +48,8 @@ describe('PerformanceMonitor: recording', () => {
       clock.advance(1000);
     }
     expect(m.getHistory('responseTimeMs', { sinceMs: 3000 })).toEqual([3, 4]);
+    expect(m.getHistory('responseTimeMs', { afterMs: 3000 })).toEqual([4]);
+    expect(m.getHistory('responseTimeMs', { afterMs: -1 })).toEqual([0, 1, 2, 3, 4]);
     expect(() => m.getHistory('latency' as never)).toThrow(TypeError);
   });
 
