@@ -8,6 +8,8 @@ export class RingBuffer {
   readonly #values: Float64Array;
   readonly #times: Float64Array;
   #seq = 0;
+  /** Where the next push goes (`seq % capacity`, kept to spare a division per push). */
+  #next = 0;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -31,9 +33,10 @@ export class RingBuffer {
   }
 
   push(value: number, timestampMs: number): void {
-    const i = this.#seq % this.capacity;
+    const i = this.#next;
     this.#values[i] = value;
     this.#times[i] = timestampMs;
+    this.#next = i + 1 === this.capacity ? 0 : i + 1;
     this.#seq++;
   }
 
@@ -76,5 +79,6 @@ export class RingBuffer {
 
   clear(): void {
     this.#seq = 0;
+    this.#next = 0;
   }
 }

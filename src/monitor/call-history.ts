@@ -3,11 +3,21 @@ import { correlation, quantile } from '../internal/summary.js';
 import type { CallOutcome } from '../types.js';
 import type { LoadEvidence } from './recommendations.js';
 
-const CODES: Record<CallOutcome, number> = { hit: 0, coalesced: 1, miss: 2, bypass: 3, error: 4 };
 const HIT = 0;
 const COALESCED = 1;
+const MISS = 2;
 const BYPASS = 3;
 const ERROR = 4;
+
+/** Outcome → code by comparisons of interned strings (cheaper than a keyed lookup on the hit path); hits first. */
+export function outcomeCode(outcome: CallOutcome): number {
+  if (outcome === 'hit') return HIT;
+  if (outcome === 'miss') return MISS;
+  if (outcome === 'coalesced') return COALESCED;
+  return outcome === 'bypass' ? BYPASS : ERROR;
+}
+
+export const OUTCOMES: readonly CallOutcome[] = ['hit', 'coalesced', 'miss', 'bypass', 'error'];
 
 /** The last `historySize` call outcomes, as one small number each (a ring write per call). */
 export class CallHistory {
@@ -17,8 +27,9 @@ export class CallHistory {
     this.ring = new RingBuffer(size);
   }
 
-  push(outcome: CallOutcome, timestampMs: number): void {
-    this.ring.push(CODES[outcome], timestampMs);
+  /** `code` from {@link outcomeCode}. */
+  push(code: number, timestampMs: number): void {
+    this.ring.push(code, timestampMs);
   }
 
   /** 1 for a call served without running the model (hit or coalesced), 0 for one that looked up and ran it. */

@@ -4,7 +4,7 @@ import { mean } from '../internal/summary.js';
 import { describe, nonNegativeNumber, plainObject } from '../internal/validate.js';
 import type { CallOutcome, TokenUsage } from '../types.js';
 import { AnomalyTracker } from './anomaly-tracker.js';
-import { CallHistory, errorRates, loadEvidence } from './call-history.js';
+import { CallHistory, errorRates, loadEvidence, OUTCOMES, outcomeCode } from './call-history.js';
 import { resolveMonitorOptions, type PerformanceMonitorOptions, type ResolvedMonitorOptions } from './monitor-options.js';
 import { ProcessSampler } from './process-sampler.js';
 import { recommend } from './recommendations.js';
@@ -57,6 +57,9 @@ const TREND_RULES: Record<MetricName, TrendRule> = {
 const METRICS = Object.keys(TREND_RULES) as MetricName[];
 const ALWAYS_TRENDED: readonly MetricName[] = ['responseTimeMs', 'memoryBytes', 'cpuPercent', 'requests'];
 
+const MISS_CODE = outcomeCode('miss');
+const BYPASS_CODE = outcomeCode('bypass');
+
 const contexts = new WeakMap<PerformanceMonitor, () => MonitorContext>();
 
 /** @internal Lets the engine tell its monitor about its cache and throttle (for recommendations). */
@@ -83,7 +86,8 @@ export class PerformanceMonitor {
   readonly #rings = {} as Record<MetricName, RingBuffer>;
   readonly #ringMap = new Map<MetricName, RingBuffer>();
   readonly #calls: CallHistory;
-  readonly #outcomes: OutcomeCounts = { hit: 0, miss: 0, coalesced: 0, bypass: 0, error: 0 };
+  /** Calls by outcome code (see `outcomeCode`). */
+  readonly #counts = new Float64Array(OUTCOMES.length);
   readonly #tracker: AnomalyTracker;
   readonly #process = new ProcessSampler();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -106,11 +110,12 @@ export class PerformanceMonitor {
   /** Records one engine call: a few ring writes, no allocation, no clock read. */
   recordCall(sample: CallSample): void {
     const t = sample.timestampMs;
-    this.#outcomes[sample.outcome]++;
-    this.#calls.push(sample.outcome, t);
+    const code = outcomeCode(sample.outcome);
+    (this.#counts[code] as number)++;
+    this.#calls.push(code, t);
     if (!(t < this.#bucketEnd)) this.#rollBuckets(t);
     this.#bucketCount++;
-    if (sample.outcome === 'miss' || sample.outcome === 'bypass') this.#recordModelCall(sample, t);
+    if (code === MISS_CODE || code === BYPASS_CODE) this.#recordModelCall(sample, t);
   }
 
   /** Records a measured sample; the anomaly scan runs at once. Values must be finite and non-negative. */
@@ -206,7 +211,9 @@ export class PerformanceMonitor {
 
   /** Calls recorded, by outcome, since the monitor was created. */
   get outcomes(): Readonly<OutcomeCounts> {
-    return this.#outcomes;
+    const out = {} as OutcomeCounts;
+    OUTCOMES.forEach((outcome, code) => (out[outcome] = this.#counts[code] as number));
+    return out;
   }
 
   /** The monitor's clock reading. */
