@@ -1,4 +1,5 @@
-import type { CacheStats } from '../../src/index.js';
+import { afterEach } from 'vitest';
+import { PerformanceMonitor, type CacheStats, type PerformanceMonitorOptions } from '../../src/index.js';
 
 /** A clock the test moves by hand. */
 export interface TestClock {
@@ -30,5 +31,18 @@ export function cacheStats(overrides: Partial<CacheStats> = {}): CacheStats {
     size: 100, bytes: 10_000, maxEntries: 1000, maxBytes: Infinity, ttlMs: 3_600_000, hits: 10, misses: 90, hitRate: 0.1,
     writes: 90, evictions: 0, missCauses: { new: 10, expired: 0, evicted: 0 }, timeSavedMs: 0, tokensSaved: 0,
     ...overrides,
+  };
+}
+
+/** Monitors with process sampling off, closed after each test of the file that calls this. */
+export function monitorFactory(defaults: PerformanceMonitorOptions = {}): (clock: TestClock, options?: PerformanceMonitorOptions) => PerformanceMonitor {
+  const monitors: PerformanceMonitor[] = [];
+  afterEach(() => {
+    for (const m of monitors.splice(0)) m.close();
+  });
+  return (clock, options = {}) => {
+    const m = new PerformanceMonitor({ clock, sampleIntervalMs: false, ...defaults, ...options });
+    monitors.push(m);
+    return m;
   };
 }

@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PerformanceMonitor, type Anomaly, type CallSample } from '../../src/index.js';
-import { noise, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { Anomaly, CallSample } from '../../src/index.js';
+import { noise, monitorFactory, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
 
-const monitors: PerformanceMonitor[] = [];
-function monitorWith(clock: TestClock, options: ConstructorParameters<typeof PerformanceMonitor>[0] = {}): PerformanceMonitor {
-  const m = new PerformanceMonitor({ clock, sampleIntervalMs: false, ...options });
-  monitors.push(m);
-  return m;
-}
-afterEach(() => {
-  for (const m of monitors.splice(0)) m.close();
-});
+const monitorWith = monitorFactory();
 
 function call(clock: TestClock, overrides: Partial<CallSample> = {}): CallSample {
   return { model: 'llama3.1:8b', scope: '', outcome: 'miss', durationMs: 800, timestampMs: clock.now(), ...overrides };

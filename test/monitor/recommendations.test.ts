@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { PerformanceMonitor, type CallSample } from '../../src/index.js';
-import { cacheStats, noise, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import type { CallSample } from '../../src/index.js';
+import { cacheStats, noise, monitorFactory, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
 
-const monitors: PerformanceMonitor[] = [];
-function monitor(clock: TestClock, options: ConstructorParameters<typeof PerformanceMonitor>[0] = {}): PerformanceMonitor {
-  const m = new PerformanceMonitor({ clock, sampleIntervalMs: false, ...options });
-  monitors.push(m);
-  return m;
-}
-afterEach(() => {
-  for (const m of monitors.splice(0)) m.close();
-});
+const monitor = monitorFactory();
 
 function modelCall(clock: TestClock, overrides: Partial<CallSample>): CallSample {
   return { model: 'm', scope: '', outcome: 'miss', durationMs: 1000, timestampMs: clock.now(), ...overrides };

@@ -1,16 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { PerformanceMonitor } from '../../src/index.js';
-import { noise, testClock } from '../helpers/monitor-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import type { PerformanceMonitor, PerformanceMonitorOptions } from '../../src/index.js';
+import { monitorFactory, noise, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
 
-const monitors: PerformanceMonitor[] = [];
-function monitor(options: ConstructorParameters<typeof PerformanceMonitor>[0] = {}): PerformanceMonitor {
-  const m = new PerformanceMonitor({ clock: testClock(), sampleIntervalMs: false, trendWindow: 50, ...options });
-  monitors.push(m);
-  return m;
+const make = monitorFactory({ trendWindow: 50 });
+function monitor(options: PerformanceMonitorOptions & { clock?: TestClock } = {}): PerformanceMonitor {
+  return make(options.clock ?? testClock(), options);
 }
-afterEach(() => {
-  for (const m of monitors.splice(0)) m.close();
-});
 
 describe('PerformanceMonitor.getTrends', () => {
   it('says insufficient_data with fewer than 10 samples on either side', () => {
