@@ -202,7 +202,17 @@ export class OptimizationEngine {
     return this.#optimizer.evaluate();
   }
 
-  /** Efficiency score, cache figures, anomalies, trends, recommendations and the optimizer's changes (snake_case). */
+  /**
+   * Efficiency score, cache figures, anomalies, trends, recommendations and the optimizer's changes,
+   * in snake_case wire format (`JSON.stringify` turns uncomputable numbers into `null`).
+   *
+   * @example
+   * ```ts
+   * const { summary } = engine.getOptimizationReport();
+   * // { efficiency_score: 85, status: 'good', generated_at: '2026-…Z', total_calls: 7, hit_rate_percent: 33.33,
+   * //   effective_hit_rate_percent: 50, requests_saved: 3, model_calls: 4, errors: 1, anomalies: 0, … }
+   * ```
+   */
   getOptimizationReport(): OptimizationReport {
     return buildOptimizationReport({
       now: this.#clock.now(),
