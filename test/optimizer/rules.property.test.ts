@@ -113,7 +113,7 @@ describe('the optimizer under adversarial metric streams', () => {
         for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(cooldownMs);
       }
       await engine.close();
-    }), { numRuns: 150 });
+    }), { numRuns: 150, seed: 20261126 }); // fixed, so that the check below (not vacuous) is stable
     expect([...seen].sort()).toEqual(['cache_capacity', 'cache_ttl', 'memory', 'rebalance', 'throttle']); // the streams did exercise every rule
   });
 });
