@@ -8,7 +8,7 @@ import { CallHistory, errorRates, loadEvidence, OUTCOMES, outcomeCode } from './
 import { resolveMonitorOptions, type PerformanceMonitorOptions, type ResolvedMonitorOptions } from './monitor-options.js';
 import { ProcessSampler } from './process-sampler.js';
 import { recommend } from './recommendations.js';
-import { systeminformationReader } from './system-sampler.js';
+import { MissingSystemInformation, systeminformationReader } from './system-sampler.js';
 import { computeTrend, type TrendRule } from './trends.js';
 import type { Anomaly, MetricName, Recommendation, Trends } from './types.js';
 
@@ -91,6 +91,8 @@ export class PerformanceMonitor {
   readonly #tracker: AnomalyTracker;
   readonly #process = new ProcessSampler();
   readonly #timers: NodeJS.Timeout[] = [];
+  #systemTimer: NodeJS.Timeout | undefined;
+  #systemStopped = false;
   #bucketEnd = Number.NaN;
   #bucketCount = 0;
   #errorsCheckedAt = -1;
@@ -149,7 +151,7 @@ export class PerformanceMonitor {
   /** Reads system CPU and memory (system sampler; `systeminformation` by default) and scans. Never rejects. */
   async sampleSystem(): Promise<void> {
     const sampler = this.#options.systemSampler;
-    if (sampler === false) return;
+    if (sampler === false || this.#systemStopped) return;
     this.#readSystem ??= sampler.read ?? systeminformationReader();
     try {
       const reading = await this.#readSystem();
@@ -158,7 +160,12 @@ export class PerformanceMonitor {
       if (Number.isFinite(reading.memoryPercent)) this.#rings.systemMemoryPercent.push(reading.memoryPercent, now);
       this.#scan(now);
     } catch (error) {
-      this.#options.logger.warn('The system sampler failed', error);
+      if (error instanceof MissingSystemInformation) {
+        this.#stopSystemSampler();
+        this.#options.logger.warn(error.message, error.cause);
+      } else {
+        this.#options.logger.warn('The system sampler failed', error);
+      }
     }
   }
 
@@ -225,6 +232,7 @@ export class PerformanceMonitor {
   close(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers.length = 0;
+    clearInterval(this.#systemTimer);
   }
 
   #recordModelCall(sample: CallSample, t: number): void {
@@ -286,11 +294,17 @@ export class PerformanceMonitor {
     });
   }
 
+  /** Without `systeminformation` the default reader can never succeed: say so once, then stop trying. */
+  #stopSystemSampler(): void {
+    this.#systemStopped = true;
+    clearInterval(this.#systemTimer);
+  }
+
   #startTimers(): void {
     const { sampleIntervalMs, systemSampler } = this.#options;
     if (sampleIntervalMs !== false) this.#timers.push(setInterval(() => this.sample(), sampleIntervalMs).unref());
     if (systemSampler !== false) {
-      this.#timers.push(setInterval(() => void this.sampleSystem(), systemSampler.intervalMs).unref());
+      this.#systemTimer = setInterval(() => void this.sampleSystem(), systemSampler.intervalMs).unref();
     }
   }
 }

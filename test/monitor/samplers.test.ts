@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PerformanceMonitor } from '../../src/index.js';
 import { ProcessSampler } from '../../src/monitor/process-sampler.js';
-import { systeminformationReader } from '../../src/monitor/system-sampler.js';
+import { MissingSystemInformation, systeminformationReader } from '../../src/monitor/system-sampler.js';
 import { testClock } from '../helpers/monitor-fixtures.js';
 
 afterEach(() => {
@@ -83,6 +83,21 @@ describe('system sampling', () => {
     expect(await read()).toEqual({ cpuPercent: 12.5, memoryPercent: 25 });
     await read();
     expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  it('without systeminformation, says so once and stops sampling the system', async () => {
+    vi.useFakeTimers();
+    const warn = vi.fn();
+    const read = systeminformationReader(() => Promise.reject(Object.assign(new Error('Cannot find package'), { code: 'ERR_MODULE_NOT_FOUND' })));
+    const spy = vi.fn(read);
+    const m = new PerformanceMonitor({ clock: testClock(), sampleIntervalMs: false, logger: { warn }, systemSampler: { intervalMs: 500, read: spy } });
+    await vi.advanceTimersByTimeAsync(2000);
+    await m.sampleSystem();
+    m.close();
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(/npm install systeminformation/);
+    await expect(read()).rejects.toBeInstanceOf(MissingSystemInformation);
   });
 
   it('the default reader loads the real systeminformation package', async () => {
