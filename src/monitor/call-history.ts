@@ -79,3 +79,33 @@ export function loadEvidence(latency: RingBuffer, inFlight: RingBuffer): LoadEvi
   const high = ys.filter((_, i) => (xs[i] as number) > split);
   return { r: correlation(xs, ys), samples: xs.length, split, lowMs: quantile(low, 0.5), highMs: quantile(high, 0.5) };
 }
+
+/** Counts calls per `width` ms and pushes each finished window's count to `ring` (empty windows as 0, at most a history's worth). */
+export class RequestBuckets {
+  /** End of the window being counted (NaN before the first call). */
+  end = Number.NaN;
+  count = 0;
+  readonly #ring: RingBuffer;
+  readonly #width: number;
+
+  constructor(ring: RingBuffer, width: number) {
+    this.#ring = ring;
+    this.#width = width;
+  }
+
+  /** Closes the windows that ended at or before `t`. */
+  roll(t: number): void {
+    const width = this.#width;
+    if (Number.isNaN(this.end)) {
+      this.end = t + width;
+      return;
+    }
+    if (t < this.end) return;
+    const ring = this.#ring;
+    ring.push(this.count, this.end);
+    const empty = Math.floor((t - this.end) / width);
+    for (let i = 1; i <= Math.min(empty, ring.capacity); i++) ring.push(0, this.end + i * width);
+    this.end += (empty + 1) * width;
+    this.count = 0;
+  }
+}

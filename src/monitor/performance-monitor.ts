@@ -4,12 +4,12 @@ import { mean } from '../internal/summary.js';
 import { describe, nonNegativeNumber, plainObject } from '../internal/validate.js';
 import type { CallOutcome, TokenUsage } from '../types.js';
 import { AnomalyTracker } from './anomaly-tracker.js';
-import { CallHistory, errorRates, loadEvidence, OUTCOMES, outcomeCode } from './call-history.js';
+import { CallHistory, errorRates, loadEvidence, OUTCOMES, outcomeCode, RequestBuckets } from './call-history.js';
 import { resolveMonitorOptions, type PerformanceMonitorOptions, type ResolvedMonitorOptions } from './monitor-options.js';
 import { ProcessSampler } from './process-sampler.js';
 import { recommend } from './recommendations.js';
 import { MissingSystemInformation, systeminformationReader } from './system-sampler.js';
-import { computeTrend, type TrendRule } from './trends.js';
+import { computeTrends, METRICS } from './trends.js';
 import type { Anomaly, MetricName, Recommendation, Trends } from './types.js';
 
 /** One call as the engine records it. */
@@ -47,15 +47,6 @@ export interface MonitorContext {
   concurrencyLimit?: number;
 }
 
-const TREND_RULES: Record<MetricName, TrendRule> = {
-  responseTimeMs: { polarity: 'lower-is-better' }, msPerToken: { polarity: 'lower-is-better' },
-  tokensPerSecond: { polarity: 'higher-is-better' }, loadMs: { polarity: 'lower-is-better' },
-  memoryBytes: { polarity: 'lower-is-better' }, rssBytes: { polarity: 'lower-is-better' },
-  cpuPercent: { polarity: 'lower-is-better' }, requests: { polarity: 'neutral' }, inFlight: { polarity: 'neutral' },
-  systemCpuPercent: { polarity: 'lower-is-better' }, systemMemoryPercent: { polarity: 'lower-is-better' },
-};
-const METRICS = Object.keys(TREND_RULES) as MetricName[];
-const ALWAYS_TRENDED: readonly MetricName[] = ['responseTimeMs', 'memoryBytes', 'cpuPercent', 'requests'];
 
 const MISS_CODE = outcomeCode('miss');
 const BYPASS_CODE = outcomeCode('bypass');
@@ -93,8 +84,7 @@ export class PerformanceMonitor {
   readonly #timers: NodeJS.Timeout[] = [];
   #systemTimer: NodeJS.Timeout | undefined;
   #systemStopped = false;
-  #bucketEnd = Number.NaN;
-  #bucketCount = 0;
+  readonly #buckets: RequestBuckets;
   #errorsCheckedAt = -1;
   #readSystem: (() => Promise<{ cpuPercent: number; memoryPercent: number }>) | undefined;
 
@@ -105,6 +95,7 @@ export class PerformanceMonitor {
       this.#ringMap.set(metric, this.#rings[metric]);
     }
     this.#calls = new CallHistory(this.#options.historySize);
+    this.#buckets = new RequestBuckets(this.#rings.requests, this.#options.requestWindowMs);
     this.#tracker = new AnomalyTracker(this.#options);
     this.#startTimers();
   }
@@ -115,8 +106,9 @@ export class PerformanceMonitor {
     const code = outcomeCode(sample.outcome);
     (this.#counts[code] as number)++;
     this.#calls.push(code, t);
-    if (!(t < this.#bucketEnd)) this.#rollBuckets(t);
-    this.#bucketCount++;
+    const buckets = this.#buckets;
+    if (!(t < buckets.end)) buckets.roll(t);
+    buckets.count++;
     if (code === MISS_CODE || code === BYPASS_CODE) this.#recordModelCall(sample, t);
   }
 
@@ -178,15 +170,7 @@ export class PerformanceMonitor {
 
   /** Per metric: recent samples against the older ones, with the numbers behind the verdict. */
   getTrends(): Trends {
-    const { trendWindow } = this.#options;
-    const trends: Trends = {};
-    for (const metric of METRICS) {
-      const values = this.#rings[metric].values().filter(Number.isFinite); // in-flight is NaN where unknown
-      if (values.length > 0 || ALWAYS_TRENDED.includes(metric)) trends[metric] = computeTrend(values, trendWindow, TREND_RULES[metric]);
-    }
-    trends.hitRate = computeTrend(this.#calls.hitSeries(), trendWindow, { polarity: 'higher-is-better', rate: true });
-    trends.errorRate = computeTrend(this.#calls.errorSeries(), trendWindow, { polarity: 'lower-is-better', rate: true });
-    return trends;
+    return computeTrends((metric) => this.#rings[metric].values(), this.#calls, this.#options.trendWindow);
   }
 
   /** Actionable items with evidence: miss causes, cold loads, load against concurrency, anomalies. */
@@ -256,24 +240,8 @@ export class PerformanceMonitor {
     this.#rings.inFlight.push(inFlight, t);
   }
 
-  /** Closes the request-count buckets that ended before `t` (empty ones count 0, at most a history's worth). */
-  #rollBuckets(t: number): void {
-    const width = this.#options.requestWindowMs;
-    if (Number.isNaN(this.#bucketEnd)) {
-      this.#bucketEnd = t + width;
-      return;
-    }
-    if (t < this.#bucketEnd) return;
-    const ring = this.#rings.requests;
-    ring.push(this.#bucketCount, this.#bucketEnd);
-    const empty = Math.floor((t - this.#bucketEnd) / width);
-    for (let i = 1; i <= Math.min(empty, ring.capacity); i++) ring.push(0, this.#bucketEnd + i * width);
-    this.#bucketEnd += (empty + 1) * width;
-    this.#bucketCount = 0;
-  }
-
   #scan(now: number): void {
-    this.#rollBuckets(now);
+    this.#buckets.roll(now);
     const mute = new Set<MetricName>(this.#rings.msPerToken.seq > 0 ? ['responseTimeMs'] : []);
     this.#tracker.scan(this.#ringMap, mute);
     this.#checkErrors();

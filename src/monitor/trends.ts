@@ -1,5 +1,6 @@
 import { mean, round, welchT } from '../internal/summary.js';
-import type { Trend } from './types.js';
+import type { CallHistory } from './call-history.js';
+import type { MetricName, Trend, Trends } from './types.js';
 
 /** Whether a rise of the metric is good news, bad news or neither (request volume). */
 export type Polarity = 'lower-is-better' | 'higher-is-better' | 'neutral';
@@ -50,4 +51,26 @@ function statusOf(direction: Trend['direction'], polarity: Polarity): Trend['sta
   if (direction === 'flat' || polarity === 'neutral') return 'stable';
   const better = polarity === 'higher-is-better' ? 'rising' : 'falling';
   return direction === better ? 'improving' : 'degrading';
+}
+
+export const TREND_RULES: Record<MetricName, TrendRule> = {
+  responseTimeMs: { polarity: 'lower-is-better' }, msPerToken: { polarity: 'lower-is-better' },
+  tokensPerSecond: { polarity: 'higher-is-better' }, loadMs: { polarity: 'lower-is-better' },
+  memoryBytes: { polarity: 'lower-is-better' }, rssBytes: { polarity: 'lower-is-better' },
+  cpuPercent: { polarity: 'lower-is-better' }, requests: { polarity: 'neutral' }, inFlight: { polarity: 'neutral' },
+  systemCpuPercent: { polarity: 'lower-is-better' }, systemMemoryPercent: { polarity: 'lower-is-better' },
+};
+export const METRICS = Object.keys(TREND_RULES) as MetricName[];
+const ALWAYS_TRENDED: readonly MetricName[] = ['responseTimeMs', 'memoryBytes', 'cpuPercent', 'requests'];
+
+/** The trend of every metric with data (and of the core ones regardless), plus hit and error rates from the call history. */
+export function computeTrends(series: (metric: MetricName) => number[], calls: CallHistory, window: number): Trends {
+  const trends: Trends = {};
+  for (const metric of METRICS) {
+    const values = series(metric).filter(Number.isFinite); // in-flight is NaN where unknown
+    if (values.length > 0 || ALWAYS_TRENDED.includes(metric)) trends[metric] = computeTrend(values, window, TREND_RULES[metric]);
+  }
+  trends.hitRate = computeTrend(calls.hitSeries(), window, { polarity: 'higher-is-better', rate: true });
+  trends.errorRate = computeTrend(calls.errorSeries(), window, { polarity: 'lower-is-better', rate: true });
+  return trends;
 }
