@@ -57,8 +57,8 @@ function missCauseRule(input: RecommendationInput): Recommendation | undefined {
   }
   return {
     type: 'new_prompts', priority: 'low', evidence,
-    message: `${round(share(fresh) * 100)} % of cache misses were prompts never seen before`,
-    action: 'No cache setting helps here: keep volatile data (timestamps, request ids) out of prompts and `params`, or accept the misses',
+    message: `${round(share(fresh) * 100)} % of cache misses found nothing ever stored for the request (new prompts, or answers that were not stored)`,
+    action: 'No TTL or size helps here: keep volatile data (timestamps, request ids) out of prompts and `params`; check that answers are complete (Ollama: done_reason \'stop\', not \'length\') so they can be stored',
   };
 }
 
