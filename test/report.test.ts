@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { efficiencyScore, OptimizationEngine, type OptimizationEngineOptions } from '../src/index.js';
-import { testClock, type TestClock } from './helpers/monitor-fixtures.js';
+import { testClock, type TestClock } from './monitor/fixtures.js';
 
 const engines: OptimizationEngine[] = [];
 function setup(options: OptimizationEngineOptions = {}): { engine: OptimizationEngine; clock: TestClock } {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Anomaly, CallSample } from '../../src/index.js';
-import { noise, monitorFactory, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
+import { noise, monitorFactory, testClock, type TestClock } from './fixtures.js';
 
 const monitorWith = monitorFactory();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CallSample } from '../../src/index.js';
-import { cacheStats, noise, monitorFactory, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
+import { cacheStats, noise, monitorFactory, testClock, type TestClock } from './fixtures.js';
 
 const monitor = monitorFactory();
 

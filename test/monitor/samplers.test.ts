@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PerformanceMonitor } from '../../src/index.js';
 import { ProcessSampler } from '../../src/monitor/process-sampler.js';
 import { MissingSystemInformation, systeminformationReader } from '../../src/monitor/system-sampler.js';
-import { testClock } from '../helpers/monitor-fixtures.js';
+import { testClock } from './fixtures.js';
 
 afterEach(() => {
   vi.useRealTimers();

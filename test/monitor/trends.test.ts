@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PerformanceMonitor, PerformanceMonitorOptions } from '../../src/index.js';
-import { monitorFactory, noise, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
+import { monitorFactory, noise, testClock, type TestClock } from './fixtures.js';
 
 const make = monitorFactory({ trendWindow: 50 });
 function monitor(options: PerformanceMonitorOptions & { clock?: TestClock } = {}): PerformanceMonitor {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine, type EngineEvents, type OptimizationEngineOptions } from '../../src/index.js';
-import { noise, testClock, type TestClock } from '../helpers/monitor-fixtures.js';
+import { noise, testClock, type TestClock } from '../monitor/fixtures.js';
 
 const engines: OptimizationEngine[] = [];
 function setup(options: OptimizationEngineOptions = {}): { engine: OptimizationEngine; clock: TestClock; events: { apply: EngineEvents['optimization-apply'][]; revert: EngineEvents['optimization-revert'][] } } {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import { resolveOptimizerOptions } from '../../src/optimizer/optimizer-options.js';
 import { RULES, type Observation } from '../../src/optimizer/rules.js';
-import { testClock } from '../helpers/monitor-fixtures.js';
+import { testClock } from '../monitor/fixtures.js';
 
 const finiteOrInf = fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.constant(Infinity));
 
