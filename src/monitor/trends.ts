@@ -18,6 +18,8 @@ const MIN_RELATIVE_CHANGE = 0.1;
 const MIN_RATE_CHANGE = 0.05;
 /** And it must stand out of the noise: |Welch t| of at least 2. */
 const MIN_T = 2;
+/** Reported t is capped so that two constant, different samples (t = ±∞) stay a number in JSON. */
+const MAX_T = 1000;
 
 /**
  * Compares the last `window` values (at most half of them) with the older ones. A change counts
@@ -41,7 +43,7 @@ export function computeTrend(values: readonly number[], window: number, rule: Tr
     recent_mean: enough ? round(rm, 4) : Number.NaN,
     baseline_mean: enough ? round(bm, 4) : Number.NaN,
     change_percent: enough ? round(change * 100) : Number.NaN,
-    t_statistic: enough ? round(t) : Number.NaN,
+    t_statistic: enough ? round(Math.max(-MAX_T, Math.min(MAX_T, t))) : Number.NaN,
     recent_samples: recent.length,
     baseline_samples: baseline.length,
   };

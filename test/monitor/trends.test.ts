@@ -41,6 +41,14 @@ describe('PerformanceMonitor.getTrends', () => {
     expect(trends.msPerToken?.status).toBe('improving');
   });
 
+  it('reports a step between two constant levels with a capped t, still a number in JSON', () => {
+    const m = monitor();
+    for (let i = 0; i < 40; i++) m.recordMetric({ responseTimeMs: i < 20 ? 100 : 200 });
+    const trend = m.getTrends().responseTimeMs;
+    expect(trend).toMatchObject({ status: 'degrading', t_statistic: 1000, change_percent: 100 });
+    expect(JSON.parse(JSON.stringify(trend)).t_statistic).toBe(1000);
+  });
+
   it('calls a small or noisy change stable', () => {
     const m = monitor();
     for (let i = 0; i < 100; i++) m.recordMetric({ responseTimeMs: 800 + noise(i) * 100 });
