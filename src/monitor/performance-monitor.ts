@@ -118,11 +118,16 @@ export class PerformanceMonitor {
     if (record === undefined || record.responseTimeMs === undefined) {
       throw new TypeError(`\`sample.responseTimeMs\` is required, received ${describe(record?.responseTimeMs)}`);
     }
+    // Validate everything before recording anything: a bad field must not leave half a sample behind.
     const t = nonNegativeNumber('timestampMs', sample.timestampMs, this.#options.clock.now());
-    this.#pushLatency(nonNegativeNumber('responseTimeMs', sample.responseTimeMs, 0), Number.NaN, t);
-    if (sample.memoryBytes !== undefined) this.#rings.memoryBytes.push(nonNegativeNumber('memoryBytes', sample.memoryBytes, 0), t);
-    if (sample.cpuPercent !== undefined) this.#rings.cpuPercent.push(nonNegativeNumber('cpuPercent', sample.cpuPercent, 0), t);
-    if (sample.requests !== undefined) this.#rings.requests.push(nonNegativeNumber('requests', sample.requests, 0), t);
+    const latency = nonNegativeNumber('responseTimeMs', sample.responseTimeMs, 0);
+    const memory = nonNegativeNumber('memoryBytes', sample.memoryBytes, Number.NaN);
+    const cpu = nonNegativeNumber('cpuPercent', sample.cpuPercent, Number.NaN);
+    const requests = nonNegativeNumber('requests', sample.requests, Number.NaN);
+    this.#pushLatency(latency, Number.NaN, t);
+    if (!Number.isNaN(memory)) this.#rings.memoryBytes.push(memory, t);
+    if (!Number.isNaN(cpu)) this.#rings.cpuPercent.push(cpu, t);
+    if (!Number.isNaN(requests)) this.#rings.requests.push(requests, t);
     this.#scan(t);
   }
 

@@ -50,6 +50,7 @@ describe('PerformanceMonitor: recording', () => {
     expect(() => m.recordMetric({} as never)).toThrow(/responseTimeMs/);
     expect(() => m.recordMetric({ responseTimeMs: -1 })).toThrow(RangeError);
     expect(() => m.recordMetric({ responseTimeMs: 1, cpuPercent: Number.NaN })).toThrow(/cpuPercent/);
+    expect(m.getHistory('responseTimeMs')).toEqual([]); // nothing half-recorded
     expect(() => m.recordMetric(null as never)).toThrow(TypeError);
   });
 
