@@ -86,9 +86,11 @@ export class AutoOptimizer {
 
   evaluate(): AutoOptimizeResult {
     const obs = this.#observe();
-    const reverted = this.#judge(obs);
+    // A knob still waiting for its verdict, or reverted just now (the observation predates the revert), is left alone.
+    const busy = new Set<Knob>();
+    const reverted = this.#judge(obs, busy);
     const applied: Optimization[] = [];
-    const busy = new Set<Knob>(this.#pending.map((p) => p.knob));
+    for (const p of this.#pending) busy.add(p.knob);
     for (const [type, rule] of RULES) {
       if (!this.#options.rules.has(type) || obs.now < (this.#cooldownUntil.get(type) ?? -Infinity)) continue;
       const proposal = rule(obs, this.#options, typeof globalThis.gc === 'function');
@@ -115,7 +117,7 @@ export class AutoOptimizer {
   }
 
   /** Judges pending changes that have had their time and have data; reverts those that did not help. */
-  #judge(obs: Observation): Optimization[] {
+  #judge(obs: Observation, reverting: Set<Knob>): Optimization[] {
     const reverted: Optimization[] = [];
     for (let i = this.#pending.length - 1; i >= 0; i--) {
       const { record, knob, judgeAt } = this.#pending[i] as Pending;
@@ -130,6 +132,7 @@ export class AutoOptimizer {
         this.#backoff.delete(record.type);
       } else {
         reverted.push(this.#revert(record, knob, obs.now));
+        reverting.add(knob);
       }
     }
     return reverted;

@@ -252,6 +252,22 @@ describe('autoOptimize: concurrency', () => {
     expect(events.revert).toHaveLength(1);
   });
 
+  it('does not let another rule act on a setting reverted in the same evaluation', () => {
+    const { engine, clock } = setup({ maxConcurrency: 8, monitor: { trendWindow: 50 }, optimizer: { minConcurrency: 2 } });
+    for (let i = 0; i < 5; i++) engine.monitor.recordMetric({ responseTimeMs: 800, cpuPercent: 95 });
+    expect(engine.autoOptimize().optimizations).toMatchObject([{ type: 'throttle', after: { max_concurrency: 6 } }]);
+    clock.advance(1000);
+    // CPU stays high (throttle did not help) and latency now degrades (rebalance would want to act).
+    for (let i = 0; i < 150; i++) engine.monitor.recordMetric({ responseTimeMs: (i < 100 ? 800 : 1600) + noise(i) * 10, cpuPercent: 95 });
+    const result = engine.autoOptimize();
+    expect(result.reverted).toMatchObject([{ type: 'throttle', after: { max_concurrency: 8 } }]);
+    expect(result.optimizations).toEqual([]);
+    expect(engine.maxConcurrency).toBe(8);
+    clock.advance(1000);
+    engine.monitor.recordMetric({ responseTimeMs: 1600 });
+    expect(engine.autoOptimize().optimizations).toMatchObject([{ type: 'rebalance', before: { max_concurrency: 8 }, after: { max_concurrency: 6 } }]);
+  });
+
   it('leaves a change alone when someone else changed the setting since (superseded)', () => {
     const { engine, clock, events } = setup({ maxConcurrency: 4, monitor: { trendWindow: 50 } });
     for (let i = 0; i < 150; i++) engine.monitor.recordMetric({ responseTimeMs: (i < 100 ? 800 : 1600) + noise(i) * 10 });
