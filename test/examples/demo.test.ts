@@ -1,0 +1,172 @@
+import { Ollama } from 'ollama';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  buildReport, efficiencyScore, formatReport, runDemo, startLoopbackTarget, type DemoModels, type ServiceResult,
+} from '../../examples/demo.js';
+import type { MeterFigures } from '../../examples/demo/meter.js';
+import { DEMO_SIZES } from '../../examples/demo/workload.js';
+import { createMockModel, startOllamaTestServer, type MockModelOptions, type OllamaTestServer } from '../../src/testing.js';
+
+const MODEL = 'llama3.1:8b';
+const EMBED_MODEL = 'embed:latest';
+const small = DEMO_SIZES.small;
+let servers: OllamaTestServer[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  servers = [];
+});
+
+/** The demo's models on two loopback servers backed by mock models (text, embeddings). */
+async function mockTarget(options: MockModelOptions = {}): Promise<{ target: DemoModels; text: OllamaTestServer; embed: OllamaTestServer }> {
+  const text = await startOllamaTestServer({ backend: createMockModel({ models: [MODEL], ...options }).backend });
+  const embed = await startOllamaTestServer({ backend: createMockModel({ models: [EMBED_MODEL] }).backend });
+  servers.push(text, embed);
+  return {
+    text, embed,
+    target: { client: new Ollama({ host: text.url }), embedClient: new Ollama({ host: embed.url }), model: MODEL, embedModel: EMBED_MODEL },
+  };
+}
+
+const paths = (server: OllamaTestServer, path: string) => server.requests.filter((request) => request.path === path);
+const bodyPrompt = (body: unknown): string => JSON.stringify((body as { prompt?: unknown; messages?: unknown }).prompt ?? (body as { messages?: unknown }).messages);
+
+describe('runDemo (small workload, mock models)', () => {
+  it('answers most I PROACTIVE calls without the model: recurring prompts hit, replicas coalesce', async () => {
+    const { target, text } = await mockTarget();
+    const lines: string[] = [];
+    const result = await runDemo({ target, size: 'small', log: (line) => lines.push(line) });
+
+    const { proactive } = result;
+    expect(proactive.calls).toBe(small.ticks * small.users * small.replicas + small.adhoc);
+    const generated = paths(text, '/api/generate');
+    expect(generated).toHaveLength(proactive.upstream.requests);
+    const distinct = new Set(generated.map((request) => bodyPrompt(request.body))).size;
+    expect(proactive.upstream.requests).toBeGreaterThanOrEqual(distinct);
+    expect(proactive.upstream.requests).toBeLessThan(proactive.calls / 2);
+    expect(proactive.cacheStats.cache.hits).toBeGreaterThan(0);
+    expect(proactive.cacheStats.performance_impact.requests_saved).toBeGreaterThan(proactive.cacheStats.cache.hits);
+    expect(proactive.missCauses['expired']).toBeGreaterThan(0);
+    expect(lines.filter((line) => /^ {2}tick /.test(line))).toHaveLength(small.ticks);
+  });
+
+  it('sends each I MATCH pair and profile to the model exactly once', async () => {
+    const { target, text, embed } = await mockTarget();
+    const { match } = await runDemo({ target, size: 'small' });
+
+    const lastCandidates = small.candidates + small.rounds - 1;
+    const pairs = lastCandidates * small.roles;
+    const profiles = lastCandidates + small.roles;
+    let calls = 0;
+    for (let round = 0; round < small.rounds; round++) {
+      const candidates = small.candidates + round;
+      calls += small.recruiters * (candidates + small.roles + candidates * small.roles);
+    }
+    expect(match.calls).toBe(calls);
+    expect(paths(text, '/api/chat')).toHaveLength(pairs);
+    expect(paths(embed, '/api/embed')).toHaveLength(profiles);
+    expect(new Set(paths(text, '/api/chat').map((request) => bodyPrompt(request.body))).size).toBe(pairs);
+    expect(match.upstream.requests).toBe(pairs + profiles);
+    expect(match.cacheStats.cache.hits + match.cacheStats.cache.misses).toBe(calls);
+  });
+
+  it('never caches a truncated answer: each such call reaches the model', async () => {
+    const truncated = (prompt: unknown): boolean => JSON.stringify(prompt).includes('Alice');
+    const { target, text } = await mockTarget({ doneReason: (call) => (truncated(call.prompt) ? 'length' : 'stop') });
+    const result = await runDemo({ target, size: 'small' });
+    const { proactive } = result;
+
+    const alice = paths(text, '/api/generate').filter((request) => bodyPrompt(request.body).includes('Alice'));
+    expect(alice.length).toBe(proactive.upstream.truncated);
+    // Alice's scheduled prompt: one model request per tick (the other replica joins it in flight), plus her one-off question.
+    expect(alice.length).toBe(small.ticks + 1);
+    expect(buildReport(result).i_proactive.truncated_not_cached).toBe(small.ticks + 1);
+  });
+
+  it('reports hit rate, savings, tokens per second, anomalies and an efficiency score per service and in total', async () => {
+    const { target } = await mockTarget();
+    const report = buildReport(await runDemo({ target, size: 'small' }));
+
+    for (const column of [report.i_proactive, report.i_match, report.total]) {
+      expect(Object.keys(column).sort()).toEqual([
+        'anomalies', 'answered_without_model_percent', 'calls', 'coalesced', 'efficiency_score', 'engine_time_saved_estimate_seconds',
+        'hit_rate_percent', 'hits', 'model_requests', 'model_time_saved_seconds', 'model_tokens_per_second', 'served_tokens_per_second',
+        'truncated_not_cached',
+      ]);
+      expect(column.hit_rate_percent).toBeGreaterThan(0);
+      expect(column.efficiency_score).toBe(efficiencyScore(column.hit_rate_percent, column.anomalies));
+      for (const value of Object.values(column)) expect(Number.isFinite(value) && value >= 0).toBe(true);
+    }
+    expect(report.total.calls).toBe(report.i_proactive.calls + report.i_match.calls);
+    expect(report.total.model_requests).toBe(report.i_proactive.model_requests + report.i_match.model_requests);
+    expect(report.total.hits).toBe(report.i_proactive.hits + report.i_match.hits);
+    const table = formatReport(report);
+    expect(table.split('\n')).toHaveLength(14);
+    expect(table).toMatch(/^efficiency score \(0-100\) +[\d.]+ +[\d.]+ +[\d.]+$/m);
+  });
+});
+
+function figures(overrides: Partial<MeterFigures>): MeterFigures {
+  return {
+    requests: 0, byMethod: { generate: 0, chat: 0, embed: 0 }, evalTokens: 0, evalMs: 0, promptTokens: 0, loadMs: 0, modelMs: 0,
+    truncated: 0, latenciesMs: [], ...overrides,
+  };
+}
+
+function scripted(calls: number, hits: number, saved: number, upstream: Partial<MeterFigures>, served: Partial<MeterFigures>, anomalies = 0): ServiceResult {
+  return {
+    calls, wallMs: 2000, upstream: figures(upstream), served: figures(served), missCauses: {},
+    anomalies: Array.from({ length: anomalies }, (_, index) => ({ request: index + 1, latencyMs: 900 })),
+    cacheStats: {
+      cache: { size: 0, max_size: 1000, hits, misses: calls - hits, hit_rate_percent: 0, ttl_seconds: 60 },
+      performance_impact: { requests_saved: saved, time_saved_estimate_seconds: 12.5, cost_saved_usd: 0 },
+    },
+  };
+}
+
+describe('buildReport', () => {
+  it('computes each column from the engine stats and the meters, and the total from the sums', () => {
+    const report = buildReport({
+      proactive: scripted(100, 60, 80, { requests: 20, evalTokens: 400, evalMs: 2000, modelMs: 3000, truncated: 1 }, { evalTokens: 2000, modelMs: 15_000 }),
+      match: scripted(50, 40, 45, { requests: 5, evalTokens: 100, evalMs: 500, modelMs: 1000 }, { evalTokens: 1000, modelMs: 10_000 }, 2),
+    });
+    expect(report.i_proactive).toEqual({
+      calls: 100, model_requests: 20, hits: 60, coalesced: 20, hit_rate_percent: 60, answered_without_model_percent: 80,
+      model_time_saved_seconds: 12, engine_time_saved_estimate_seconds: 12.5, model_tokens_per_second: 200,
+      served_tokens_per_second: 1000, truncated_not_cached: 1, anomalies: 0, efficiency_score: 88,
+    });
+    expect(report.i_match).toMatchObject({ hit_rate_percent: 80, coalesced: 5, anomalies: 2, efficiency_score: 74, model_time_saved_seconds: 9 });
+    expect(report.total).toMatchObject({
+      calls: 150, model_requests: 25, hits: 100, coalesced: 25, hit_rate_percent: 66.7, answered_without_model_percent: 83.3,
+      model_time_saved_seconds: 21, engine_time_saved_estimate_seconds: 25, model_tokens_per_second: 200, served_tokens_per_second: 750,
+      anomalies: 2, efficiency_score: 70,
+    });
+  });
+});
+
+describe('efficiencyScore', () => {
+  it('follows DESIGN §4: 70 at 0 % hits, 85 at 50 %, 100 at 100 %, −10 per anomaly down to −30', () => {
+    expect(efficiencyScore(0, 0)).toBe(70);
+    expect(efficiencyScore(50, 0)).toBe(85);
+    expect(efficiencyScore(100, 0)).toBe(100);
+    expect(efficiencyScore(100, 1)).toBe(90);
+    expect(efficiencyScore(100, 7)).toBe(70);
+    expect(efficiencyScore(0, 7)).toBe(40);
+  });
+});
+
+describe('startLoopbackTarget', () => {
+  it('serves generation from the given backend and embeddings from a mock model', async () => {
+    const target = await startLoopbackTarget(createMockModel({ models: [MODEL] }).backend);
+    try {
+      expect(target.model).toBe(MODEL);
+      expect(target.notes.join(' ')).toMatch(/embeddings come from a mock model/);
+      const answer = await target.client.generate({ model: target.model, prompt: 'hi', stream: false });
+      expect(answer.done_reason).toBe('stop');
+      const { embeddings } = await target.embedClient.embed({ model: target.embedModel, input: ['a', 'b'] });
+      expect(embeddings).toHaveLength(2);
+    } finally {
+      await target.close();
+    }
+  });
+});
