@@ -38,7 +38,7 @@ export const DEMO_SIZES = {
 /** What `runDemo` needs to reach a model (see `connectDemoTarget`). */
 export interface DemoModels {
   readonly client: Pick<Ollama, 'generate' | 'chat' | 'embed'>;
-  readonly embedClient: Pick<Ollama, 'embed'>;
+  readonly embedClient: Pick<Ollama, 'generate' | 'chat' | 'embed'>;
   readonly model: string;
   readonly embedModel: string;
   /** Ollama options added to the services' own. @default {} */

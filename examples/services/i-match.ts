@@ -2,10 +2,17 @@
 // profiles for similarity search. Written the way the service's team writes it: plain `ollama`
 // client calls. Recruiters refresh their dashboards all day, so the same pairs are scored again and
 // again: hand it an optimized client and each pair reaches the model once.
-import type { Ollama, Options } from 'ollama';
+import type { ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Options } from 'ollama';
 
-/** What the service needs of an Ollama client (a plain `Ollama` or an optimized one). */
-export type MatchClient = Pick<Ollama, 'chat' | 'embed'>;
+/** What the service needs of an Ollama client for embeddings: a plain `Ollama`, or an optimized one. */
+export interface EmbedClient {
+  embed(request: EmbedRequest): Promise<EmbedResponse>;
+}
+
+/** What the service needs of an Ollama client: a plain `Ollama`, or an optimized one. */
+export interface MatchClient extends EmbedClient {
+  chat(request: ChatRequest & { stream?: false }): Promise<ChatResponse>;
+}
 
 export interface Candidate {
   readonly id: string;
@@ -32,7 +39,7 @@ export interface MatchServiceOptions {
   /** Client for scoring (`chat`). */
   readonly client: MatchClient;
   /** Client for `embed` (the team runs embeddings on a separate host). @default client */
-  readonly embedClient?: Pick<Ollama, 'embed'>;
+  readonly embedClient?: EmbedClient;
   /** @default 'llama3.1:8b' */
   readonly model?: string;
   /** @default model */
@@ -69,7 +76,7 @@ const clampScore = (value: number): number => Math.min(100, Math.max(0, Math.rou
 
 export class MatchService {
   readonly #client: MatchClient;
-  readonly #embedClient: Pick<Ollama, 'embed'>;
+  readonly #embedClient: EmbedClient;
   readonly #model: string;
   readonly #embedModel: string;
   readonly #options: Partial<Options>;

@@ -2,10 +2,12 @@
 // per-user, per-time-of-day template. Written the way the service's team writes it: plain `ollama`
 // client calls, no knowledge of caching. Hand it an optimized client and the recurring prompts
 // stop reaching the model.
-import type { GenerateRequest, Ollama, Options } from 'ollama';
+import type { GenerateRequest, GenerateResponse, Options } from 'ollama';
 
-/** What the service needs of an Ollama client (a plain `Ollama` or an optimized one). */
-export type ProactiveClient = Pick<Ollama, 'generate'>;
+/** What the service needs of an Ollama client: a plain `Ollama`, or an optimized one. */
+export interface ProactiveClient {
+  generate(request: GenerateRequest & { stream?: false }): Promise<GenerateResponse>;
+}
 
 /** A user as the scheduler sees them at one tick. */
 export interface UserContext {
