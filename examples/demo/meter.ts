@@ -1,10 +1,6 @@
 // Counts what passes through an Ollama-shaped client: requests, Ollama's token counts and timings,
 // truncated answers, and each request's latency. The demo puts one meter on the raw client (what
 // reached the model) and one on the optimized client (what the services were served).
-import type { Ollama } from 'ollama';
-
-type Metered = Partial<Pick<Ollama, 'generate' | 'chat' | 'embed'>>;
-
 interface OllamaFigures {
   eval_count?: number;
   eval_duration?: number;
@@ -49,7 +45,7 @@ function record(figures: MeterFigures, response: OllamaFigures, latencyMs: numbe
 }
 
 /** Wraps the non-streaming `generate`, `chat` and `embed` of `client`; everything else passes through. */
-export function meter<C extends Metered>(client: C): Meter<C> {
+export function meter<C extends object>(client: C): Meter<C> {
   const figures: MeterFigures = {
     requests: 0, byMethod: { generate: 0, chat: 0, embed: 0 }, evalTokens: 0, evalMs: 0, promptTokens: 0, loadMs: 0, modelMs: 0, truncated: 0, latenciesMs: [],
   };
@@ -57,7 +53,7 @@ export function meter<C extends Metered>(client: C): Meter<C> {
     figures.requests++;
     figures.byMethod[method]++;
     const started = performance.now();
-    const call = client[method] as (request: unknown) => Promise<unknown>;
+    const call = Reflect.get(client, method) as (request: unknown) => Promise<unknown>;
     const response = await call.call(client, request);
     record(figures, response as OllamaFigures, performance.now() - started);
     return response;
