@@ -3,8 +3,7 @@
 // engine, as each would run in production.
 import type { Ollama, Options } from 'ollama';
 import { OptimizationEngine } from '../../src/index.js';
-// TEMPORARY until `withOptimization` lands on main: then import it from '../../src/ollama.js' instead.
-import { withOptimization } from '../temporary-ollama-adapter.js';
+import { withOptimization } from '../../src/ollama.js';
 import { ProactiveService, timeSlot } from '../services/i-proactive.js';
 import { MatchService, candidateProfile, roleProfile, type Candidate } from '../services/i-match.js';
 import { meter, type MeterFigures } from './meter.js';
