@@ -4,23 +4,15 @@
 // DEMO_SIZE=small runs a shorter workload (useful with a CPU-only Ollama, where a miss takes seconds).
 import { pathToFileURL } from 'node:url';
 import { connectDemoTarget, type DemoTarget } from './demo/target.js';
-import { runDemo, type DEMO_SIZES, type DemoResult } from './demo/workload.js';
-import { buildReport, formatReport } from './demo/report.js';
+import { runDemo, type DEMO_SIZES } from './demo/workload.js';
+import { buildReport, findings, formatReport } from './demo/report.js';
 
 export { runDemo, DEMO_SIZES } from './demo/workload.js';
 export type { DemoModels, DemoResult, DemoSize, RunDemoOptions } from './demo/workload.js';
-export { buildReport, efficiencyScore, formatReport } from './demo/report.js';
+export { buildReport, findings, formatReport } from './demo/report.js';
 export type { DemoReport, ServiceReport, ServiceResult } from './demo/report.js';
 export { connectDemoTarget, startLoopbackTarget } from './demo/target.js';
 export type { DemoTarget } from './demo/target.js';
-
-const causes = (counts: Readonly<Record<string, number>>): string =>
-  Object.entries(counts).map(([cause, count]) => `${cause} ${count}`).join(', ');
-
-function anomalyLines(result: DemoResult): string[] {
-  return [['I PROACTIVE', result.proactive] as const, ['I MATCH', result.match] as const].flatMap(([name, service]) =>
-    service.anomalies.map((point) => `anomaly: ${name} model request #${point.request} took ${point.latencyMs} ms`));
-}
 
 function sizeFrom(value: string | undefined): keyof typeof DEMO_SIZES {
   if (value === undefined || value === '') return 'full';
@@ -54,16 +46,18 @@ async function main(): Promise<void> {
       '',
       formatReport(report),
       '',
-      `misses by cause: I PROACTIVE ${causes(result.proactive.missCauses)}; I MATCH ${causes(result.match.missCauses)}`,
-      ...anomalyLines(result),
+      'What each engine found (engine.getOptimizationReport()):',
+      ...findings('I PROACTIVE', result.proactive.report),
+      ...findings('I MATCH', result.match.report),
       '',
       'What the model said (first answers):',
       ...result.samples.map((sample) => `  ${sample}`),
       '',
-      'How these are measured: hits, coalesced calls and the engine estimate come from engine.getCacheStats(); requests, tokens',
-      'and Ollama\'s timings are metered on both sides of the optimized client (model busy time saved = total_duration - load_duration',
-      'of the answers served minus of those the model computed; the engine estimate also counts time spent queueing); anomalies:',
-      'createAnomalyDetector() over the latency of each model request; efficiency = 70 + 30 x hit rate - min(30, 10 x anomalies).',
+      'How these are measured: hits, coalesced calls, the engine estimate, anomalies and the score come from each engine\'s',
+      'getOptimizationReport() (the total\'s score by the same formula, 70 + 30 x (hits + coalesced) rate - min(30, 10 x anomalies));',
+      'requests, tokens and Ollama\'s timings are metered on both sides of the optimized client (model busy time saved =',
+      'total_duration - load_duration of the answers served minus of those the model computed; the engine estimate is the',
+      'duration of the call that produced each answer, queueing included).',
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

@@ -1,12 +1,7 @@
 // The demo's closing report: per service and in total, hit rate, time saved, tokens per second,
-// anomalies and the efficiency score.
-//
-// TEMPORARY until `engine.getOptimizationReport()` lands on main (issue 4, branch `monitor`): the
-// figures come from `engine.getCacheStats()`, `engine.cache.getStats()` and the demo's meters; the
-// anomalies from `createAnomalyDetector()` run over the latencies of the requests that reached the
-// model; the efficiency score from DESIGN §4's formula
-// `clamp(70 + 30 × hit_rate − min(30, 10 × anomalies), 0, 100)`.
-import { createAnomalyDetector, type CacheStatsReport, type OptimizationEngine } from '../../src/index.js';
+// anomalies and the efficiency score. Each service's figures come from its engine's
+// `getOptimizationReport()`; requests, tokens and Ollama's timings from the demo's meters.
+import { efficiencyScore, type OptimizationReport, type OptimizationEngine } from '../../src/index.js';
 import type { MeterFigures } from './meter.js';
 
 /** What one service's engine and meters saw. */
@@ -18,23 +13,12 @@ export interface ServiceResult {
   /** What the service was served. */
   readonly served: MeterFigures;
   readonly wallMs: number;
-  readonly cacheStats: CacheStatsReport;
-  readonly missCauses: Readonly<Record<string, number>>;
-  /** Requests that reached the model and took anomalously long, by the default anomaly detector. */
-  readonly anomalies: readonly { readonly request: number; readonly latencyMs: number }[];
+  /** The engine's `getOptimizationReport()` at the end of the service's workload. */
+  readonly report: OptimizationReport;
 }
 
 export function serviceResult(engine: OptimizationEngine, upstream: MeterFigures, served: MeterFigures, wallMs: number): ServiceResult {
-  const detector = createAnomalyDetector();
-  const anomalies = upstream.latenciesMs
-    .map((latencyMs, index) => ({ request: index + 1, latencyMs: Math.round(latencyMs), verdict: detector.observe(latencyMs) }))
-    .filter((point) => point.verdict.isAnomaly)
-    .map(({ request, latencyMs }) => ({ request, latencyMs }));
-  return {
-    calls: served.requests, upstream, served, wallMs, anomalies,
-    cacheStats: engine.getCacheStats(),
-    missCauses: { ...engine.cache.getStats().missCauses },
-  };
+  return { calls: served.requests, upstream, served, wallMs, report: engine.getOptimizationReport() };
 }
 
 /** Adds up two meters' figures (the demo meters text and embedding clients apart). */
@@ -59,9 +43,10 @@ export interface ServiceReport {
   hits: number;
   coalesced: number;
   hit_rate_percent: number;
+  effective_hit_rate_percent: number;
   answered_without_model_percent: number;
   model_time_saved_seconds: number;
-  engine_time_saved_estimate_seconds: number;
+  engine_time_saved_seconds: number;
   model_tokens_per_second: number;
   served_tokens_per_second: number;
   truncated_not_cached: number;
@@ -73,41 +58,38 @@ const round1 = (value: number): number => Math.round(value * 10) / 10;
 const percent = (part: number, whole: number): number => (whole === 0 ? 0 : round1((100 * part) / whole));
 const perSecond = (tokens: number, ms: number): number => (ms <= 0 ? 0 : round1((tokens * 1000) / ms));
 
-/** DESIGN §4: 70 at 0 % hits, 100 at 100 %, each anomaly −10 (at most −30). */
-export function efficiencyScore(hitRatePercent: number, anomalies: number): number {
-  return round1(Math.min(100, Math.max(0, 70 + 0.3 * hitRatePercent - Math.min(30, 10 * anomalies))));
-}
-
 interface Totals {
-  calls: number; upstream: MeterFigures; served: MeterFigures; wallMs: number; hits: number; misses: number;
+  calls: number; upstream: MeterFigures; served: MeterFigures; wallMs: number; hits: number; lookups: number;
   saved: number; timeSavedS: number; anomalies: number;
 }
 
 function totalsOf(result: ServiceResult): Totals {
-  const { cache, performance_impact: impact } = result.cacheStats;
+  const { cache, summary } = result.report;
   return {
     calls: result.calls, upstream: result.upstream, served: result.served, wallMs: result.wallMs,
-    hits: cache.hits, misses: cache.misses, saved: impact.requests_saved, timeSavedS: impact.time_saved_estimate_seconds,
-    anomalies: result.anomalies.length,
+    hits: cache.hits, lookups: cache.hits + cache.misses, saved: summary.requests_saved, timeSavedS: summary.time_saved_seconds,
+    anomalies: summary.anomalies,
   };
 }
 
+/** A column from the figures; the score by the library's formula, over the effective hit rate. */
 function columnOf(t: Totals): ServiceReport {
-  const hitRate = percent(t.hits, t.hits + t.misses);
+  const effective = t.lookups === 0 ? 0 : Math.min(1, t.saved / t.lookups);
   return {
     calls: t.calls,
     model_requests: t.upstream.requests,
     hits: t.hits,
     coalesced: t.saved - t.hits,
-    hit_rate_percent: hitRate,
+    hit_rate_percent: percent(t.hits, t.lookups),
+    effective_hit_rate_percent: percent(Math.min(t.saved, t.lookups), t.lookups),
     answered_without_model_percent: percent(t.calls - t.upstream.requests, t.calls),
     model_time_saved_seconds: round1((t.served.modelMs - t.upstream.modelMs) / 1000),
-    engine_time_saved_estimate_seconds: round1(t.timeSavedS),
+    engine_time_saved_seconds: round1(t.timeSavedS),
     model_tokens_per_second: perSecond(t.upstream.evalTokens, t.upstream.evalMs),
     served_tokens_per_second: perSecond(t.served.evalTokens, t.wallMs),
     truncated_not_cached: t.upstream.truncated,
     anomalies: t.anomalies,
-    efficiency_score: efficiencyScore(hitRate, t.anomalies),
+    efficiency_score: round1(efficiencyScore(effective, t.anomalies)),
   };
 }
 
@@ -122,7 +104,7 @@ export function buildReport(result: { proactive: ServiceResult; match: ServiceRe
   const b = totalsOf(result.match);
   const total: Totals = {
     calls: a.calls + b.calls, upstream: mergeFigures(a.upstream, b.upstream), served: mergeFigures(a.served, b.served),
-    wallMs: a.wallMs + b.wallMs, hits: a.hits + b.hits, misses: a.misses + b.misses, saved: a.saved + b.saved,
+    wallMs: a.wallMs + b.wallMs, hits: a.hits + b.hits, lookups: a.lookups + b.lookups, saved: a.saved + b.saved,
     timeSavedS: a.timeSavedS + b.timeSavedS, anomalies: a.anomalies + b.anomalies,
   };
   return { i_proactive: columnOf(a), i_match: columnOf(b), total: columnOf(total) };
@@ -134,13 +116,14 @@ const ROWS: readonly [keyof ServiceReport, string][] = [
   ['hits', 'cache hits'],
   ['coalesced', 'joined an identical call in flight'],
   ['hit_rate_percent', 'hit rate (%)'],
-  ['answered_without_model_percent', 'answered without the model (%)'],
+  ['effective_hit_rate_percent', 'hits + coalesced (%)'],
+  ['answered_without_model_percent', 'answered without a model request (%)'],
   ['model_time_saved_seconds', 'model busy time saved (s)'],
-  ['engine_time_saved_estimate_seconds', 'caller wait saved, engine estimate (s)'],
+  ['engine_time_saved_seconds', 'caller wait saved, engine estimate (s)'],
   ['model_tokens_per_second', 'model tokens/s (eval_count/eval_duration)'],
   ['served_tokens_per_second', 'tokens/s served to the service'],
   ['truncated_not_cached', 'truncated answers (not cached)'],
-  ['anomalies', 'anomalies (model latency)'],
+  ['anomalies', 'anomalies'],
   ['efficiency_score', 'efficiency score (0-100)'],
 ];
 
@@ -152,4 +135,14 @@ export function formatReport(report: DemoReport): string {
     lines.push(`${label.padEnd(44)}${cell(report.i_proactive[key])}${cell(report.i_match[key])}${cell(report.total[key])}`);
   }
   return lines.join('\n');
+}
+
+/** The engine's own findings: miss causes, anomalies and recommendations, one line each. */
+export function findings(name: string, report: OptimizationReport): string[] {
+  const causes = Object.entries(report.cache.miss_causes).map(([cause, count]) => `${cause} ${count}`).join(', ');
+  return [
+    `${name}: ${report.summary.status} (score ${report.summary.efficiency_score}); misses by cause: ${causes}`,
+    ...report.anomalies.map((anomaly) => `  anomaly (${anomaly.severity}): ${anomaly.message}`),
+    ...report.recommendations.map((item) => `  recommendation (${item.priority}): ${item.message} -> ${item.action}`),
+  ];
 }

@@ -1,11 +1,14 @@
 import { Ollama } from 'ollama';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  buildReport, efficiencyScore, formatReport, runDemo, startLoopbackTarget, type DemoModels, type ServiceResult,
+  buildReport, findings, formatReport, runDemo, startLoopbackTarget, type DemoModels, type ServiceResult,
 } from '../../examples/demo.js';
 import type { MeterFigures } from '../../examples/demo/meter.js';
 import { DEMO_SIZES } from '../../examples/demo/workload.js';
-import { createMockModel, startOllamaTestServer, type MockModelOptions, type OllamaTestServer } from '../../src/testing.js';
+import { OptimizationEngine, type OptimizationReport } from '../../src/index.js';
+import {
+  createManualClock, createMockModel, startOllamaTestServer, type MockModelOptions, type OllamaTestServer,
+} from '../../src/testing.js';
 
 const MODEL = 'llama3.1:8b';
 const EMBED_MODEL = 'embed:latest';
@@ -44,9 +47,9 @@ describe('runDemo (small workload, mock models)', () => {
     const distinct = new Set(generated.map((request) => bodyPrompt(request.body))).size;
     expect(proactive.upstream.requests).toBeGreaterThanOrEqual(distinct);
     expect(proactive.upstream.requests).toBeLessThan(proactive.calls / 2);
-    expect(proactive.cacheStats.cache.hits).toBeGreaterThan(0);
-    expect(proactive.cacheStats.performance_impact.requests_saved).toBeGreaterThan(proactive.cacheStats.cache.hits);
-    expect(proactive.missCauses['expired']).toBeGreaterThan(0);
+    expect(proactive.report.cache.hits).toBeGreaterThan(0);
+    expect(proactive.report.summary.requests_saved).toBeGreaterThan(proactive.report.cache.hits);
+    expect(proactive.report.cache.miss_causes.expired).toBeGreaterThan(0);
     expect(lines.filter((line) => /^ {2}tick /.test(line))).toHaveLength(small.ticks);
   });
 
@@ -70,7 +73,7 @@ describe('runDemo (small workload, mock models)', () => {
     expect(new Set(embedded).size).toBe(profiles);
     expect(new Set(paths(text, '/api/chat').map((request) => bodyPrompt(request.body))).size).toBe(pairs);
     expect(match.upstream.requests).toBe(pairs + paths(embed, '/api/embed').length);
-    expect(match.cacheStats.cache.hits + match.cacheStats.cache.misses).toBe(calls);
+    expect(match.report.cache.hits + match.report.cache.misses).toBe(calls);
   });
 
   it('never caches a truncated answer: each such call reaches the model', async () => {
@@ -88,24 +91,27 @@ describe('runDemo (small workload, mock models)', () => {
 
   it('reports hit rate, savings, tokens per second, anomalies and an efficiency score per service and in total', async () => {
     const { target } = await mockTarget();
-    const report = buildReport(await runDemo({ target, size: 'small' }));
+    const result = await runDemo({ target, size: 'small' });
+    const report = buildReport(result);
 
     for (const column of [report.i_proactive, report.i_match, report.total]) {
       expect(Object.keys(column).sort()).toEqual([
-        'anomalies', 'answered_without_model_percent', 'calls', 'coalesced', 'efficiency_score', 'engine_time_saved_estimate_seconds',
-        'hit_rate_percent', 'hits', 'model_requests', 'model_time_saved_seconds', 'model_tokens_per_second', 'served_tokens_per_second',
-        'truncated_not_cached',
+        'anomalies', 'answered_without_model_percent', 'calls', 'coalesced', 'effective_hit_rate_percent', 'efficiency_score',
+        'engine_time_saved_seconds', 'hit_rate_percent', 'hits', 'model_requests', 'model_time_saved_seconds', 'model_tokens_per_second',
+        'served_tokens_per_second', 'truncated_not_cached',
       ]);
       expect(column.hit_rate_percent).toBeGreaterThan(0);
-      expect(column.efficiency_score).toBe(efficiencyScore(column.hit_rate_percent, column.anomalies));
       for (const value of Object.values(column)) expect(Number.isFinite(value) && value >= 0).toBe(true);
     }
+    expect(report.i_proactive.efficiency_score).toBeCloseTo(result.proactive.report.summary.efficiency_score, 1);
+    expect(report.i_match.efficiency_score).toBeCloseTo(result.match.report.summary.efficiency_score, 1);
     expect(report.total.calls).toBe(report.i_proactive.calls + report.i_match.calls);
     expect(report.total.model_requests).toBe(report.i_proactive.model_requests + report.i_match.model_requests);
     expect(report.total.hits).toBe(report.i_proactive.hits + report.i_match.hits);
     const table = formatReport(report);
-    expect(table.split('\n')).toHaveLength(14);
+    expect(table.split('\n')).toHaveLength(15);
     expect(table).toMatch(/^efficiency score \(0-100\) +[\d.]+ +[\d.]+ +[\d.]+$/m);
+    expect(findings('I MATCH', result.match.report)[0]).toMatch(/^I MATCH: (excellent|good|fair|poor) \(score [\d.]+\); misses by cause: new \d+/);
   });
 });
 
@@ -116,45 +122,36 @@ function figures(overrides: Partial<MeterFigures>): MeterFigures {
   };
 }
 
-function scripted(calls: number, hits: number, saved: number, upstream: Partial<MeterFigures>, served: Partial<MeterFigures>, anomalies = 0): ServiceResult {
-  return {
-    calls, wallMs: 2000, upstream: figures(upstream), served: figures(served), missCauses: {},
-    anomalies: Array.from({ length: anomalies }, (_, index) => ({ request: index + 1, latencyMs: 900 })),
-    cacheStats: {
-      cache: { size: 0, max_size: 1000, hits, misses: calls - hits, hit_rate_percent: 0, ttl_seconds: 60 },
-      performance_impact: { requests_saved: saved, time_saved_estimate_seconds: 12.5, cost_saved_usd: 0 },
-    },
-  };
+/** A real report from an engine that saw 2 concurrent calls for `a` (one coalesced), 3 more for `a` (hits) and one for `b`. */
+async function engineReport(): Promise<OptimizationReport> {
+  const engine = new OptimizationEngine({ clock: createManualClock() });
+  const { exec } = createMockModel();
+  await Promise.all([engine.optimizeAiCall('a', MODEL, exec), engine.optimizeAiCall('a', MODEL, exec)]);
+  for (let index = 0; index < 3; index++) await engine.optimizeAiCall('a', MODEL, exec);
+  await engine.optimizeAiCall('b', MODEL, exec);
+  const report = engine.getOptimizationReport();
+  await engine.close();
+  return report;
 }
 
 describe('buildReport', () => {
-  it('computes each column from the engine stats and the meters, and the total from the sums', () => {
-    const report = buildReport({
-      proactive: scripted(100, 60, 80, { requests: 20, evalTokens: 400, evalMs: 2000, modelMs: 3000, truncated: 1 }, { evalTokens: 2000, modelMs: 15_000 }),
-      match: scripted(50, 40, 45, { requests: 5, evalTokens: 100, evalMs: 500, modelMs: 1000 }, { evalTokens: 1000, modelMs: 10_000 }, 2),
+  it('takes hits, coalesced calls, anomalies and the score from the engine, requests and tokens from the meters', async () => {
+    const service = async (): Promise<ServiceResult> => ({
+      calls: 6, wallMs: 2000, report: await engineReport(),
+      upstream: figures({ requests: 2, evalTokens: 400, evalMs: 2000, modelMs: 3000, truncated: 1 }),
+      served: figures({ requests: 6, evalTokens: 2000, modelMs: 15_000 }),
     });
-    expect(report.i_proactive).toEqual({
-      calls: 100, model_requests: 20, hits: 60, coalesced: 20, hit_rate_percent: 60, answered_without_model_percent: 80,
-      model_time_saved_seconds: 12, engine_time_saved_estimate_seconds: 12.5, model_tokens_per_second: 200,
-      served_tokens_per_second: 1000, truncated_not_cached: 1, anomalies: 0, efficiency_score: 88,
+    const report = buildReport({ proactive: await service(), match: await service() });
+    const column = {
+      calls: 6, model_requests: 2, hits: 3, coalesced: 1, hit_rate_percent: 50, effective_hit_rate_percent: 66.7,
+      answered_without_model_percent: 66.7, model_time_saved_seconds: 12, engine_time_saved_seconds: 0, model_tokens_per_second: 200,
+      served_tokens_per_second: 1000, truncated_not_cached: 1, anomalies: 0, efficiency_score: 90,
+    };
+    expect(report.i_proactive).toEqual(column);
+    expect(report.i_match).toEqual(column);
+    expect(report.total).toEqual({
+      ...column, calls: 12, model_requests: 4, hits: 6, coalesced: 2, model_time_saved_seconds: 24, served_tokens_per_second: 1000, truncated_not_cached: 2,
     });
-    expect(report.i_match).toMatchObject({ hit_rate_percent: 80, coalesced: 5, anomalies: 2, efficiency_score: 74, model_time_saved_seconds: 9 });
-    expect(report.total).toMatchObject({
-      calls: 150, model_requests: 25, hits: 100, coalesced: 25, hit_rate_percent: 66.7, answered_without_model_percent: 83.3,
-      model_time_saved_seconds: 21, engine_time_saved_estimate_seconds: 25, model_tokens_per_second: 200, served_tokens_per_second: 750,
-      anomalies: 2, efficiency_score: 70,
-    });
-  });
-});
-
-describe('efficiencyScore', () => {
-  it('follows DESIGN §4: 70 at 0 % hits, 85 at 50 %, 100 at 100 %, −10 per anomaly down to −30', () => {
-    expect(efficiencyScore(0, 0)).toBe(70);
-    expect(efficiencyScore(50, 0)).toBe(85);
-    expect(efficiencyScore(100, 0)).toBe(100);
-    expect(efficiencyScore(100, 1)).toBe(90);
-    expect(efficiencyScore(100, 7)).toBe(70);
-    expect(efficiencyScore(0, 7)).toBe(40);
   });
 });
 
