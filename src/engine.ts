@@ -340,8 +340,10 @@ export class OptimizationEngine {
     const signal = flight?.controller.signal ?? call.signal ?? new AbortController().signal;
     const usage: TokenUsage = {};
     const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
-    const started = this.#clock.now();
-    const value = await this.#throttle.run(() => call.exec(call.prompt, call.model, context), signal);
+    // Timed from the moment exec starts, not from entering the throttle's queue: time saved by a hit
+    // is the model's work, not the wait behind other calls.
+    let started = 0;
+    const value = await this.#throttle.run(() => ((started = this.#clock.now()), call.exec(call.prompt, call.model, context)), signal);
     const execMs = this.#clock.now() - started;
     if (flight === undefined) {
       this.#end(call, 'bypass', this.#clock.now(), call.key, usage);

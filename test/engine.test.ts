@@ -256,3 +256,19 @@ describe('optimizeAiCall (function form)', () => {
     expect(getDefaultEngine()).not.toBe(first);
   });
 });
+
+describe('time saved', () => {
+  it('counts the time exec ran, not the time a call queued behind the concurrency limit', async () => {
+    const clock = fakeClock();
+    const engine = new OptimizationEngine({ clock, maxConcurrency: 1 });
+    const first = deferred<string>();
+    const a = engine.optimizeAiCall('a', 'm', () => first.promise);
+    const b = engine.optimizeAiCall('b', 'm', () => (clock.advance(100), 'B'));
+    await flush();
+    clock.advance(5000);
+    first.resolve('A');
+    await Promise.all([a, b]);
+    await engine.optimizeAiCall('b', 'm', () => 'never');
+    expect(engine.getCacheStats().performance_impact.time_saved_estimate_seconds).toBe(0.1);
+  });
+});
