@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       'getOptimizationReport() (the total\'s score by the same formula, 70 + 30 x (hits + coalesced) rate - min(30, 10 x anomalies));',
       'requests, tokens and Ollama\'s timings are metered on both sides of the optimized client (model busy time saved =',
       'total_duration - load_duration of the answers served minus of those the model computed; the engine estimate is the',
-      'duration of the call that produced each answer, queueing included).',
+      "duration of the model call that produced each answer, including its wait in the model server's own queue).",
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
