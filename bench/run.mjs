@@ -15,6 +15,7 @@ await section('hit_2000_chars_worst_case', () => benchHitPath(2000, true));
 await section('miss_overhead', benchMissOverhead);
 await section('coalescing_1000_concurrent', benchCoalescing);
 await section('memory_100k_entries', () => benchMemory(100_000));
+await section('in_process_store_choice', async () => (await import('./lru-choice.mjs')).benchLruChoice());
 await section('stream_path_200_chunks', async () => (await import('./stream.mjs')).benchStreamPath());
 await section('stream_50_shared_loopback', async () => (await import('./stream.mjs')).benchSharedStreams());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
