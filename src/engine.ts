@@ -16,6 +16,11 @@ import { percent } from './cache/stats.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, Prompt, TokenUsage } from './types.js';
 import { StreamCalls, type StreamHost } from './stream/stream-calls.js';
 import type { OptimizedStream, StreamCallOptions, StreamExecFunction } from './stream/types.js';
+import { HealthRegistry, type HealthReport, type HealthSource } from './health.js';
+import { AutonomousLoop, type AutonomousOptions, type AutonomousStatus } from './optimizer/autonomous.js';
+import { autonomousHost } from './optimizer/autonomous-host.js';
+import type { CircuitStatus } from './optimizer/circuit-breaker.js';
+import { SelfHealing } from './optimizer/self-heal.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
 export interface CacheStatsReport {
@@ -73,6 +78,9 @@ export class OptimizationEngine {
   readonly #savings: Savings = { coalesced: 0, timeSavedMs: 0, tokensSaved: 0 };
   readonly #streams: StreamCalls;
   readonly #optimizer: AutoOptimizer;
+  readonly #healing: SelfHealing;
+  readonly #health = new HealthRegistry();
+  readonly #autonomous: AutonomousLoop;
   #closed = false;
 
   constructor(options: OptimizationEngineOptions = {}) {
@@ -93,6 +101,13 @@ export class OptimizationEngine {
         this.#events.emit('cache-evict', { key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason });
       }
     };
+    const { breaker, retry, healthProbe } = this.#options;
+    this.#healing = new SelfHealing({ breaker, retry, healthProbe, clock: this.#clock });
+    this.#health.add('model', () => this.#healing.health());
+    this.#autonomous = new AutonomousLoop(autonomousHost({
+      engine: this, cache: this.cache, internals: this.#internals, monitor: this.monitor, healing: this.#healing, clock: this.#clock,
+      logger: this.#options.logger ?? silentLogger, emit: (event, payload) => this.#events.emit(event, payload),
+    }));
     this.#streams = new StreamCalls(this.#streamHost());
   }
 
@@ -227,7 +242,10 @@ export class OptimizationEngine {
     });
   }
 
-  /** Stops the engine: new calls are rejected with `ERR_CLOSED`, calls in flight are aborted, timers stop. */
+  /**
+   * Stops the engine: new calls are rejected with `ERR_CLOSED`, calls in flight are aborted, timers
+   * stop; resolves once autonomous mode has finished its run in progress and saved its state.
+   */
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -235,7 +253,52 @@ export class OptimizationEngine {
       this.#streams.abortAll(new OptimizerError('ERR_CLOSED', 'The engine was closed'));
       this.monitor.close();
     }
-    return Promise.resolve();
+    return this.#autonomous.stop().then(() => undefined);
+  }
+
+  // Self-healing, health and autonomous mode (issue 6): the logic lives in src/optimizer/ and src/health.ts.
+
+  /**
+   * Health of the engine: the worst of its circuits, its health probe and every source added with
+   * `addHealthSource` (a store, say), each asked with a deadline. Never rejects.
+   */
+  health(options: { timeoutMs?: number } = {}): Promise<HealthReport> {
+    if (this.#closed) return Promise.resolve({ status: 'down', reasons: ['engine: closed'], checks: { engine: { status: 'down', reason: 'closed' } } });
+    return this.#health.check(positiveNumber('timeoutMs', options.timeoutMs, 5_000));
+  }
+
+  /** Adds a source to `health()` (a store reports 'degraded' when unreachable). Returns a function that removes it. */
+  addHealthSource(name: string, source: HealthSource): () => void {
+    return this.#health.add(name, source);
+  }
+
+  /** The circuit of every model `exec` ran for (empty when `breaker: false`). */
+  getCircuitStates(): CircuitStatus[] {
+    return this.#healing.circuits();
+  }
+
+  /**
+   * Runs monitor → optimize → heal → learn every `intervalMs` (never two runs at once), restoring
+   * what was learned from `stateFile` first. Calling it again restarts with the new options.
+   *
+   * @example
+   * ```ts
+   * await engine.startAutonomous({ intervalMs: 5 * 60_000, stateFile: './llm-optimizer-state.json' });
+   * ```
+   */
+  startAutonomous(options: AutonomousOptions = {}): Promise<AutonomousStatus> {
+    if (this.#closed) return Promise.reject(new OptimizerError('ERR_CLOSED', 'The engine was closed; create a new one'));
+    return this.#autonomous.start(options);
+  }
+
+  /** Stops autonomous mode after its run in progress, saving the learned state one last time. */
+  stopAutonomous(): Promise<AutonomousStatus> {
+    return this.#autonomous.stop();
+  }
+
+  /** `{ enabled, interval_seconds, runs, last_run_at, next_run_at, last_actions, health }`. */
+  getAutonomousStatus(): AutonomousStatus {
+    return this.#autonomous.status();
   }
 
   /** The monitor, its anomalies emitted as `anomaly-detect` (then passed to the user's own `onAnomaly`). */
@@ -341,9 +404,10 @@ export class OptimizationEngine {
     const usage: TokenUsage = {};
     const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
     // Timed from the moment exec starts, not from entering the throttle's queue: time saved by a hit
-    // is the model's work, not the wait behind other calls.
+    // is the model's work, not the wait behind other calls (nor a retry's backoff: the last attempt counts).
     let started = 0;
-    const value = await this.#throttle.run(() => ((started = this.#clock.now()), call.exec(call.prompt, call.model, context)), signal);
+    const attempt = (): Promise<T> => this.#throttle.run(() => ((started = this.#clock.now()), call.exec(call.prompt, call.model, context)), signal);
+    const value = await this.#healing.run(call.model, attempt, signal);
     const execMs = this.#clock.now() - started;
     if (flight === undefined) {
       this.#end(call, 'bypass', this.#clock.now(), call.key, usage);

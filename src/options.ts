@@ -5,6 +5,9 @@ import { clockOption, knownKeys, nonNegativeNumber, plainObject, positiveInteger
 import { describe } from './internal/validate.js';
 import type { PerformanceMonitorOptions } from './monitor/performance-monitor.js';
 import type { AutoOptimizerOptions } from './optimizer/optimizer-options.js';
+import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreakerOptions } from './optimizer/circuit-breaker.js';
+import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './optimizer/retry.js';
+import type { HealthProbe } from './optimizer/self-heal.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -27,9 +30,28 @@ export interface OptimizationEngineOptions {
   logger?: Logger;
   /** Bounds and pacing of `autoOptimize()`: rules enabled, cooldown, hysteresis, limits on TTL, capacity and concurrency. */
   optimizer?: AutoOptimizerOptions;
+  // Self-healing (issue 6)
+  /**
+   * Circuit breaker per model around `exec`: after `failureThreshold` consecutive failures calls fail
+   * fast with `ERR_CIRCUIT_OPEN` (or get an expired entry when they set `staleIfError`) until a probe
+   * call succeeds. `false` turns it off.
+   * @default { failureThreshold: 5, resetTimeoutMs: 30_000, probeTimeoutMs: 60_000 }
+   */
+  breaker?: CircuitBreakerOptions | false;
+  /**
+   * Retries of `exec` on transient errors (connection refused or reset, HTTP 5xx) with exponential
+   * backoff and full jitter, honouring the call's signal while waiting. `false` turns them off.
+   * @default { attempts: 2, baseDelayMs: 250, maxDelayMs: 4_000 }
+   */
+  retry?: RetryOptions | false;
+  /** Checks that the model answers; autonomous mode runs it while a circuit is open to close it again. @default none */
+  healthProbe?: HealthProbe;
 }
 
-const KEYS = ['cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer'] as const;
+const KEYS = [
+  'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
+  'breaker', 'retry', 'healthProbe',
+] as const;
 
 export interface ResolvedEngineOptions {
   readonly cache: ResponseCacheOptions;
@@ -40,6 +62,9 @@ export interface ResolvedEngineOptions {
   readonly costPer1kTokensUsd: number;
   readonly logger: Logger | undefined;
   readonly optimizer: AutoOptimizerOptions | undefined;
+  readonly breaker: ResolvedBreakerOptions | undefined;
+  readonly retry: ResolvedRetryOptions | undefined;
+  readonly healthProbe: HealthProbe | undefined;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -66,5 +91,13 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     costPer1kTokensUsd: nonNegativeNumber('costPer1kTokensUsd', options.costPer1kTokensUsd, 0),
     logger,
     optimizer: options.optimizer,
+    breaker: resolveBreakerOptions(options.breaker),
+    retry: resolveRetryOptions(options.retry),
+    healthProbe: healthProbeOption(options.healthProbe),
   });
+}
+
+function healthProbeOption(value: unknown): HealthProbe | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(`\`healthProbe\` must be a function, received ${describe(value)}`);
+  return value as HealthProbe | undefined;
 }

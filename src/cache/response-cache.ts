@@ -72,6 +72,8 @@ export interface CacheInternals {
   keyFor(id: RequestIdentity): string;
   countHit(entry: Entry): void;
   onRemove: ((entry: Entry, reason: RemovalReason) => void) | undefined;
+  /** Every entry, most recently used first (for snapshots). */
+  entries(): Iterable<Entry>;
 }
 
 export interface WriteMeta {
@@ -221,6 +223,7 @@ export class ResponseCache {
         stats.countHit(entry.model, entry.scope, entry.execMs, entry.tokens);
       },
       write: (id, fp, value, meta) => this.#write(id, fp, value, meta),
+      entries: () => tier.entries(),
     };
   }
 

@@ -1,0 +1,84 @@
+import { OptimizerError } from './errors.js';
+import { raceAbort, systemTimers, type Timers } from './optimizer/self-heal.js';
+
+/** Overall health: `ok`, `degraded` (answers, with reduced service: an open circuit, an unreachable store), or `down`. */
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+/** What one health source says. */
+export interface HealthCheck {
+  status: HealthStatus;
+  /** Why, when not `ok`. Served by `GET /health`: never put a secret in it. */
+  reason?: string;
+}
+
+/**
+ * Something whose health counts: a store, a connection, a dependency. Called by `engine.health()`
+ * with a signal that aborts at its deadline. Throwing, rejecting or missing the deadline counts as
+ * `degraded`.
+ */
+export type HealthSource = (signal: AbortSignal) => HealthCheck | Promise<HealthCheck>;
+
+/** `engine.health()`: the worst status of every source, with the reasons of those that are not ok. */
+export interface HealthReport {
+  status: HealthStatus;
+  reasons: string[];
+  checks: Record<string, HealthCheck>;
+}
+
+const RANK: Record<HealthStatus, number> = { ok: 0, degraded: 1, down: 2 };
+const MAX_REASON = 200;
+
+/** The health sources registered on an engine. */
+export class HealthRegistry {
+  readonly #sources = new Map<string, HealthSource>();
+
+  /** Registers (or replaces) a source; returns a function that removes it. */
+  add(name: string, source: HealthSource): () => void {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('`name` of a health source must be a non-empty string');
+    if (typeof source !== 'function') throw new TypeError(`The health source "${name}" must be a function`);
+    this.#sources.set(name, source);
+    return () => {
+      if (this.#sources.get(name) === source) this.#sources.delete(name);
+    };
+  }
+
+  /** Asks every source at once, each bounded by `timeoutMs`. Never rejects. */
+  async check(timeoutMs: number, timers: Timers = systemTimers): Promise<HealthReport> {
+    const names = [...this.#sources.keys()];
+    const results = await Promise.all(names.map((name) => this.#ask(name, timeoutMs, timers)));
+    const checks: Record<string, HealthCheck> = {};
+    names.forEach((name, i) => (checks[name] = results[i] as HealthCheck));
+    return summarize(checks);
+  }
+
+  async #ask(name: string, timeoutMs: number, timers: Timers): Promise<HealthCheck> {
+    const controller = new AbortController();
+    const timer = timers.setTimeout(() => controller.abort(new OptimizerError('ERR_TIMEOUT', 'health source timed out')), timeoutMs);
+    try {
+      const source = this.#sources.get(name) as HealthSource;
+      return normalize(await raceAbort(Promise.resolve().then(() => source(controller.signal)), controller.signal));
+    } catch {
+      return { status: 'degraded', reason: controller.signal.aborted ? `no answer within ${timeoutMs} ms` : 'the health check failed' };
+    } finally {
+      timers.clearTimeout(timer);
+    }
+  }
+}
+
+export function summarize(checks: Record<string, HealthCheck>): HealthReport {
+  let status: HealthStatus = 'ok';
+  const reasons: string[] = [];
+  for (const [name, check] of Object.entries(checks)) {
+    if (RANK[check.status] > RANK[status]) status = check.status;
+    if (check.status !== 'ok') reasons.push(`${name}: ${check.reason ?? check.status}`);
+  }
+  return { status, reasons, checks };
+}
+
+function normalize(value: unknown): HealthCheck {
+  const check = value as Partial<HealthCheck> | null | undefined;
+  const status = check?.status;
+  if (status !== 'ok' && status !== 'degraded' && status !== 'down') return { status: 'degraded', reason: 'the health check gave no valid status' };
+  const reason = check?.reason;
+  return typeof reason === 'string' ? { status, reason: reason.slice(0, MAX_REASON) } : { status };
+}

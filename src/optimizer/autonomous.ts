@@ -1,0 +1,292 @@
+import type { Clock } from '../clock.js';
+import type { EngineEvents, Logger } from '../events.js';
+import type { HealthReport, HealthStatus } from '../health.js';
+import { describe, knownKeys, plainObject, positiveNumber } from '../internal/validate.js';
+import { FileSnapshot, removeStaleTempFiles } from '../stores/file-snapshot.js';
+import {
+  exportLearnedState, importLearnedState, isDecision, LEARNED_STATE_FORMAT, MAX_DECISIONS, pickDecision,
+  type LearnedStateHost, type OptimizationDecision,
+} from './learned-state.js';
+import { systemTimers, type SelfHealing, type Timers } from './self-heal.js';
+
+/** Options of `engine.startAutonomous()`. */
+export interface AutonomousOptions {
+  /** Time between the end of one run and the start of the next, in ms. @default 300_000 (five minutes) */
+  intervalMs?: number;
+  /**
+   * File where what was learned (cache bounds and TTL, concurrency, optimizer decisions, per-model
+   * statistics, and with `snapshotCache` the cache itself) is saved after every run and at stop,
+   * and restored from at start. Written atomically with mode 0600. @default none (nothing persisted)
+   */
+  stateFile?: string;
+  /**
+   * Also save the cached answers (with their prompts) and restore them at start. The file is then
+   * as sensitive as the cache. @default false
+   */
+  snapshotCache?: boolean;
+  /** Deadline of the health probe and of the health check of each run, in ms. @default 10_000 */
+  probeTimeoutMs?: number;
+  /** Timer functions (inject fakes in tests). @default `setTimeout`/`clearTimeout`, unref'd */
+  timers?: Timers;
+}
+
+/** `engine.getAutonomousStatus()` and `GET /autonomous/status` (the original service's shape). */
+export interface AutonomousStatus {
+  enabled: boolean;
+  interval_seconds: number;
+  runs: number;
+  /** ISO 8601, or null before the first run. */
+  last_run_at: string | null;
+  /** ISO 8601, or null while disabled. */
+  next_run_at: string | null;
+  /** What the last run (or the restore at start) did. Never holds prompts, values or error messages. */
+  last_actions: string[];
+  /** Health seen by the last run, or null before it. */
+  health: { status: HealthStatus; reasons: string[] } | null;
+}
+
+/** What autonomous mode needs of the engine. */
+export interface AutonomousHost {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly healing: SelfHealing;
+  readonly learned: LearnedStateHost;
+  emit<E extends 'autonomous-tick' | 'store-error'>(event: E, payload: EngineEvents[E]): void;
+  health(timeoutMs: number): Promise<HealthReport>;
+  /** Counters of calls so far, to report each run's window. */
+  counters(): { calls: number; errors: number; hits: number; misses: number };
+  /** `engine.autoOptimize`, when the engine has one. */
+  readonly autoOptimize: (() => unknown) | undefined;
+  /** The monitor's anomaly check, when it has one. */
+  readonly detectAnomalies: (() => unknown) | undefined;
+}
+
+interface Resolved {
+  intervalMs: number;
+  snapshot: FileSnapshot | undefined;
+  snapshotCache: boolean;
+  probeTimeoutMs: number;
+  timers: Timers;
+}
+
+const KEYS = ['intervalMs', 'stateFile', 'snapshotCache', 'probeTimeoutMs', 'timers'] as const;
+const DEFAULT_INTERVAL_MS = 300_000;
+
+function resolve(options: AutonomousOptions): Resolved {
+  knownKeys('startAutonomous', plainObject('options', options), KEYS);
+  const { stateFile, snapshotCache, timers } = options;
+  if (stateFile !== undefined && (typeof stateFile !== 'string' || stateFile.length === 0)) {
+    throw new TypeError(`\`stateFile\` must be a non-empty path, received ${describe(stateFile)}`);
+  }
+  if (snapshotCache !== undefined && typeof snapshotCache !== 'boolean') {
+    throw new TypeError(`\`snapshotCache\` must be a boolean, received ${describe(snapshotCache)}`);
+  }
+  if (timers !== undefined && (typeof timers?.setTimeout !== 'function' || typeof timers.clearTimeout !== 'function')) {
+    throw new TypeError(`\`timers\` must have \`setTimeout\` and \`clearTimeout\` methods, received ${describe(timers)}`);
+  }
+  return {
+    intervalMs: positiveNumber('intervalMs', options.intervalMs, DEFAULT_INTERVAL_MS),
+    snapshot: stateFile === undefined ? undefined : new FileSnapshot(stateFile, LEARNED_STATE_FORMAT),
+    snapshotCache: snapshotCache ?? false,
+    probeTimeoutMs: positiveNumber('probeTimeoutMs', options.probeTimeoutMs, 10_000),
+    timers: timers ?? systemTimers,
+  };
+}
+
+/**
+ * The unattended loop: every `intervalMs` after the previous run ended (so runs never overlap),
+ * self-monitor → self-optimize → self-heal → self-learn. Each step is isolated: one that fails is
+ * logged and the others still run.
+ */
+export class AutonomousLoop {
+  readonly #host: AutonomousHost;
+  readonly #restored = new Set<string>();
+  #options: Resolved | undefined;
+  #intervalMs = DEFAULT_INTERVAL_MS;
+  #timer: unknown;
+  #running: Promise<void> | undefined;
+  #transition: Promise<unknown> = Promise.resolve();
+  #runs = 0;
+  #lastRunAt: number | undefined;
+  #nextRunAt: number | undefined;
+  #actions: string[] = [];
+  #health: AutonomousStatus['health'] = null;
+  #decisions: OptimizationDecision[] = [];
+  #window = { calls: 0, errors: 0, hits: 0, misses: 0 };
+
+  constructor(host: AutonomousHost) {
+    this.#host = host;
+  }
+
+  get enabled(): boolean {
+    return this.#options !== undefined;
+  }
+
+  /** Starts (or restarts with new options): restores the state file once per path, then schedules the first run. */
+  start(options: AutonomousOptions = {}): Promise<AutonomousStatus> {
+    const resolved = resolve(options);
+    return this.#serialize(async () => {
+      await this.#halt(false);
+      this.#actions = resolved.snapshot === undefined ? [] : await this.#restore(resolved.snapshot);
+      this.#options = resolved;
+      this.#intervalMs = resolved.intervalMs;
+      this.#window = this.#host.counters();
+      this.#schedule();
+      return this.status();
+    });
+  }
+
+  /** Stops: no run starts after this; waits for a run in progress, then saves the state one last time. */
+  stop(): Promise<AutonomousStatus> {
+    return this.#serialize(async () => {
+      await this.#halt(true);
+      return this.status();
+    });
+  }
+
+  status(): AutonomousStatus {
+    return {
+      enabled: this.enabled,
+      interval_seconds: this.#intervalMs / 1000,
+      runs: this.#runs,
+      last_run_at: iso(this.#lastRunAt),
+      next_run_at: this.enabled ? iso(this.#nextRunAt) : null,
+      last_actions: [...this.#actions],
+      health: this.#health === null ? null : { status: this.#health.status, reasons: [...this.#health.reasons] },
+    };
+  }
+
+  #serialize<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.#transition.then(step);
+    this.#transition = next.catch(() => undefined);
+    return next;
+  }
+
+  async #halt(save: boolean): Promise<void> {
+    const options = this.#options;
+    if (options === undefined) return;
+    this.#options = undefined;
+    options.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+    if (save && options.snapshot !== undefined) await this.#save(options);
+  }
+
+  #schedule(): void {
+    const options = this.#options;
+    if (options === undefined) return;
+    this.#nextRunAt = this.#host.clock.now() + options.intervalMs;
+    this.#timer = options.timers.setTimeout(() => {
+      this.#running = this.#tick(options).finally(() => {
+        this.#running = undefined;
+        if (this.#options === options) this.#schedule();
+      });
+    }, options.intervalMs);
+  }
+
+  async #tick(options: Resolved): Promise<void> {
+    const started = this.#host.clock.now();
+    const actions: string[] = [];
+    await this.#step(actions, 'monitor', () => this.#monitor());
+    await this.#step(actions, 'optimize', () => this.#optimize());
+    await this.#step(actions, 'heal', () => this.#heal(options));
+    if (options.snapshot !== undefined) await this.#step(actions, 'learn', () => this.#learn(options));
+    const now = this.#host.clock.now();
+    this.#runs++;
+    this.#lastRunAt = started;
+    this.#actions = actions;
+    this.#host.emit('autonomous-tick', { runs: this.#runs, actions: [...actions], durationMs: now - started, timestamp: now });
+  }
+
+  async #step(actions: string[], name: string, step: () => Promise<string[]> | string[]): Promise<void> {
+    try {
+      actions.push(...(await step()));
+    } catch (error) {
+      this.#host.logger.warn(`Autonomous mode: the ${name} step failed`, error);
+      actions.push(`${name}: failed`);
+    }
+  }
+
+  #monitor(): string[] {
+    const now = this.#host.counters();
+    const calls = now.calls - this.#window.calls;
+    const errors = now.errors - this.#window.errors;
+    const lookups = now.hits + now.misses - this.#window.hits - this.#window.misses;
+    const hitRate = lookups === 0 ? 0 : Math.round(((now.hits - this.#window.hits) / lookups) * 1000) / 10;
+    this.#window = now;
+    const actions = [`monitor: ${calls} call(s), ${errors} error(s), hit rate ${hitRate} % since the last run`];
+    const anomalies = this.#host.detectAnomalies?.();
+    if (Array.isArray(anomalies)) actions.push(`monitor: ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} detected`);
+    return actions;
+  }
+
+  async #optimize(): Promise<string[]> {
+    const autoOptimize = this.#host.autoOptimize;
+    if (autoOptimize === undefined) return ['optimize: not available'];
+    const result = (await autoOptimize()) as { count?: unknown; optimizations?: unknown } | undefined;
+    const applied = Array.isArray(result?.optimizations) ? result.optimizations.filter(isDecision) : [];
+    for (const o of applied) this.#decisions.push(pickDecision(o));
+    this.#decisions = this.#decisions.slice(-MAX_DECISIONS);
+    return [applied.length === 0 ? 'optimize: no action needed' : `optimize: ${applied.length} optimization(s) applied`];
+  }
+
+  async #heal(options: Resolved): Promise<string[]> {
+    const actions: string[] = [];
+    const open = this.#host.healing.circuits(false).length;
+    const probe = await this.#host.healing.probe(options.probeTimeoutMs, options.timers);
+    if (probe === 'ok') actions.push(`heal: health probe ok${open > 0 ? `, ${open} circuit(s) closed` : ''}`);
+    else if (probe === 'failed') actions.push('heal: health probe failed, circuits stay open');
+    else if (open > 0) actions.push(`heal: ${open} circuit(s) open${probe === 'unavailable' ? ', no health probe configured' : ''}`);
+    const report = await this.#host.health(options.probeTimeoutMs);
+    this.#health = { status: report.status, reasons: report.reasons };
+    actions.push(`heal: health ${report.status}`);
+    return actions;
+  }
+
+  async #learn(options: Resolved): Promise<string[]> {
+    return (await this.#save(options)) ? ['learn: state saved'] : ['learn: saving the state failed'];
+  }
+
+  async #save(options: Resolved): Promise<boolean> {
+    const snapshot = options.snapshot as FileSnapshot;
+    try {
+      await snapshot.save(exportLearnedState(this.#host.learned, this.#decisions, options.snapshotCache), new Date(this.#host.clock.now()));
+      return true;
+    } catch (error) {
+      this.#report('save', error);
+      return false;
+    }
+  }
+
+  async #restore(snapshot: FileSnapshot): Promise<string[]> {
+    await removeStaleTempFiles(snapshot.path);
+    if (this.#restored.has(snapshot.path)) return [];
+    this.#restored.add(snapshot.path);
+    try {
+      const read = await snapshot.load(this.#host.clock.now());
+      if (read.status === 'missing') return ['learn: no saved state yet'];
+      if (read.status === 'invalid') {
+        const error = new Error(`The state file is unusable (${read.reason})${read.movedTo === undefined ? '' : `; moved to ${read.movedTo}`}`);
+        this.#report('load', error);
+        return ['learn: saved state unusable, ignored'];
+      }
+      const { actions, decisions } = importLearnedState(this.#host.learned, read.data);
+      this.#decisions = decisions;
+      return actions;
+    } catch (error) {
+      this.#report('load', error);
+      return ['learn: reading the saved state failed'];
+    }
+  }
+
+  #report(operation: string, error: unknown): void {
+    this.#host.logger.warn(`Autonomous mode: could not ${operation} the state file`, error);
+    this.#host.emit('store-error', { store: 'file-snapshot', operation, error });
+  }
+}
+
+function iso(ms: number | undefined): string | null {
+  if (ms === undefined) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

@@ -1,0 +1,170 @@
+import type { Clock } from '../clock.js';
+import { OptimizerError } from '../errors.js';
+import type { HealthCheck } from '../health.js';
+import { CircuitBreakers, type CircuitStatus, type ResolvedBreakerOptions } from './circuit-breaker.js';
+import { retry, type ResolvedRetryOptions } from './retry.js';
+
+/**
+ * Checks that the model answers (the Ollama adapter supplies one that lists the server's models).
+ * Resolve when healthy, reject (or honour `signal`) otherwise.
+ */
+export type HealthProbe = (signal: AbortSignal) => Promise<void>;
+
+/** Runs of `exec` for one model (wire shape, persisted by autonomous mode). */
+export interface ModelStatistics {
+  /** Runs of `exec`, retries included. */
+  runs: number;
+  /** Runs that failed (aborts excluded). */
+  failures: number;
+  /** Time spent in `exec`, in ms, over every run. */
+  exec_ms_total: number;
+}
+
+/** What one health probe did. */
+export type ProbeResult = 'ok' | 'failed' | 'skipped' | 'unavailable';
+
+/** Timer functions, injectable so that tests need no sleeps. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  setTimeout(callback, ms) {
+    const handle = setTimeout(callback, ms);
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+const MAX_MODELS = 256;
+
+export interface SelfHealingOptions {
+  breaker: ResolvedBreakerOptions | undefined;
+  retry: ResolvedRetryOptions | undefined;
+  healthProbe: HealthProbe | undefined;
+  clock: Clock;
+}
+
+/**
+ * The engine's self-healing around `exec`: a circuit per model (outside), retries of transient
+ * errors (inside, so one call is one outcome for the circuit and an open circuit is never retried),
+ * per-model run statistics, and the user's health probe that closes or re-opens circuits.
+ */
+export class SelfHealing {
+  readonly #breakers: CircuitBreakers | undefined;
+  readonly #retry: ResolvedRetryOptions | undefined;
+  readonly #probe: HealthProbe | undefined;
+  readonly #clock: Clock;
+  readonly #models = new Map<string, ModelStatistics>();
+  #probeFailing = false;
+
+  constructor(options: SelfHealingOptions) {
+    this.#breakers = options.breaker === undefined ? undefined : new CircuitBreakers(options.breaker, options.clock);
+    this.#retry = options.retry;
+    this.#probe = options.healthProbe;
+    this.#clock = options.clock;
+  }
+
+  /** Runs one call's `exec` (`attempt`) through the circuit of `model` and the retry policy. */
+  run<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const measured = (): Promise<T> => this.#measure(model, attempt, signal);
+    const policy = this.#retry;
+    const retried = policy === undefined ? measured : () => retry(policy, measured, signal);
+    return this.#breakers === undefined ? retried() : this.#breakers.for(model).run(retried, signal);
+  }
+
+  /** Every circuit (or only those not closed). */
+  circuits(all = true): CircuitStatus[] {
+    return this.#breakers?.statuses(all) ?? [];
+  }
+
+  /** Per-model run statistics (copies). */
+  modelStatistics(): Record<string, ModelStatistics> {
+    const out: Record<string, ModelStatistics> = {};
+    for (const [model, stats] of this.#models) out[model] = { ...stats };
+    return out;
+  }
+
+  /** Adds statistics restored from a previous process. */
+  restoreModelStatistics(saved: Record<string, ModelStatistics>): void {
+    for (const [model, s] of Object.entries(saved)) {
+      const stats = this.#stats(model);
+      stats.runs += s.runs;
+      stats.failures += s.failures;
+      stats.exec_ms_total += s.exec_ms_total;
+    }
+  }
+
+  /** Health as the circuits and the last probe see it. */
+  health(): HealthCheck {
+    if (this.#probeFailing) return { status: 'down', reason: 'the model health probe is failing' };
+    const open = this.circuits(false);
+    if (open.length === 0) return { status: 'ok' };
+    const names = open.slice(0, 5).map((c) => JSON.stringify(c.model)).join(', ');
+    return { status: 'degraded', reason: `circuit open for model ${names}${open.length > 5 ? ` and ${open.length - 5} more` : ''}` };
+  }
+
+  /**
+   * Runs the user's health probe when it can help: a circuit is not closed or the last probe failed
+   * (never while calls succeed, so a healthy model is not sent extra requests). Success closes every
+   * circuit; failure re-opens them.
+   */
+  async probe(timeoutMs: number, timers: Timers): Promise<ProbeResult> {
+    const probe = this.#probe;
+    if (probe === undefined) return 'unavailable';
+    if (!this.#probeFailing && this.circuits(false).length === 0) return 'skipped';
+    const controller = new AbortController();
+    const timer = timers.setTimeout(() => controller.abort(new OptimizerError('ERR_TIMEOUT', `The health probe did not answer within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      await raceAbort(probe(controller.signal), controller.signal);
+      this.#probeFailing = false;
+      this.#breakers?.closeAll();
+      return 'ok';
+    } catch {
+      this.#probeFailing = true;
+      this.#breakers?.reopenAll();
+      return 'failed';
+    } finally {
+      timers.clearTimeout(timer);
+    }
+  }
+
+  async #measure<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const started = this.#clock.now();
+    const stats = this.#stats(model);
+    stats.runs++;
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!signal.aborted) stats.failures++;
+      throw error;
+    } finally {
+      stats.exec_ms_total += this.#clock.now() - started;
+    }
+  }
+
+  #stats(model: string): ModelStatistics {
+    let stats = this.#models.get(model);
+    if (stats === undefined) {
+      if (this.#models.size >= MAX_MODELS) return this.#stats('(other)');
+      stats = { runs: 0, failures: 0, exec_ms_total: 0 };
+      this.#models.set(model, stats);
+    }
+    return stats;
+  }
+}
+
+/** Settles with `work`, or rejects when `signal` aborts first (a probe that ignores its signal cannot hang a tick). */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
+}

@@ -1,0 +1,176 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Envelope version of snapshot files. */
+export const SNAPSHOT_VERSION = 1;
+
+/** Largest snapshot file read back, in bytes: anything larger is not ours. */
+const MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+/** What `readSnapshot` found. */
+export type SnapshotRead =
+  | { status: 'missing' }
+  | { status: 'ok'; data: unknown; savedAt: string }
+  | { status: 'invalid'; reason: string; movedTo: string | undefined };
+
+interface Envelope {
+  format: string;
+  version: number;
+  saved_at: string;
+  sha256: string;
+  data: unknown;
+}
+
+/**
+ * Writes `data` as JSON to `path` atomically: a uniquely named temporary file in the same directory
+ * (mode 0600), fsynced, then renamed over `path`, then the directory fsynced. A process killed at any
+ * moment leaves either the previous file or the new one, never a torn one; at worst a `.tmp` file
+ * remains, removed by `removeStaleTempFiles` at the next start. The envelope carries a format name
+ * and a SHA-256 of the data, so a foreign or damaged file is recognised on read.
+ */
+export async function writeSnapshot(path: string, format: string, data: unknown, savedAt: Date = new Date()): Promise<void> {
+  const body = JSON.stringify(data);
+  const envelope: Envelope = { format, version: SNAPSHOT_VERSION, saved_at: savedAt.toISOString(), sha256: sha256(body), data: undefined };
+  const text = `${JSON.stringify(envelope).slice(0, -1)},"data":${body}}\n`;
+  const temp = tempName(path);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/**
+ * Reads a snapshot written by `writeSnapshot`. A file that is not one (not JSON, another format or
+ * version, a checksum mismatch, too large) is moved aside to `<path>.corrupt-<timestamp>` (never
+ * deleted: it may be someone's data) and reported as `invalid`. Never throws for file content;
+ * only for an unreadable path (permissions), which the caller reports too.
+ */
+export async function readSnapshot(path: string, format: string, now: number = Date.now()): Promise<SnapshotRead> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (info.size > MAX_FILE_BYTES) return await setAside(path, `the file is larger than ${MAX_FILE_BYTES} bytes`, now);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return { status: 'missing' };
+    throw error;
+  }
+  const problem = check(text, format);
+  if (typeof problem === 'string') return setAside(path, problem, now);
+  return { status: 'ok', data: problem.data, savedAt: problem.saved_at };
+}
+
+function check(text: string, format: string): Envelope | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+  } catch {
+    return text.length === 0 ? 'the file is empty' : 'the file is not JSON';
+  }
+  const envelope = parsed as Partial<Envelope> | null;
+  if (typeof envelope !== 'object' || envelope === null || envelope.format !== format) return `the file is not a ${format} snapshot`;
+  if (envelope.version !== SNAPSHOT_VERSION) return `the snapshot has version ${String(envelope.version)}, expected ${SNAPSHOT_VERSION}`;
+  if (typeof envelope.sha256 !== 'string' || sha256(JSON.stringify(envelope.data)) !== envelope.sha256) return 'the snapshot checksum does not match';
+  if (typeof envelope.saved_at !== 'string') return 'the snapshot has no saved_at';
+  return envelope as Envelope;
+}
+
+async function setAside(path: string, reason: string, now: number): Promise<SnapshotRead> {
+  const movedTo = `${path}.corrupt-${Math.round(now)}`;
+  try {
+    await rename(path, movedTo);
+    return { status: 'invalid', reason, movedTo };
+  } catch {
+    return { status: 'invalid', reason, movedTo: undefined };
+  }
+}
+
+let counter = 0;
+
+function tempName(path: string): string {
+  return `${path}.${process.pid}.${++counter}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/**
+ * Removes temporary files left next to `path` by writers that were killed mid-write: those whose
+ * process no longer runs. Returns how many it removed. Never throws.
+ */
+export async function removeStaleTempFiles(path: string): Promise<number> {
+  const base = basename(path);
+  const pattern = new RegExp(`^${escapeRegExp(base)}\\.(\\d+)\\.\\d+\\.[0-9a-f]{8}\\.tmp$`);
+  let removed = 0;
+  try {
+    for (const name of await readdir(dirname(path))) {
+      const pid = pattern.exec(name)?.[1];
+      if (pid === undefined || isAlive(Number(pid))) continue;
+      await unlink(join(dirname(path), name)).then(() => removed++, () => undefined);
+    }
+  } catch {
+    // The directory may not exist yet: nothing to clean.
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Not every platform can fsync a directory (Windows); the rename itself is still atomic.
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Serializes the writes of one process to one file: a save waits for the previous one. */
+export class FileSnapshot {
+  readonly path: string;
+  readonly #format: string;
+  #last: Promise<void> = Promise.resolve();
+
+  constructor(path: string, format: string) {
+    this.path = path;
+    this.#format = format;
+  }
+
+  save(data: unknown, savedAt?: Date): Promise<void> {
+    const next = this.#last.then(() => writeSnapshot(this.path, this.#format, data, savedAt));
+    this.#last = next.catch(() => undefined);
+    return next;
+  }
+
+  load(now?: number): Promise<SnapshotRead> {
+    return this.#last.then(() => readSnapshot(this.path, this.#format, now));
+  }
+}
