@@ -27,3 +27,10 @@ export type {
 export { createAnomalyDetector } from './monitor/anomaly-detector.js';
 export type { AnomalyDetector, AnomalyDetectorOptions, AnomalyObservation } from './monitor/anomaly-detector.js';
 export type { OptimizedStream, ReplayMode, StreamCallOptions, StreamExecFunction } from './stream/types.js';
+// Self-healing, health and autonomous mode (issue 6)
+export { isTransientError } from './optimizer/retry.js';
+export type { RetryOptions } from './optimizer/retry.js';
+export type { CircuitBreakerOptions, CircuitState, CircuitStatus } from './optimizer/circuit-breaker.js';
+export type { HealthProbe, ModelStatistics, Timers } from './optimizer/self-heal.js';
+export type { HealthCheck, HealthReport, HealthSource, HealthStatus } from './health.js';
+export type { AutonomousOptions, AutonomousStatus } from './optimizer/autonomous.js';

@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+
+/** A `node:http` request listener that also works as Express middleware (`app.use('/ops', listener)`). */
+export type NodeListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+interface ExpressRequest extends IncomingMessage {
+  originalUrl?: string;
+  body?: unknown;
+}
+
+/**
+ * Adapts a fetch-API handler to `node:http` and Express. Under Express the full `originalUrl` is
+ * used, so give the handler the same `basePath` as the mount path. A body already parsed by
+ * `express.json()` is passed on as JSON. Never throws; a failure answers 500.
+ *
+ * @example
+ * ```ts
+ * http.createServer(toNodeListener(createOptimizationHandler(engine, { authorize }))).listen(8080);
+ * ```
+ */
+export function toNodeListener(handler: (request: Request) => Promise<Response>): NodeListener {
+  if (typeof handler !== 'function') throw new TypeError('`handler` must be a function `(request: Request) => Promise<Response>`');
+  return (req, res) => {
+    void serve(handler, req, res);
+  };
+}
+
+async function serve(handler: (request: Request) => Promise<Response>, req: ExpressRequest, res: ServerResponse): Promise<void> {
+  try {
+    const response = await handler(toRequest(req));
+    const body = Buffer.from(await response.arrayBuffer());
+    res.statusCode = response.status;
+    response.headers.forEach((value, name) => res.setHeader(name, value));
+    res.end(body);
+  } catch {
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ error: { status: 500, code: 'internal_error', message: 'The request could not be answered' } }));
+    } else {
+      res.destroy();
+    }
+  } finally {
+    // Whatever the handler did not read (a refused or oversized body) is discarded, not left to stall the socket.
+    if (!req.readableEnded) req.resume();
+  }
+}
+
+function toRequest(req: ExpressRequest): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    try {
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    } catch {
+      // A header the fetch API refuses is not one the handler needs.
+    }
+  }
+  const method = req.method ?? 'GET';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (req.readableEnded && req.body !== undefined) {
+      init.body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    } else {
+      init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+      init.duplex = 'half';
+    }
+  }
+  return new Request(requestUrl(req), init);
+}
+
+function requestUrl(req: ExpressRequest): string {
+  const path = req.originalUrl ?? req.url ?? '/';
+  const secure = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  try {
+    return new URL(path, `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`).href;
+  } catch {
+    try {
+      return new URL(path, 'http://localhost').href;
+    } catch {
+      return 'http://localhost/';
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import type { OptimizationEngine } from '../engine.js';
+import type { CallOutcome } from '../types.js';
+
+/** A prom-client `Registry`, or anything with its `registerMetric` (typed structurally: prom-client is not a dependency). */
+export interface PrometheusRegistryLike {
+  registerMetric(metric: object): void;
+  metrics?(): Promise<string> | string;
+  readonly contentType?: string;
+}
+
+type MetricType = 'counter' | 'gauge' | 'histogram';
+
+interface Sample {
+  /** Suffix after the family name (`_bucket`, `_sum`, `_count`), empty for plain samples. */
+  suffix: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: MetricType;
+  samples: Sample[];
+}
+
+/** The engine parts read at scrape time; `getOptimizationReport` when the engine has one (structural). */
+interface ReportSource {
+  getOptimizationReport?: () => unknown;
+}
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Histogram buckets of call duration, in seconds: from a cache hit (sub-ms) to a cold model load. */
+const BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const OUTCOMES: readonly CallOutcome[] = ['hit', 'miss', 'coalesced', 'bypass', 'error'];
+/** Distinct label values kept for anomaly types and circuit models; more are pooled as `other` (no cardinality bomb). */
+const MAX_LABEL_VALUES = 50;
+
+class Histogram {
+  readonly counts = new Array<number>(BUCKETS.length).fill(0);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count++;
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= (BUCKETS[i] as number)) (this.counts[i] as number)++;
+  }
+}
+
+/**
+ * The engine's Prometheus metrics. Call counts and latencies come from `call-end` events, counted
+ * from the moment the collector was created (with the handler, at startup); cache figures, circuits
+ * and the efficiency score are read from the engine at scrape time. One collector per engine.
+ */
+export class EngineMetrics {
+  readonly #engine: OptimizationEngine;
+  readonly #histograms = new Map<CallOutcome, Histogram>(OUTCOMES.map((o) => [o, new Histogram()]));
+  readonly #anomalies = new Map<string, number>();
+  #ticks = 0;
+  readonly #registered = new WeakSet<object>();
+
+  constructor(engine: OptimizationEngine) {
+    this.#engine = engine;
+    engine.on('call-end', ({ outcome, durationMs }) => this.#histograms.get(outcome)?.observe(Math.max(0, durationMs) / 1000));
+    engine.on('anomaly-detect', ({ type }) => {
+      const label = this.#anomalies.has(type) || this.#anomalies.size < MAX_LABEL_VALUES ? type : 'other';
+      this.#anomalies.set(label, (this.#anomalies.get(label) ?? 0) + 1);
+    });
+    engine.on('autonomous-tick', () => void this.#ticks++);
+  }
+
+  /** Every family, read now. */
+  async collect(): Promise<Family[]> {
+    const families = this.#families();
+    const score = await this.#efficiencyScore();
+    families.push(family(SCORE.name, SCORE.type, SCORE.help, score === undefined ? [] : [{ suffix: '', labels: {}, value: score }]));
+    return families;
+  }
+
+  #families(): Family[] {
+    const stats = this.#engine.cache.getStats();
+    const impact = this.#engine.getCacheStats().performance_impact;
+    const calls = OUTCOMES.map((o) => ({ suffix: '', labels: { outcome: o }, value: this.#histograms.get(o)?.count ?? 0 }));
+    const families: Family[] = [
+      family('llm_optimizer_calls_total', 'counter', 'Calls through the engine by outcome (hit, miss, coalesced, bypass, error).', calls),
+      plain('llm_optimizer_cache_hits_total', 'counter', 'Lookups served from the cache.', stats.hits),
+      plain('llm_optimizer_cache_misses_total', 'counter', 'Lookups that found no fresh entry.', stats.misses),
+      plain('llm_optimizer_coalesced_total', 'counter', 'Calls that joined an identical call in flight instead of running the model.', this.#count('coalesced')),
+      plain('llm_optimizer_errors_total', 'counter', 'Calls that ended with an error.', this.#count('error')),
+      plain('llm_optimizer_cache_evictions_total', 'counter', 'Entries evicted to respect the cache bounds.', stats.evictions),
+      plain('llm_optimizer_time_saved_seconds_total', 'counter', 'Model time saved by hits and coalescing (measured exec time).', impact.time_saved_estimate_seconds),
+      this.#latency(),
+      plain('llm_optimizer_cache_entries', 'gauge', 'Entries in the cache.', stats.size),
+      plain('llm_optimizer_cache_bytes', 'gauge', 'Approximate bytes held by the cache.', stats.bytes),
+      plain('llm_optimizer_cache_max_entries', 'gauge', 'Bound on cache entries.', stats.maxEntries),
+      family('llm_optimizer_anomalies_total', 'counter', 'Anomalies detected by type.',
+        [...this.#anomalies].map(([type, value]) => ({ suffix: '', labels: { type }, value }))),
+      this.#circuits(),
+      plain('llm_optimizer_autonomous_runs_total', 'counter', 'Runs of autonomous mode.', this.#ticks),
+    ];
+    return families;
+  }
+
+  /** The Prometheus text exposition format (version 0.0.4). */
+  async render(): Promise<string> {
+    return `${(await this.collect()).filter((f) => f.samples.length > 0 || f.type !== 'gauge').map(renderFamily).join('\n')}\n`;
+  }
+
+  /** Adds every family to a prom-client registry, read at each scrape of that registry. */
+  register(registry: PrometheusRegistryLike): void {
+    if (this.#registered.has(registry)) return;
+    this.#registered.add(registry);
+    for (const { name, help, type } of [...this.#families(), SCORE]) {
+      const get = async (): Promise<object> => {
+        const found = (await this.collect()).find((f) => f.name === name);
+        const values = (found?.samples ?? []).map((s) => ({ value: s.value, labels: s.labels, metricName: `${name}${s.suffix}` }));
+        return { name, help, type, aggregator: 'sum', values };
+      };
+      registry.registerMetric({ name, help, type, aggregator: 'sum', get, reset: () => undefined });
+    }
+  }
+
+  #count(outcome: CallOutcome): number {
+    return this.#histograms.get(outcome)?.count ?? 0;
+  }
+
+  #latency(): Family {
+    const samples: Sample[] = [];
+    for (const [outcome, h] of this.#histograms) {
+      BUCKETS.forEach((le, i) => samples.push({ suffix: '_bucket', labels: { outcome, le: String(le) }, value: h.counts[i] as number }));
+      samples.push({ suffix: '_bucket', labels: { outcome, le: '+Inf' }, value: h.count });
+      samples.push({ suffix: '_sum', labels: { outcome }, value: h.sum }, { suffix: '_count', labels: { outcome }, value: h.count });
+    }
+    return family('llm_optimizer_call_duration_seconds', 'histogram', 'Duration of calls through the engine, in seconds, by outcome.', samples);
+  }
+
+  #circuits(): Family {
+    const samples: Sample[] = [];
+    for (const c of this.#engine.getCircuitStates().slice(0, MAX_LABEL_VALUES)) {
+      for (const state of ['closed', 'half-open', 'open'] as const) samples.push({ suffix: '', labels: { model: c.model, state }, value: c.state === state ? 1 : 0 });
+    }
+    return family('llm_optimizer_circuit_state', 'gauge', 'Circuit breaker state per model (1 for the current state).', samples);
+  }
+
+  async #efficiencyScore(): Promise<number | undefined> {
+    const source = this.#engine as ReportSource;
+    if (typeof source.getOptimizationReport !== 'function') return undefined;
+    try {
+      const report = (await source.getOptimizationReport()) as { summary?: { efficiency_score?: unknown } } | undefined;
+      const score = report?.summary?.efficiency_score;
+      return typeof score === 'number' && Number.isFinite(score) ? score : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Present only when the engine has `getOptimizationReport` (empty otherwise: no made-up score). */
+const SCORE = { name: 'llm_optimizer_efficiency_score', type: 'gauge', help: 'Efficiency score of the optimization report (0-100).' } as const;
+
+function family(name: string, type: MetricType, help: string, samples: Sample[]): Family {
+  return { name, help, type, samples };
+}
+
+function plain(name: string, type: MetricType, help: string, value: number): Family {
+  return family(name, type, help, [{ suffix: '', labels: {}, value }]);
+}
+
+function renderFamily(f: Family): string {
+  const lines = [`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${f.name} ${f.type}`];
+  for (const s of f.samples) lines.push(`${f.name}${s.suffix}${renderLabels(s.labels)} ${renderValue(s.value)}`);
+  return lines.join('\n');
+}
+
+function renderLabels(labels: Record<string, string>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function renderValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Number.POSITIVE_INFINITY) return '+Inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(value);
+}
+
+const collectors = new WeakMap<OptimizationEngine, EngineMetrics>();
+
+/** The one metrics collector of an engine (created on first use, so several handlers share its event listeners). */
+export function engineMetrics(engine: OptimizationEngine): EngineMetrics {
+  let metrics = collectors.get(engine);
+  if (metrics === undefined) {
+    metrics = new EngineMetrics(engine);
+    collectors.set(engine, metrics);
+  }
+  return metrics;
+}
