@@ -91,12 +91,14 @@ export function createOptimizationHandler(engine: OptimizationEngine, options: O
   if (resolved.registry !== undefined) metrics.register(resolved.registry);
   const routes = buildRoutes(engine, resolved, metrics);
   return async (request) => {
+    let response: Response;
     try {
-      return await handle(request, routes, resolved);
+      response = await handle(request, routes, resolved);
     } catch (error) {
       resolved.logger.warn('The optimization handler failed to answer a request', error);
-      return errorResponse(500, 'internal_error', 'The request could not be answered');
+      response = errorResponse(500, 'internal_error', 'The request could not be answered');
     }
+    return isHead(request) ? new Response(null, { status: response.status, headers: response.headers }) : response;
   };
 }
 
@@ -141,8 +143,7 @@ async function handle(request: Request, routes: ReadonlyMap<string, Route>, opti
   if (verdict === 'unauthenticated') return errorResponse(401, 'unauthenticated', 'Credentials are missing or invalid');
   if (verdict !== true) return errorResponse(403, 'forbidden', 'Not allowed');
   try {
-    const response = await route.run(request);
-    return method === 'HEAD' ? new Response(null, { status: response.status, headers: response.headers }) : response;
+    return await route.run(request);
   } catch (error) {
     if (error instanceof BodyError) return errorResponse(error.status, error.code, error.message);
     if (isOptimizerError(error) && error.code === 'ERR_CLOSED') return errorResponse(503, 'engine_closed', 'The engine was closed');
@@ -206,6 +207,14 @@ async function enableOptions(request: Request, options: Resolved): Promise<Auton
     throw new BodyError(400, 'invalid_field', '`interval_seconds` must be a number from 10 to 86400');
   }
   return { ...options.autonomous, intervalMs: seconds * 1000 };
+}
+
+function isHead(request: Request): boolean {
+  try {
+    return request.method.toUpperCase() === 'HEAD';
+  } catch {
+    return false;
+  }
 }
 
 function json(status: number, body: unknown): Response {

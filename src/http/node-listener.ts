@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 
 /** A `node:http` request listener that also works as Express middleware (`app.use('/ops', listener)`). */
 export type NodeListener = (request: IncomingMessage, response: ServerResponse) => void;
@@ -63,7 +62,7 @@ function toRequest(req: ExpressRequest): Request {
     if (req.readableEnded && req.body !== undefined) {
       init.body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     } else {
-      init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+      init.body = bodyStream(req);
       init.duplex = 'half';
     }
   }
@@ -82,4 +81,43 @@ function requestUrl(req: ExpressRequest): string {
       return 'http://localhost/';
     }
   }
+}
+
+/**
+ * The request body as a web stream, with backpressure. Cancelling it (the handler refused an
+ * oversized body) drains the rest instead of leaving it unread; Node's own `Readable.toWeb` throws
+ * an uncaught error when data arrives after a cancel.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on('data', (chunk: Buffer) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.on('end', () => {
+        if (done) return;
+        done = true;
+        controller.close();
+      });
+      const fail = (): void => {
+        if (done) return;
+        done = true;
+        controller.error(new Error('The request body ended early'));
+      };
+      req.on('error', fail);
+      req.on('close', () => {
+        if (!req.complete) fail();
+      });
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      done = true;
+      req.resume();
+    },
+  });
 }

@@ -50,9 +50,10 @@ class Histogram {
 }
 
 /**
- * The engine's Prometheus metrics. Call counts and latencies come from `call-end` events, counted
- * from the moment the collector was created (with the handler, at startup); cache figures, circuits
- * and the efficiency score are read from the engine at scrape time. One collector per engine.
+ * The engine's Prometheus metrics. Counters and gauges are read from the engine at scrape time
+ * (since the engine started); the latency histogram and anomaly counts come from events, counted
+ * from the moment the collector was created (with the first handler: create it at startup). One
+ * collector per engine.
  */
 export class EngineMetrics {
   readonly #engine: OptimizationEngine;
@@ -82,7 +83,7 @@ export class EngineMetrics {
   #families(): Family[] {
     const stats = this.#engine.cache.getStats();
     const impact = this.#engine.getCacheStats().performance_impact;
-    const calls = OUTCOMES.map((o) => ({ suffix: '', labels: { outcome: o }, value: this.#histograms.get(o)?.count ?? 0 }));
+    const calls = OUTCOMES.map((o) => ({ suffix: '', labels: { outcome: o }, value: this.#count(o) }));
     const families: Family[] = [
       family('llm_optimizer_calls_total', 'counter', 'Calls through the engine by outcome (hit, miss, coalesced, bypass, error).', calls),
       plain('llm_optimizer_cache_hits_total', 'counter', 'Lookups served from the cache.', stats.hits),
@@ -122,8 +123,11 @@ export class EngineMetrics {
     }
   }
 
+  /** Calls by outcome since the engine started (the monitor's counts), or since this collector started when the monitor has none. */
   #count(outcome: CallOutcome): number {
-    return this.#histograms.get(outcome)?.count ?? 0;
+    const outcomes = (this.#engine.monitor as { outcomes?: Partial<Record<CallOutcome, unknown>> }).outcomes;
+    const counted = outcomes?.[outcome];
+    return typeof counted === 'number' ? counted : (this.#histograms.get(outcome)?.count ?? 0);
   }
 
   #latency(): Family {
