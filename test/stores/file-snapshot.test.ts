@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileSnapshot, readSnapshot, removeStaleTempFiles, writeSnapshot } from '../../src/stores/file-snapshot.js';
+import { FORMAT, payload } from './fixtures/snapshot-payload.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llmoe-snapshot-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('writeSnapshot / readSnapshot', () => {
+  it('round-trips data and the save time', async () => {
+    const file = join(dir, 'round-trip.json');
+    await writeSnapshot(file, FORMAT, { a: [1, 'two', null], b: { c: true } }, new Date(0));
+    expect(await readSnapshot(file, FORMAT)).toEqual({ status: 'ok', data: { a: [1, 'two', null], b: { c: true } }, savedAt: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('creates the file readable by its owner only', async () => {
+    const file = join(dir, 'mode.json');
+    await writeSnapshot(file, FORMAT, {});
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('reports a missing file as missing', async () => {
+    expect(await readSnapshot(join(dir, 'absent.json'), FORMAT)).toEqual({ status: 'missing' });
+  });
+
+  const valid = (data: unknown) => JSON.stringify({ format: FORMAT, version: 1, saved_at: 'x', sha256: 'not-the-hash', data });
+  it.each([
+    ['empty', '', 'the file is empty'],
+    ['NUL-filled', '\0'.repeat(64), 'the file is not JSON'],
+    ['truncated', '{"format":"llm-optimization-engine/kill-test","version":1,"sa', 'the file is not JSON'],
+    ['foreign JSON', '{"name":"my-app","version":"1.0.0"}', `the file is not a ${FORMAT} snapshot`],
+    ['another format', JSON.stringify({ format: 'other', version: 1 }), `the file is not a ${FORMAT} snapshot`],
+    ['another version', JSON.stringify({ format: FORMAT, version: 2 }), 'the snapshot has version 2, expected 1'],
+    ['a bad checksum', valid({ a: 1 }), 'the snapshot checksum does not match'],
+    ['a JSON array', '[1,2,3]', `the file is not a ${FORMAT} snapshot`],
+  ])('reports %s as invalid and moves it aside, keeping its content', async (name, content, reason) => {
+    const file = join(dir, `corrupt-${name.replace(/\W/g, '-')}.json`);
+    await writeFile(file, content);
+    const read = await readSnapshot(file, FORMAT, 1234);
+    expect(read).toEqual({ status: 'invalid', reason, movedTo: `${file}.corrupt-1234` });
+    expect(await readFile(`${file}.corrupt-1234`, 'utf8')).toBe(content);
+    expect(await readSnapshot(file, FORMAT)).toEqual({ status: 'missing' });
+  });
+
+  it('never throws on random file content (100 variants)', async () => {
+    await fc.assert(fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map((j) => new TextEncoder().encode(j))), async (bytes) => {
+      const file = join(dir, 'fuzz.json');
+      await writeFile(file, bytes);
+      const read = await readSnapshot(file, FORMAT, 1);
+      expect(read.status).toBe('invalid');
+      await rm(`${file}.corrupt-1`, { force: true });
+    }), { numRuns: 100 });
+  });
+
+  it('drops __proto__ keys on read, leaving Object.prototype alone', async () => {
+    const file = join(dir, 'proto.json');
+    await writeFile(file, `{"format":"${FORMAT}","version":1,"__proto__":{"polluted":true}}`);
+    await readSnapshot(file, FORMAT, 5);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('leaves no temporary file behind when the write fails', async () => {
+    await expect(writeSnapshot(join(dir, 'no-such-dir', 'state.json'), FORMAT, {})).rejects.toMatchObject({ code: 'ENOENT' });
+    // The rename over a directory fails after the temporary file was written: it must be removed.
+    const directory = join(dir, 'a-directory');
+    await mkdir(directory);
+    await expect(writeSnapshot(directory, FORMAT, {})).rejects.toMatchObject({ code: 'EISDIR' });
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('FileSnapshot serializes the saves of one process: the last one wins', async () => {
+    const snapshot = new FileSnapshot(join(dir, 'serial.json'), FORMAT);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => snapshot.save({ i })));
+    expect(await snapshot.load()).toMatchObject({ status: 'ok', data: { i: 19 } });
+  });
+});
+
+/**
+ * Compiles the module under test (and the payload) to plain ESM next to a writer script, so each
+ * child starts in tens of milliseconds: plain `node`, no loader. The writer loops snapshot writes
+ * until it is killed.
+ */
+async function prepareWriter(into: string): Promise<string> {
+  const compile = async (source: string, target: string): Promise<void> => {
+    const { outputText } = ts.transpileModule(await readFile(source, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+    });
+    await writeFile(join(into, target), outputText);
+  };
+  await compile(join(here, '../../src/stores/file-snapshot.ts'), 'file-snapshot.mjs');
+  await compile(join(here, 'fixtures/snapshot-payload.ts'), 'snapshot-payload.mjs');
+  const writer = join(into, 'writer.mjs');
+  await writeFile(writer, [
+    "import { writeSnapshot } from './file-snapshot.mjs';",
+    "import { FORMAT, payload } from './snapshot-payload.mjs';",
+    'const path = process.argv[2];',
+    'await writeSnapshot(path, FORMAT, payload(0));',
+    "process.stdout.write('ready\\n');",
+    'for (let seq = 1; ; seq++) await writeSnapshot(path, FORMAT, payload(seq));',
+  ].join('\n'));
+  return writer;
+}
+
+/** Starts a writer child, kills it with SIGKILL a random moment after its first complete write, and resolves once it is dead. */
+function killDuringWrites(writer: string, file: string, delayMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [writer, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => setTimeout(() => child.kill('SIGKILL'), delayMs));
+    child.once('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited with ${code}: ${stderr}`))));
+  });
+}
+
+describe('crash safety', () => {
+  it('a writer killed with SIGKILL at 200 random moments always leaves a valid file (the old or the new snapshot)', async () => {
+    const killDir = await mkdtemp(join(tmpdir(), 'llmoe-kill-'));
+    const writer = await prepareWriter(killDir);
+    const kills = 200;
+    const parallel = 4;
+    let leftovers = 0;
+    const seqs: number[] = [];
+    for (let start = 0; start < kills; start += parallel) {
+      const batch = Array.from({ length: Math.min(parallel, kills - start) }, (_, i) => join(killDir, `state-${start + i}.json`));
+      await Promise.all(batch.map((file) => killDuringWrites(writer, file, Math.floor(Math.random() * 40))));
+      for (const file of batch) {
+        const read = await readSnapshot(file, FORMAT);
+        expect(read.status).toBe('ok');
+        const data = (read as { data: { seq: number } }).data;
+        expect(data).toEqual(payload(data.seq));
+        seqs.push(data.seq);
+      }
+      leftovers += (await readdir(killDir)).filter((n) => n.endsWith('.tmp')).length;
+      for (const file of batch) await removeStaleTempFiles(file);
+      expect((await readdir(killDir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    }
+    // Evidence the kills landed inside writes: temporary files were left behind, and files were past their first snapshot.
+    console.log(`SIGKILL test: ${kills} kills, ${leftovers} killed mid-write (temp file left), snapshots reached seq ${Math.min(...seqs)}..${Math.max(...seqs)}`);
+    expect(leftovers).toBeGreaterThan(0);
+    await rm(killDir, { recursive: true, force: true });
+  }, 300_000);
+});
