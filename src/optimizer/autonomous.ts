@@ -124,7 +124,12 @@ export class AutonomousLoop {
 
   /** Starts (or restarts with new options): restores the state file once per path, then schedules the first run. */
   start(options: AutonomousOptions = {}): Promise<AutonomousStatus> {
-    const resolved = resolve(options);
+    let resolved: Resolved;
+    try {
+      resolved = resolve(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#serialize(async () => {
       await this.#halt(false);
       this.#actions = resolved.snapshot === undefined ? [] : await this.#restore(resolved.snapshot);
@@ -177,13 +182,11 @@ export class AutonomousLoop {
     if (options === undefined) return;
     this.#nextRunAt = this.#host.clock.now() + options.intervalMs;
     this.#timer = options.timers.setTimeout(() => {
-      this.#running = this.#tick(options).finally(() => {
-        this.#running = undefined;
-        if (this.#options === options) this.#schedule();
-      });
+      this.#running = this.#tick(options);
     }, options.intervalMs);
   }
 
+  /** One run. Never rejects (each step is isolated); schedules the next run before announcing this one. */
   async #tick(options: Resolved): Promise<void> {
     const started = this.#host.clock.now();
     const actions: string[] = [];
@@ -195,6 +198,8 @@ export class AutonomousLoop {
     this.#runs++;
     this.#lastRunAt = started;
     this.#actions = actions;
+    this.#running = undefined;
+    if (this.#options === options) this.#schedule();
     this.#host.emit('autonomous-tick', { runs: this.#runs, actions: [...actions], durationMs: now - started, timestamp: now });
   }
 

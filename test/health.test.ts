@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { OptimizationEngine } from '../src/index.js';
+import { HealthRegistry } from '../src/health.js';
+
+function fakeTimers() {
+  const pending = new Map<number, () => void>();
+  let next = 0;
+  return {
+    pending,
+    setTimeout: (callback: () => void) => (pending.set(++next, callback), next),
+    clearTimeout: (handle: unknown) => void pending.delete(handle as number),
+    fireAll: () => [...pending.values()].forEach((f) => f()),
+  };
+}
+
+describe('engine.health()', () => {
+  it('is ok with nothing wrong, and takes the worst status of its sources with their reasons', async () => {
+    const engine = new OptimizationEngine();
+    expect(await engine.health()).toEqual({ status: 'ok', reasons: [], checks: { model: { status: 'ok' } } });
+    const removeStore = engine.addHealthSource('store', () => ({ status: 'degraded', reason: 'store unreachable' }));
+    engine.addHealthSource('disk', async () => ({ status: 'ok' }));
+    expect(await engine.health()).toMatchObject({ status: 'degraded', reasons: ['store: store unreachable'] });
+    engine.addHealthSource('gpu', () => ({ status: 'down', reason: 'x'.repeat(500) }));
+    const report = await engine.health();
+    expect(report.status).toBe('down');
+    expect(report.checks.gpu?.reason).toHaveLength(200);
+    removeStore();
+    expect(Object.keys((await engine.health()).checks)).toEqual(['model', 'disk', 'gpu']);
+    await engine.close();
+    expect(await engine.health()).toMatchObject({ status: 'down', reasons: ['engine: closed'] });
+  });
+
+  it('counts a throwing, rejecting or malformed source as degraded, never rejecting', async () => {
+    const engine = new OptimizationEngine();
+    engine.addHealthSource('throws', () => { throw new Error('secret connection string'); });
+    engine.addHealthSource('rejects', () => Promise.reject(new Error('nope')));
+    engine.addHealthSource('malformed', () => ({ status: 'fine' }) as never);
+    const report = await engine.health();
+    expect(report.status).toBe('degraded');
+    expect(report.reasons).toEqual([
+      'throws: the health check failed', 'rejects: the health check failed', 'malformed: the health check gave no valid status',
+    ]);
+    expect(JSON.stringify(report)).not.toContain('secret');
+    await engine.close();
+  });
+
+  it('gives a source that does not answer in time up as degraded', async () => {
+    const registry = new HealthRegistry();
+    let signal: AbortSignal | undefined;
+    registry.add('slow', (s) => ((signal = s), new Promise(() => undefined)));
+    const timers = fakeTimers();
+    const pending = registry.check(250, timers);
+    timers.fireAll();
+    expect(await pending).toEqual({ status: 'degraded', reasons: ['slow: no answer within 250 ms'], checks: { slow: { status: 'degraded', reason: 'no answer within 250 ms' } } });
+    expect(signal?.aborted).toBe(true);
+    expect(timers.pending.size).toBe(0);
+  });
+
+  it('rejects bad sources', () => {
+    const registry = new HealthRegistry();
+    expect(() => registry.add('', () => ({ status: 'ok' }))).toThrow(TypeError);
+    expect(() => registry.add('x', 'nope' as never)).toThrow(/must be a function/);
+  });
+});

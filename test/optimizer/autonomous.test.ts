@@ -1,0 +1,318 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OptimizationEngine, type AutonomousOptions, type EngineEvents } from '../../src/index.js';
+
+function manualClock(start = Date.UTC(2026, 0, 1)) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+/** Timers the test fires by hand: no sleeps, and it can see exactly what is scheduled. */
+function fakeTimers() {
+  const pending = new Map<number, { callback: () => void; ms: number }>();
+  let next = 0;
+  return {
+    pending,
+    setTimeout(callback: () => void, ms: number) {
+      pending.set(++next, { callback, ms });
+      return next;
+    },
+    clearTimeout(handle: unknown) {
+      pending.delete(handle as number);
+    },
+    /** Fires the timer scheduled with `ms` (the loop's interval, or a probe's deadline). */
+    fire(ms: number) {
+      const found = [...pending].find(([, t]) => t.ms === ms);
+      if (found === undefined) throw new Error(`no timer of ${ms} ms is pending`);
+      pending.delete(found[0]);
+      found[1].callback();
+    },
+  };
+}
+
+/** Lets pending promise callbacks run (one macrotask turn; not a sleep). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function nextTick(engine: OptimizationEngine): Promise<EngineEvents['autonomous-tick']> {
+  return new Promise((resolve) => engine.once('autonomous-tick', resolve));
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llmoe-autonomous-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('autonomous mode', () => {
+  it('reports itself disabled before it starts', async () => {
+    const engine = new OptimizationEngine();
+    expect(engine.getAutonomousStatus()).toEqual({
+      enabled: false, interval_seconds: 300, runs: 0, last_run_at: null, next_run_at: null, last_actions: [], health: null,
+    });
+    await engine.close();
+  });
+
+  it('runs monitor → optimize → heal every interval after the previous run, and says what it did', async () => {
+    const clock = manualClock();
+    const timers = fakeTimers();
+    const engine = new OptimizationEngine({ clock });
+    const status = await engine.startAutonomous({ intervalMs: 60_000, timers });
+    expect(status).toMatchObject({ enabled: true, interval_seconds: 60, runs: 0, next_run_at: new Date(clock.now() + 60_000).toISOString() });
+    expect([...timers.pending.values()].map((t) => t.ms)).toEqual([60_000]);
+    await engine.optimizeAiCall('a', 'm', () => 'x');
+    await engine.optimizeAiCall('a', 'm', () => 'x');
+    clock.advance(60_000);
+    const ticked = nextTick(engine);
+    timers.fire(60_000);
+    const tick = await ticked;
+    expect(tick).toMatchObject({ runs: 1, durationMs: 0, timestamp: clock.now() });
+    expect(tick.actions).toEqual([
+      'monitor: 2 call(s), 0 error(s), hit rate 50 % since the last run',
+      'optimize: not available',
+      'heal: health ok',
+    ]);
+    const after = engine.getAutonomousStatus();
+    expect(after).toMatchObject({ runs: 1, last_run_at: new Date(clock.now()).toISOString(), health: { status: 'ok', reasons: [] } });
+    expect(after.last_actions).toEqual(tick.actions);
+    expect([...timers.pending.values()].map((t) => t.ms)).toEqual([60_000]);
+    await engine.close();
+    expect(timers.pending.size).toBe(0);
+    expect(engine.getAutonomousStatus().enabled).toBe(false);
+  });
+
+  it('never overlaps runs: the next is scheduled only when one ends, and stop waits for it', async () => {
+    const timers = fakeTimers();
+    const engine = new OptimizationEngine();
+    let release!: () => void;
+    let optimizing = 0;
+    Object.assign(engine, { autoOptimize: () => (optimizing++, new Promise<object>((resolve) => (release = () => resolve({ optimizations: [] })))) });
+    await engine.startAutonomous({ intervalMs: 1000, timers });
+    timers.fire(1000);
+    await settle();
+    expect(optimizing).toBe(1);
+    expect(timers.pending.size).toBe(0);
+    let stopped = false;
+    const stopping = engine.stopAutonomous().then(() => (stopped = true));
+    await settle();
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(engine.getAutonomousStatus()).toMatchObject({ enabled: false, runs: 1 });
+    expect(timers.pending.size).toBe(0);
+    await engine.close();
+  });
+
+  it('self-optimizes with autoOptimize() when the engine has it, and isolates a failing step', async () => {
+    const timers = fakeTimers();
+    const warnings: string[] = [];
+    const engine = new OptimizationEngine({ logger: { warn: (m) => warnings.push(m) } });
+    let fail = false;
+    Object.assign(engine, {
+      autoOptimize: () => {
+        if (fail) throw new Error('optimizer bug');
+        return { status: 'optimizations_applied', count: 1, optimizations: [{ type: 'cache', action: 'raise_ttl', timestamp: 1, before: 1, after: 2 }] };
+      },
+    });
+    await engine.startAutonomous({ intervalMs: 1000, timers });
+    let ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toContain('optimize: 1 optimization(s) applied');
+    fail = true;
+    ticked = nextTick(engine);
+    timers.fire(1000);
+    const actions = (await ticked).actions;
+    expect(actions).toContain('optimize: failed');
+    expect(actions).toContain('heal: health ok');
+    expect(warnings).toEqual(['Autonomous mode: the optimize step failed']);
+    await engine.close();
+  });
+
+  it('self-heals: a successful health probe closes open circuits', async () => {
+    const timers = fakeTimers();
+    let probes = 0;
+    const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1, resetTimeoutMs: 3_600_000 }, healthProbe: async () => void probes++ });
+    await engine.startAutonomous({ intervalMs: 1000, timers });
+    let ticked = nextTick(engine);
+    timers.fire(1000);
+    await ticked;
+    expect(probes).toBe(0); // nothing to heal: a healthy model gets no extra requests
+    await engine.optimizeAiCall('p', 'm', () => Promise.reject(new Error('down'))).catch(() => undefined);
+    expect(engine.getCircuitStates()[0]?.state).toBe('open');
+    ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toEqual(expect.arrayContaining(['heal: health probe ok, 1 circuit(s) closed', 'heal: health ok']));
+    expect(probes).toBe(1);
+    expect(engine.getCircuitStates()[0]?.state).toBe('closed');
+    expect(await engine.optimizeAiCall('p', 'm', () => 'back')).toBe('back');
+    await engine.close();
+  });
+
+  it('self-heals: a failing or hung probe keeps circuits open and reports the model down', async () => {
+    const timers = fakeTimers();
+    let mode: 'fail' | 'hang' | 'ok' = 'fail';
+    const engine = new OptimizationEngine({
+      retry: false, breaker: { failureThreshold: 1 },
+      healthProbe: (signal) => (mode === 'fail' ? Promise.reject(new Error('refused')) : mode === 'hang' ? new Promise(() => void signal) : Promise.resolve()),
+    });
+    await engine.optimizeAiCall('p', 'm', () => Promise.reject(new Error('down'))).catch(() => undefined);
+    await engine.startAutonomous({ intervalMs: 1000, timers, probeTimeoutMs: 500 });
+    let ticked = nextTick(engine);
+    timers.fire(1000);
+    const tick = await ticked;
+    expect(tick.actions).toEqual(expect.arrayContaining(['heal: health probe failed, circuits stay open', 'heal: health down']));
+    expect(engine.getAutonomousStatus().health).toEqual({ status: 'down', reasons: ['model: the model health probe is failing'] });
+    mode = 'hang';
+    ticked = nextTick(engine);
+    timers.fire(1000);
+    await settle();
+    timers.fire(500); // the probe's deadline
+    expect((await ticked).actions).toContain('heal: health probe failed, circuits stay open');
+    mode = 'ok';
+    ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toContain('heal: health ok');
+    await engine.close();
+  });
+
+  it('without a health probe, says that circuits are open', async () => {
+    const timers = fakeTimers();
+    const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1 } });
+    await engine.optimizeAiCall('p', 'm', () => Promise.reject(new Error('down'))).catch(() => undefined);
+    await engine.startAutonomous({ intervalMs: 1000, timers });
+    const ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toEqual(expect.arrayContaining(['heal: 1 circuit(s) open, no health probe configured', 'heal: health degraded']));
+    await engine.close();
+  });
+
+  it('validates its options, naming them', async () => {
+    const engine = new OptimizationEngine();
+    const bad: Array<[AutonomousOptions, RegExp]> = [
+      [{ intervalMs: 0 }, /`intervalMs`/], [{ stateFile: '' }, /`stateFile`/], [{ snapshotCache: 'yes' as never }, /`snapshotCache`/],
+      [{ timers: {} as never }, /`timers`/], [{ every: 5 } as never, /startAutonomous.every/], [{ probeTimeoutMs: -1 }, /`probeTimeoutMs`/],
+    ];
+    for (const [options, message] of bad) await expect(engine.startAutonomous(options)).rejects.toThrow(message);
+    await engine.close();
+    await expect(engine.startAutonomous()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+});
+
+describe('self-learn: persistence across restarts', () => {
+  it('a restarted engine restores cache bounds, concurrency, per-model statistics, optimizer decisions and the cached answers', async () => {
+    const clock = manualClock();
+    const stateFile = join(dir, 'restart.json');
+    const options = { intervalMs: 1000, stateFile, snapshotCache: true };
+    const first = new OptimizationEngine({ clock, retry: false });
+    Object.assign(first, { autoOptimize: () => ({ optimizations: [{ type: 'throttle', action: 'enable_throttling', timestamp: '2026-01-01T00:00:00Z' }] }) });
+    const timers = fakeTimers();
+    expect((await first.startAutonomous({ ...options, timers })).last_actions).toEqual(['learn: no saved state yet']);
+    first.cache.resize({ maxEntries: 50, maxBytes: 1_000_000 });
+    first.maxConcurrency = 3;
+    await first.optimizeAiCall('What is 2+2?', 'llama', () => ({ answer: 4 }), { params: { temperature: 0 }, scope: 't1' });
+    await first.optimizeAiCall('short-lived', 'llama', () => 'soon gone', { ttlMs: 10 });
+    await first.optimizeAiCall('fails', 'llama', () => Promise.reject(new Error('x'))).catch(() => undefined);
+    await first.optimizeAiCall('a date', 'llama', () => new Date(0));
+    const ticked = nextTick(first);
+    timers.fire(1000);
+    expect((await ticked).actions).toContain('learn: state saved');
+    await first.close();
+
+    clock.advance(100); // the short-lived entry has expired meanwhile
+    const second = new OptimizationEngine({ clock });
+    const restored = await second.startAutonomous({ ...options, timers: fakeTimers() });
+    expect(restored.last_actions).toEqual([
+      'learn: restored cache bounds (50 entries)',
+      'learn: restored max concurrency (3)',
+      'learn: restored statistics of 1 model(s)',
+      'learn: restored 1 optimizer decision(s)',
+      'learn: restored 1 cache entry',
+    ]);
+    expect(second.cache.getStats()).toMatchObject({ maxEntries: 50, maxBytes: 1_000_000, size: 1 });
+    expect(second.maxConcurrency).toBe(3);
+    let ran = false;
+    const answer = await second.optimizeAiCall('What is 2+2?', 'llama', () => ((ran = true), { answer: 0 }), { params: { temperature: 0 }, scope: 't1' });
+    expect(answer).toEqual({ answer: 4 });
+    expect(ran).toBe(false);
+    await second.close();
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { data: { models: unknown; decisions: unknown } };
+    expect(saved.data.models).toEqual({ llama: { runs: 4, failures: 1, exec_ms_total: 0 } });
+    expect(saved.data.decisions).toEqual([{ type: 'throttle', action: 'enable_throttling', timestamp: '2026-01-01T00:00:00Z' }]);
+  });
+
+  it('restores a file only once per engine, so stop and start do not double the statistics', async () => {
+    const stateFile = join(dir, 'once.json');
+    const engine = new OptimizationEngine({ retry: false });
+    await engine.startAutonomous({ stateFile, timers: fakeTimers() });
+    await engine.optimizeAiCall('p', 'm', () => 'v');
+    await engine.stopAutonomous();
+    expect((await engine.startAutonomous({ stateFile, timers: fakeTimers() })).last_actions).toEqual([]);
+    await engine.close();
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { data: { models: Record<string, { runs: number }> } };
+    expect(saved.data.models.m?.runs).toBe(1);
+  });
+
+  it('does not save the cache unless asked to', async () => {
+    const stateFile = join(dir, 'no-cache.json');
+    const engine = new OptimizationEngine();
+    await engine.startAutonomous({ stateFile, timers: fakeTimers() });
+    await engine.optimizeAiCall('private prompt', 'm', () => 'private answer');
+    await engine.close();
+    const text = await readFile(stateFile, 'utf8');
+    expect(text).not.toContain('private');
+    expect(JSON.parse(text)).toMatchObject({ format: 'llm-optimization-engine/learned-state', version: 1 });
+  });
+
+  it('reports a corrupt or foreign state file (logger and store-error), sets it aside, and carries on', async () => {
+    const stateFile = join(dir, 'corrupt.json');
+    await writeFile(stateFile, '{"name":"someone-elses-file"}');
+    const warnings: string[] = [];
+    const engine = new OptimizationEngine({ logger: { warn: (m) => warnings.push(m) } });
+    const errors: Array<EngineEvents['store-error']> = [];
+    engine.on('store-error', (e) => void errors.push(e));
+    const status = await engine.startAutonomous({ stateFile, timers: fakeTimers() });
+    expect(status.enabled).toBe(true);
+    expect(status.last_actions).toEqual(['learn: saved state unusable, ignored']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ store: 'file-snapshot', operation: 'load' });
+    expect(String((errors[0]?.error as Error).message)).toContain('is not a llm-optimization-engine/learned-state snapshot');
+    expect(warnings).toEqual(['Autonomous mode: could not load the state file']);
+    const names = await readdir(dir);
+    expect(names.some((n) => n.startsWith('corrupt.json.corrupt-'))).toBe(true);
+    expect(await engine.optimizeAiCall('p', 'm', () => 'still works')).toBe('still works');
+    await engine.close();
+  });
+
+  it('ignores parts of a state file with the wrong shape instead of applying them', async () => {
+    const stateFile = join(dir, 'shapes.json');
+    const engine = new OptimizationEngine();
+    await engine.startAutonomous({ stateFile, timers: fakeTimers() });
+    await engine.close();
+    const envelope = JSON.parse(await readFile(stateFile, 'utf8')) as { data: Record<string, unknown>; sha256: string };
+    const { createHash } = await import('node:crypto');
+    envelope.data = { max_entries: -5, max_bytes: 'x', max_concurrency: 0, models: { m: { runs: 'many' } }, decisions: [{ type: 1 }], cache_entries: [{ header: 'x' }], key_version: 1 };
+    envelope.sha256 = createHash('sha256').update(JSON.stringify(envelope.data)).digest('hex');
+    await writeFile(stateFile, JSON.stringify(envelope));
+    const next = new OptimizationEngine();
+    const status = await next.startAutonomous({ stateFile, timers: fakeTimers() });
+    expect(status.last_actions).toEqual(['learn: restored statistics of 0 model(s)', 'learn: restored 0 cache entries']);
+    expect(next.cache.getStats().maxEntries).toBe(1000);
+    expect(next.maxConcurrency).toBe(Number.POSITIVE_INFINITY);
+    await next.close();
+  });
+
+  it('reports a failed save as a store-error and keeps running', async () => {
+    const timers = fakeTimers();
+    const engine = new OptimizationEngine();
+    const errors: Array<EngineEvents['store-error']> = [];
+    engine.on('store-error', (e) => void errors.push(e));
+    await engine.startAutonomous({ stateFile: join(dir, 'missing-dir', 'state.json'), timers, intervalMs: 1000 });
+    const ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toContain('learn: saving the state failed');
+    expect(errors.map((e) => e.operation)).toEqual(['save']);
+    expect(timers.pending.size).toBe(1);
+    await engine.close();
+  });
+});
