@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ListResponse } from 'ollama';
 import { OptimizationEngine, type AutonomousOptions, type EngineEvents } from '../../src/index.js';
+import { createOllamaHealthProbe } from '../../src/ollama.js';
 
 function manualClock(start = Date.UTC(2026, 0, 1)) {
   let now = start;
@@ -173,6 +175,24 @@ describe('autonomous mode', () => {
     ticked = nextTick(engine);
     timers.fire(1000);
     expect((await ticked).actions).toContain('heal: health ok');
+    await engine.close();
+  });
+
+  it('heals with the Ollama adapter\'s probe once the server lists the model again', async () => {
+    const timers = fakeTimers();
+    let listed: string[] = [];
+    const client = { list: async () => ({ models: listed.map((name) => ({ name, model: name })) }) as unknown as ListResponse };
+    const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1 }, healthProbe: createOllamaHealthProbe(client, 'llama3.1:8b') });
+    await engine.optimizeAiCall('p', 'llama3.1:8b', () => Promise.reject(new Error('model not found'))).catch(() => undefined);
+    await engine.startAutonomous({ intervalMs: 1000, timers });
+    let ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toContain('heal: health probe failed, circuits stay open');
+    listed = ['llama3.1:8b'];
+    ticked = nextTick(engine);
+    timers.fire(1000);
+    expect((await ticked).actions).toContain('heal: health probe ok, 1 circuit(s) closed');
+    expect(engine.getCircuitStates()[0]?.state).toBe('closed');
     await engine.close();
   });
 
