@@ -97,16 +97,17 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) req.pause();
       });
-      req.on('end', () => {
-        if (done) return;
-        done = true;
-        controller.close();
-      });
       const fail = (): void => {
         if (done) return;
         done = true;
         controller.error(new Error('The request body ended early'));
       };
+      req.on('end', () => {
+        if (!req.complete) return fail();
+        if (done) return;
+        done = true;
+        controller.close();
+      });
       req.on('error', fail);
       req.on('close', () => {
         if (!req.complete) fail();
