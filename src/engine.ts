@@ -279,7 +279,8 @@ export class OptimizationEngine {
 
   /**
    * Runs monitor → optimize → heal → learn every `intervalMs` (never two runs at once), restoring
-   * what was learned from `stateFile` first. Calling it again restarts with the new options.
+   * what was learned from `stateFile` first. Calling it again restarts it; options not given keep
+   * their previous values.
    *
    * @example
    * ```ts

@@ -102,6 +102,7 @@ export class AutonomousLoop {
   readonly #host: AutonomousHost;
   readonly #restored = new Set<string>();
   #options: Resolved | undefined;
+  #given: AutonomousOptions = {};
   #intervalMs = DEFAULT_INTERVAL_MS;
   #timer: unknown;
   #running: Promise<void> | undefined;
@@ -122,11 +123,16 @@ export class AutonomousLoop {
     return this.#options !== undefined;
   }
 
-  /** Starts (or restarts with new options): restores the state file once per path, then schedules the first run. */
+  /**
+   * Starts, or restarts: options not given keep the values of the previous start (so enabling again
+   * over HTTP with a new interval keeps the state file). Restores the state file once per path,
+   * then schedules the first run.
+   */
   start(options: AutonomousOptions = {}): Promise<AutonomousStatus> {
     let resolved: Resolved;
     try {
-      resolved = resolve(options);
+      resolved = resolve({ ...this.#given, ...plainObject('options', options) });
+      this.#given = { ...this.#given, ...options };
     } catch (error) {
       return Promise.reject(error);
     }

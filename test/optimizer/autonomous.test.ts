@@ -207,6 +207,18 @@ describe('autonomous mode', () => {
     await engine.close();
   });
 
+  it('a restart keeps the options it is not given (enabling again over HTTP keeps the state file)', async () => {
+    const stateFile = join(dir, 'kept.json');
+    const engine = new OptimizationEngine();
+    await engine.startAutonomous({ stateFile, intervalMs: 1000, timers: fakeTimers() });
+    await engine.stopAutonomous();
+    const status = await engine.startAutonomous({ intervalMs: 60_000 });
+    expect(status.interval_seconds).toBe(60);
+    await rm(stateFile);
+    await engine.close();
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))).toMatchObject({ format: 'llm-optimization-engine/learned-state' });
+  });
+
   it('validates its options, naming them', async () => {
     const engine = new OptimizationEngine();
     const bad: Array<[AutonomousOptions, RegExp]> = [
