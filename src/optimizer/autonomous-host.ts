@@ -15,6 +15,8 @@ interface EngineView {
 }
 
 interface MonitorView {
+  sample?: () => unknown;
+  getTrends?: () => unknown;
   detectAnomalies?: () => unknown;
   outcomes?: Readonly<Record<CallOutcome, number>>;
 }
@@ -66,6 +68,12 @@ export function autonomousHost(parts: EngineParts): AutonomousHost {
     },
     get detectAnomalies() {
       return typeof monitor.detectAnomalies === 'function' ? () => monitor.detectAnomalies?.() : undefined;
+    },
+    get sample() {
+      return typeof monitor.sample === 'function' ? () => monitor.sample?.() : undefined;
+    },
+    get getTrends() {
+      return typeof monitor.getTrends === 'function' ? () => monitor.getTrends?.() : undefined;
     },
   };
 }

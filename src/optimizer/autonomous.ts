@@ -57,8 +57,10 @@ export interface AutonomousHost {
   counters(): { calls: number; errors: number; hits: number; misses: number };
   /** `engine.autoOptimize`, when the engine has one. */
   readonly autoOptimize: (() => unknown) | undefined;
-  /** The monitor's anomaly check, when it has one. */
+  /** The monitor's anomaly check, process sampling and trends, when it has them. */
   readonly detectAnomalies: (() => unknown) | undefined;
+  readonly sample: (() => unknown) | undefined;
+  readonly getTrends: (() => unknown) | undefined;
 }
 
 interface Resolved {
@@ -226,8 +228,11 @@ export class AutonomousLoop {
     const hitRate = lookups === 0 ? 0 : Math.round(((now.hits - this.#window.hits) / lookups) * 1000) / 10;
     this.#window = now;
     const actions = [`monitor: ${calls} call(s), ${errors} error(s), hit rate ${hitRate} % since the last run`];
+    this.#host.sample?.();
     const anomalies = this.#host.detectAnomalies?.();
     if (Array.isArray(anomalies)) actions.push(`monitor: ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} detected`);
+    const degrading = degradingMetrics(this.#host.getTrends?.());
+    if (degrading.length > 0) actions.push(`monitor: degrading ${degrading.join(', ')}`);
     return actions;
   }
 
@@ -294,6 +299,15 @@ export class AutonomousLoop {
     this.#host.logger.warn(`Autonomous mode: could not ${operation} the state file`, error);
     this.#host.emit('store-error', { store: 'file-snapshot', operation, error });
   }
+}
+
+/** Names of the metrics whose trend is `degrading` (trends as the monitor gives them: `{ [metric]: { status } }`). */
+function degradingMetrics(trends: unknown): string[] {
+  if (typeof trends !== 'object' || trends === null) return [];
+  return Object.entries(trends as Record<string, { status?: unknown } | undefined>)
+    .filter(([, trend]) => trend?.status === 'degrading')
+    .map(([metric]) => metric.slice(0, 40))
+    .slice(0, 10);
 }
 
 function iso(ms: number | undefined): string | null {

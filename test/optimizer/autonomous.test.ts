@@ -106,6 +106,28 @@ describe('autonomous mode', () => {
     await engine.close();
   });
 
+  it('self-monitors with the monitor\'s sampling, anomaly check and trends when it has them', async () => {
+    const timers = fakeTimers();
+    const engine = new OptimizationEngine();
+    let samples = 0;
+    Object.assign(engine.monitor, {
+      sample: () => void samples++,
+      detectAnomalies: () => [{ type: 'slow_response' }, { type: 'high_memory' }],
+      getTrends: () => ({ responseTimeMs: { status: 'degrading' }, hitRate: { status: 'improving' }, errorRate: { status: 'degrading' } }),
+    });
+    await engine.startAutonomous({ intervalMs: 1000, timers });
+    const ticked = nextTick(engine);
+    timers.fire(1000);
+    const { actions } = await ticked;
+    expect(actions.slice(0, 3)).toEqual([
+      'monitor: 0 call(s), 0 error(s), hit rate 0 % since the last run',
+      'monitor: 2 anomalies detected',
+      'monitor: degrading responseTimeMs, errorRate',
+    ]);
+    expect(samples).toBe(1);
+    await engine.close();
+  });
+
   it('self-optimizes with autoOptimize() when the engine has it, and isolates a failing step', async () => {
     const timers = fakeTimers();
     const warnings: string[] = [];
