@@ -18,6 +18,7 @@ await section('memory_100k_entries', () => benchMemory(100_000));
 await section('in_process_store_choice', async () => (await import('./lru-choice.mjs')).benchLruChoice());
 await section('stream_path_200_chunks', async () => (await import('./stream.mjs')).benchStreamPath());
 await section('stream_50_shared_loopback', async () => (await import('./stream.mjs')).benchSharedStreams());
+await section('healing_miss_overhead', async () => (await import('./healing.mjs')).benchHealing());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
 
