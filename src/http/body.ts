@@ -12,10 +12,17 @@ export class BodyError extends Error {
 
 /**
  * Reads a JSON object body of at most `maxBytes` bytes, stopping (and cancelling the stream) as
- * soon as it is larger. An empty body is `{}`. Only `application/json` is accepted for a body that
- * is not empty: a browser cannot send it cross-site without a CORS preflight.
+ * soon as it is larger. An empty body is `{}`. Every request must say `Content-Type:
+ * application/json`, even with an empty body: a browser cannot send that cross-site without a CORS
+ * preflight (which the handler never grants), so a page elsewhere cannot make a logged-in browser
+ * POST here.
  */
 export async function readJsonObject(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const type = request.headers.get('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type.trim())) {
+    await request.body?.cancel().catch(() => undefined);
+    throw new BodyError(415, 'unsupported_media_type', 'Send `Content-Type: application/json` (the body may be empty)');
+  }
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
     await request.body?.cancel().catch(() => undefined);
@@ -23,10 +30,6 @@ export async function readJsonObject(request: Request, maxBytes: number): Promis
   }
   const text = await readText(request, maxBytes);
   if (text.trim() === '') return {};
-  const type = request.headers.get('content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type.trim())) {
-    throw new BodyError(415, 'unsupported_media_type', 'The body must be JSON with `Content-Type: application/json`');
-  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -62,7 +62,7 @@ describe.each(transports)('routes through the $name', (transport) => {
   });
 
   it('POST /optimization/auto-optimize → 200 with the result', async () => {
-    const r = await send('/ops/optimization/auto-optimize', { method: 'POST', headers: admin });
+    const r = await send('/ops/optimization/auto-optimize', { method: 'POST', headers: adminJson });
     expect(r.status).toBe(200);
     expect(await body(r)).toEqual(optimized);
   });
@@ -203,6 +203,16 @@ describe.each(transports)('routes through the $name', (transport) => {
     expect(r.status).toBe(415);
     expect((await body(r)).error.code).toBe('unsupported_media_type');
   });
+
+  it('415 for a POST without Content-Type even when empty (what a cross-site form or no-cors fetch sends), changing nothing', async () => {
+    for (const path of ['/ops/autonomous/enable', '/ops/optimization/auto-optimize', '/ops/autonomous/disable']) {
+      const r = await send(path, { method: 'POST', headers: admin });
+      expect(r.status).toBe(415);
+    }
+    const form = await send('/ops/autonomous/enable', { method: 'POST', headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, body: 'interval_seconds=60' });
+    expect(form.status).toBe(415);
+    expect(engine.getAutonomousStatus().enabled).toBe(false);
+  });
 });
 
 describe.each(transports)('engine-dependent statuses through the $name', (transport) => {
@@ -215,7 +225,7 @@ describe.each(transports)('engine-dependent statuses through the $name', (transp
       expect((await r.json() as { error: { code: string } }).error.code).toBe('not_implemented');
     }
     if (typeof (engine as { autoOptimize?: unknown }).autoOptimize !== 'function') {
-      expect((await send('/optimization/auto-optimize', { method: 'POST' })).status).toBe(501);
+      expect((await send('/optimization/auto-optimize', { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(501);
     }
     await close();
     await engine.close();
@@ -228,7 +238,7 @@ describe.each(transports)('engine-dependent statuses through the $name', (transp
     const health = await send('/health');
     expect(health.status).toBe(503);
     expect((await health.json() as { status: string }).status).toBe('down');
-    const enable = await send('/autonomous/enable', { method: 'POST' });
+    const enable = await send('/autonomous/enable', { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(enable.status).toBe(503);
     expect((await enable.json() as { error: { code: string } }).error.code).toBe('engine_closed');
     await close();

@@ -24,7 +24,11 @@ describe('no response contains a prompt, a cached value or a secret', () => {
       ['POST', '/autonomous/enable'], ['GET', '/autonomous/status'], ['GET', '/health'], ['GET', '/metrics'],
       ['POST', '/autonomous/disable'], ['GET', '/autonomous/status'], ['GET', '/nope'], ['DELETE', '/health'],
     ];
-    for (const [method, path] of routes) bodies.push(await (await send(path, { method })).text());
+    for (const [method, path] of routes) {
+      const response = await send(path, { method, headers: method === 'POST' ? { 'content-type': 'application/json' } : {} });
+      if (method === 'POST' && path !== '/optimization/auto-optimize') expect(response.status).toBe(200);
+      bodies.push(await response.text());
+    }
     // A body echoing canaries back must not have them reflected either.
     bodies.push(await (await send('/autonomous/enable', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [CANARIES[0]]: 1 }) })).text());
     const all = bodies.join('\n');
