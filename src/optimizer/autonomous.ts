@@ -1,49 +1,19 @@
 import type { Clock } from '../clock.js';
 import type { EngineEvents, Logger } from '../events.js';
-import type { HealthReport, HealthStatus } from '../health.js';
-import { describe, knownKeys, plainObject, positiveNumber } from '../internal/validate.js';
-import { FileSnapshot, removeStaleTempFiles } from '../stores/file-snapshot.js';
+import type { HealthReport } from '../health.js';
+import { plainObject } from '../internal/validate.js';
+import { removeStaleTempFiles, type FileSnapshot } from '../stores/file-snapshot.js';
 import {
-  exportLearnedState, importLearnedState, isDecision, LEARNED_STATE_FORMAT, MAX_DECISIONS, pickDecision,
+  DEFAULT_INTERVAL_MS, resolveAutonomousOptions, type AutonomousOptions, type AutonomousStatus,
+  type ResolvedAutonomousOptions as Resolved,
+} from './autonomous-options.js';
+import {
+  exportLearnedState, importLearnedState, isDecision, MAX_DECISIONS, pickDecision,
   type LearnedStateHost, type OptimizationDecision,
 } from './learned-state.js';
-import { systemTimers, type SelfHealing, type Timers } from './self-heal.js';
+import type { SelfHealing } from './self-heal.js';
 
-/** Options of `engine.startAutonomous()`. */
-export interface AutonomousOptions {
-  /** Time between the end of one run and the start of the next, in ms. @default 300_000 (five minutes) */
-  intervalMs?: number;
-  /**
-   * File where what was learned (cache bounds and TTL, concurrency, optimizer decisions, per-model
-   * statistics, and with `snapshotCache` the cache itself) is saved after every run and at stop,
-   * and restored from at start. Written atomically with mode 0600. @default none (nothing persisted)
-   */
-  stateFile?: string;
-  /**
-   * Also save the cached answers (with their prompts) and restore them at start. The file is then
-   * as sensitive as the cache. @default false
-   */
-  snapshotCache?: boolean;
-  /** Deadline of the health probe and of the health check of each run, in ms. @default 10_000 */
-  probeTimeoutMs?: number;
-  /** Timer functions (inject fakes in tests). @default `setTimeout`/`clearTimeout`, unref'd */
-  timers?: Timers;
-}
-
-/** `engine.getAutonomousStatus()` and `GET /autonomous/status` (the original service's shape). */
-export interface AutonomousStatus {
-  enabled: boolean;
-  interval_seconds: number;
-  runs: number;
-  /** ISO 8601, or null before the first run. */
-  last_run_at: string | null;
-  /** ISO 8601, or null while disabled. */
-  next_run_at: string | null;
-  /** What the last run (or the restore at start) did. Never holds prompts, values or error messages. */
-  last_actions: string[];
-  /** Health seen by the last run, or null before it. */
-  health: { status: HealthStatus; reasons: string[] } | null;
-}
+export type { AutonomousOptions, AutonomousStatus } from './autonomous-options.js';
 
 /** What autonomous mode needs of the engine. */
 export interface AutonomousHost {
@@ -61,38 +31,6 @@ export interface AutonomousHost {
   readonly detectAnomalies: (() => unknown) | undefined;
   readonly sample: (() => unknown) | undefined;
   readonly getTrends: (() => unknown) | undefined;
-}
-
-interface Resolved {
-  intervalMs: number;
-  snapshot: FileSnapshot | undefined;
-  snapshotCache: boolean;
-  probeTimeoutMs: number;
-  timers: Timers;
-}
-
-const KEYS = ['intervalMs', 'stateFile', 'snapshotCache', 'probeTimeoutMs', 'timers'] as const;
-const DEFAULT_INTERVAL_MS = 300_000;
-
-function resolve(options: AutonomousOptions): Resolved {
-  knownKeys('startAutonomous', plainObject('options', options), KEYS);
-  const { stateFile, snapshotCache, timers } = options;
-  if (stateFile !== undefined && (typeof stateFile !== 'string' || stateFile.length === 0)) {
-    throw new TypeError(`\`stateFile\` must be a non-empty path, received ${describe(stateFile)}`);
-  }
-  if (snapshotCache !== undefined && typeof snapshotCache !== 'boolean') {
-    throw new TypeError(`\`snapshotCache\` must be a boolean, received ${describe(snapshotCache)}`);
-  }
-  if (timers !== undefined && (typeof timers?.setTimeout !== 'function' || typeof timers.clearTimeout !== 'function')) {
-    throw new TypeError(`\`timers\` must have \`setTimeout\` and \`clearTimeout\` methods, received ${describe(timers)}`);
-  }
-  return {
-    intervalMs: positiveNumber('intervalMs', options.intervalMs, DEFAULT_INTERVAL_MS),
-    snapshot: stateFile === undefined ? undefined : new FileSnapshot(stateFile, LEARNED_STATE_FORMAT),
-    snapshotCache: snapshotCache ?? false,
-    probeTimeoutMs: positiveNumber('probeTimeoutMs', options.probeTimeoutMs, 10_000),
-    timers: timers ?? systemTimers,
-  };
 }
 
 /**
@@ -133,7 +71,7 @@ export class AutonomousLoop {
   start(options: AutonomousOptions = {}): Promise<AutonomousStatus> {
     let resolved: Resolved;
     try {
-      resolved = resolve({ ...this.#given, ...plainObject('options', options) });
+      resolved = resolveAutonomousOptions({ ...this.#given, ...plainObject('options', options) });
       this.#given = { ...this.#given, ...options };
     } catch (error) {
       return Promise.reject(error);
