@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListResponse } from 'ollama';
 import { OptimizationEngine, type AutonomousOptions, type EngineEvents } from '../../src/index.js';
@@ -251,6 +253,23 @@ describe('autonomous mode', () => {
     await engine.close();
     await expect(engine.startAutonomous()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
   });
+});
+
+describe('lifecycle in a real process', () => {
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'close-child.ts');
+  const run = (stateFile: string, mode: string) => new Promise<{ code: number | null; out: string }>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', child, stateFile, mode], (error, stdout) => resolve({ code: error === null ? 0 : (error.code as number), out: stdout }));
+  });
+
+  it('a process with autonomous mode running still exits by itself (timers are unref\'d), and close() saves and stops it', async () => {
+    const [running, closed] = await Promise.all([run(join(dir, 'child-running.json'), 'keep'), run(join(dir, 'child-closed.json'), 'close')]);
+    expect(running.code).toBe(0);
+    expect(JSON.parse(running.out)).toMatchObject({ enabled: true, runs: 0 });
+    expect(closed.code).toBe(0);
+    expect(JSON.parse(closed.out)).toMatchObject({ enabled: false });
+    const saved = JSON.parse(await readFile(join(dir, 'child-closed.json'), 'utf8')) as { data: { models: unknown } };
+    expect(saved.data.models).toEqual({ m: expect.objectContaining({ runs: 1, failures: 0 }) });
+  }, 60_000);
 });
 
 describe('self-learn: persistence across restarts', () => {
