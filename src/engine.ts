@@ -260,11 +260,18 @@ export class OptimizationEngine {
 
   /**
    * Health of the engine: the worst of its circuits, its health probe and every source added with
-   * `addHealthSource` (a store, say), each asked with a deadline. Never rejects.
+   * `addHealthSource` (a store, say), each asked with a deadline (`timeoutMs`, default 5000). Rejects
+   * only for a bad `timeoutMs`.
    */
   health(options: { timeoutMs?: number } = {}): Promise<HealthReport> {
     if (this.#closed) return Promise.resolve({ status: 'down', reasons: ['engine: closed'], checks: { engine: { status: 'down', reason: 'closed' } } });
-    return this.#health.check(positiveNumber('timeoutMs', options.timeoutMs, 5_000));
+    let timeoutMs: number;
+    try {
+      timeoutMs = positiveNumber('timeoutMs', options.timeoutMs, 5_000);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#health.check(timeoutMs);
   }
 
   /** Adds a source to `health()` (a store reports 'degraded' when unreachable). Returns a function that removes it. */

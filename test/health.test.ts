@@ -56,6 +56,12 @@ describe('engine.health()', () => {
     expect(timers.pending.size).toBe(0);
   });
 
+  it('rejects a bad timeoutMs instead of throwing', async () => {
+    const engine = new OptimizationEngine();
+    await expect(engine.health({ timeoutMs: -1 })).rejects.toThrow(RangeError);
+    await engine.close();
+  });
+
   it('rejects bad sources', () => {
     const registry = new HealthRegistry();
     expect(() => registry.add('', () => ({ status: 'ok' }))).toThrow(TypeError);
