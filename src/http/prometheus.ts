@@ -114,12 +114,21 @@ export class EngineMetrics {
     if (this.#registered.has(registry)) return;
     this.#registered.add(registry);
     for (const { name, help, type } of [...this.#families(), SCORE]) {
-      const get = async (): Promise<object> => {
-        const found = (await this.collect()).find((f) => f.name === name);
-        const values = (found?.samples ?? []).map((s) => ({ value: s.value, labels: s.labels, metricName: `${name}${s.suffix}` }));
-        return { name, help, type, aggregator: 'sum', values };
+      // prom-client renames counters in OpenMetrics mode (drops `_total`, then adds it per sample):
+      // read the name back from the registered object rather than assuming it.
+      const metric = {
+        name, help, type, aggregator: 'sum',
+        reset: () => undefined,
+        get: async (): Promise<object> => {
+          const current = metric.name;
+          const found = (await this.collect()).find((f) => f.name === name);
+          const values = (found?.samples ?? []).map((s) => (s.suffix === ''
+            ? { value: s.value, labels: s.labels }
+            : { value: s.value, labels: s.labels, metricName: `${current}${s.suffix}` }));
+          return { name: current, help, type, aggregator: 'sum', values };
+        },
       };
-      registry.registerMetric({ name, help, type, aggregator: 'sum', get, reset: () => undefined });
+      registry.registerMetric(metric);
     }
   }
 

@@ -308,6 +308,22 @@ describe('prom-client registry', () => {
   });
 });
 
+describe('prom-client registry in OpenMetrics mode', () => {
+  it('keeps counter names as prom-client renders them (one _total)', async () => {
+    const engine = new OptimizationEngine();
+    const registry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const send = direct(createOptimizationHandler(engine, { authorize: 'allow-all', registry }));
+    await engine.optimizeAiCall('a', 'm', () => 'b');
+    const text = await (await send('/metrics')).text();
+    expect(text).toContain('llm_optimizer_calls_total{outcome="miss"} 1');
+    expect(text).toContain('llm_optimizer_call_duration_seconds_count{outcome="miss"} 1');
+    expect(text).not.toContain('_total_total');
+    expect(text.endsWith('# EOF\n')).toBe(true);
+    await engine.close();
+  });
+});
+
 describe('Express', () => {
   it('mounts under a path, with or without express.json() before it', async () => {
     const engine = new OptimizationEngine();
