@@ -45,12 +45,6 @@ export interface OptimizationHandlerOptions {
   logger?: Logger;
 }
 
-/** The engine as the handler uses it; `getOptimizationReport` and `autoOptimize` answer 501 until the engine has them. */
-interface OptionalEngineMethods {
-  getOptimizationReport?: () => unknown;
-  autoOptimize?: () => unknown;
-}
-
 interface Resolved {
   readonly authorize: Authorize;
   readonly basePath: string;
@@ -167,19 +161,11 @@ function routePath(url: string, basePath: string): string | undefined {
 }
 
 function buildRoutes(engine: OptimizationEngine, options: Resolved, metrics: EngineMetrics): ReadonlyMap<string, Route> {
-  const optional = engine as OptimizationEngine & OptionalEngineMethods;
   const noBody = async (request: Request): Promise<void> => onlyKeys(await readJsonObject(request, options.maxBodyBytes), []);
   return new Map<string, Route>([
-    ['/optimization/report', { method: 'GET', run: async () => {
-      if (typeof optional.getOptimizationReport !== 'function') return notImplemented('getOptimizationReport');
-      return json(200, await optional.getOptimizationReport());
-    } }],
+    ['/optimization/report', { method: 'GET', run: () => Promise.resolve(json(200, engine.getOptimizationReport())) }],
     ['/optimization/cache-stats', { method: 'GET', run: () => Promise.resolve(json(200, engine.getCacheStats())) }],
-    ['/optimization/auto-optimize', { method: 'POST', run: async (request) => {
-      await noBody(request);
-      if (typeof optional.autoOptimize !== 'function') return notImplemented('autoOptimize');
-      return json(200, await optional.autoOptimize());
-    } }],
+    ['/optimization/auto-optimize', { method: 'POST', run: async (request) => (await noBody(request), json(200, engine.autoOptimize())) }],
     ['/autonomous/enable', { method: 'POST', run: async (request) => json(200, await engine.startAutonomous(await enableOptions(request, options))) }],
     ['/autonomous/disable', { method: 'POST', run: async (request) => (await noBody(request), json(200, await engine.stopAutonomous())) }],
     ['/autonomous/status', { method: 'GET', run: () => Promise.resolve(json(200, engine.getAutonomousStatus())) }],
@@ -192,7 +178,7 @@ function buildRoutes(engine: OptimizationEngine, options: Resolved, metrics: Eng
       if (registry?.metrics !== undefined) {
         return new Response(await registry.metrics(), { status: 200, headers: { ...BASE_HEADERS, 'content-type': registry.contentType ?? PROMETHEUS_CONTENT_TYPE } });
       }
-      return new Response(await metrics.render(), { status: 200, headers: { ...BASE_HEADERS, 'content-type': PROMETHEUS_CONTENT_TYPE } });
+      return new Response(metrics.render(), { status: 200, headers: { ...BASE_HEADERS, 'content-type': PROMETHEUS_CONTENT_TYPE } });
     } }],
   ]);
 }
@@ -219,10 +205,6 @@ function isHead(request: Request): boolean {
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body ?? null), { status, headers: { ...BASE_HEADERS, 'content-type': JSON_TYPE } });
-}
-
-function notImplemented(method: string): Response {
-  return errorResponse(501, 'not_implemented', `This engine has no ${method}()`);
 }
 
 function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {

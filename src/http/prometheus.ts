@@ -24,11 +24,6 @@ interface Family {
   samples: Sample[];
 }
 
-/** The engine parts read at scrape time; `getOptimizationReport` when the engine has one (structural). */
-interface ReportSource {
-  getOptimizationReport?: () => unknown;
-}
-
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Histogram buckets of call duration, in seconds: from a cache hit (sub-ms) to a cold model load. */
@@ -73,9 +68,9 @@ export class EngineMetrics {
   }
 
   /** Every family, read now. */
-  async collect(): Promise<Family[]> {
+  collect(): Family[] {
     const families = this.#families();
-    const score = await this.#efficiencyScore();
+    const score = this.#efficiencyScore();
     families.push(family(SCORE.name, SCORE.type, SCORE.help, score === undefined ? [] : [{ suffix: '', labels: {}, value: score }]));
     return families;
   }
@@ -105,8 +100,8 @@ export class EngineMetrics {
   }
 
   /** The Prometheus text exposition format (version 0.0.4). */
-  async render(): Promise<string> {
-    return `${(await this.collect()).filter((f) => f.samples.length > 0 || f.type !== 'gauge').map(renderFamily).join('\n')}\n`;
+  render(): string {
+    return `${this.collect().filter((f) => f.samples.length > 0 || f.type !== 'gauge').map(renderFamily).join('\n')}\n`;
   }
 
   /** Adds every family to a prom-client registry, read at each scrape of that registry. */
@@ -119,24 +114,22 @@ export class EngineMetrics {
       const metric = {
         name, help, type, aggregator: 'sum',
         reset: () => undefined,
-        get: async (): Promise<object> => {
+        get: (): Promise<object> => {
           const current = metric.name;
-          const found = (await this.collect()).find((f) => f.name === name);
+          const found = this.collect().find((f) => f.name === name);
           const values = (found?.samples ?? []).map((s) => (s.suffix === ''
             ? { value: s.value, labels: s.labels }
             : { value: s.value, labels: s.labels, metricName: `${current}${s.suffix}` }));
-          return { name: current, help, type, aggregator: 'sum', values };
+          return Promise.resolve({ name: current, help, type, aggregator: 'sum', values });
         },
       };
       registry.registerMetric(metric);
     }
   }
 
-  /** Calls by outcome since the engine started (the monitor's counts), or since this collector started when the monitor has none. */
+  /** Calls by outcome since the engine started (the monitor's counts). */
   #count(outcome: CallOutcome): number {
-    const outcomes = (this.#engine.monitor as { outcomes?: Partial<Record<CallOutcome, unknown>> }).outcomes;
-    const counted = outcomes?.[outcome];
-    return typeof counted === 'number' ? counted : (this.#histograms.get(outcome)?.count ?? 0);
+    return this.#engine.monitor.outcomes[outcome];
   }
 
   #latency(): Family {
@@ -157,20 +150,18 @@ export class EngineMetrics {
     return family('llm_optimizer_circuit_state', 'gauge', 'Circuit breaker state per model (1 for the current state).', samples);
   }
 
-  async #efficiencyScore(): Promise<number | undefined> {
-    const source = this.#engine as ReportSource;
-    if (typeof source.getOptimizationReport !== 'function') return undefined;
+  /** The report's score (its anomaly count included); left out if the report cannot be built. */
+  #efficiencyScore(): number | undefined {
     try {
-      const report = (await source.getOptimizationReport()) as { summary?: { efficiency_score?: unknown } } | undefined;
-      const score = report?.summary?.efficiency_score;
-      return typeof score === 'number' && Number.isFinite(score) ? score : undefined;
+      const score = this.#engine.getOptimizationReport().summary.efficiency_score;
+      return Number.isFinite(score) ? score : undefined;
     } catch {
       return undefined;
     }
   }
 }
 
-/** Present only when the engine has `getOptimizationReport` (empty otherwise: no made-up score). */
+/** Left out (no made-up score) when the report cannot be built. */
 const SCORE = { name: 'llm_optimizer_efficiency_score', type: 'gauge', help: 'Efficiency score of the optimization report (0-100).' } as const;
 
 function family(name: string, type: MetricType, help: string, samples: Sample[]): Family {

@@ -1,48 +1,32 @@
 import type { CacheInternals, ResponseCache } from '../cache/response-cache.js';
 import type { Clock } from '../clock.js';
+import type { OptimizationEngine } from '../engine.js';
 import type { EngineEvents, Logger } from '../events.js';
-import type { HealthReport } from '../health.js';
-import type { CallOutcome } from '../types.js';
+import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
 import type { AutonomousHost } from './autonomous.js';
 import type { LearnedStateHost } from './learned-state.js';
 import type { SelfHealing } from './self-heal.js';
 
-/** The engine as autonomous mode sees it; `autoOptimize` and `setTtlMs` are used when they exist (structural). */
-interface EngineView {
-  maxConcurrency: number;
-  autoOptimize?: () => unknown;
-  health(options: { timeoutMs?: number }): Promise<HealthReport>;
-}
-
-interface MonitorView {
-  sample?: () => unknown;
-  getTrends?: () => unknown;
-  detectAnomalies?: () => unknown;
-  outcomes?: Readonly<Record<CallOutcome, number>>;
-}
-
 export interface EngineParts {
-  engine: object;
+  engine: OptimizationEngine;
   cache: ResponseCache;
   internals: CacheInternals;
-  monitor: object;
+  monitor: PerformanceMonitor;
   healing: SelfHealing;
   clock: Clock;
   logger: Logger;
   emit<E extends 'autonomous-tick' | 'store-error'>(event: E, payload: EngineEvents[E]): void;
 }
 
-/** Builds what autonomous mode needs from the engine's parts. */
+/** Builds what autonomous mode needs from the engine's parts (methods looked up at each call). */
 export function autonomousHost(parts: EngineParts): AutonomousHost {
-  const engine = parts.engine as EngineView;
-  const monitor = parts.monitor as MonitorView;
-  const cache = parts.cache as ResponseCache & { setTtlMs?: (ttlMs: number) => void };
+  const { engine, monitor, cache } = parts;
   const learned: LearnedStateHost = {
-    cache: parts.cache,
+    cache,
     internals: parts.internals,
     healing: parts.healing,
     now: () => parts.clock.now(),
-    setTtlMs: typeof cache.setTtlMs === 'function' ? (ms) => cache.setTtlMs?.(ms) : undefined,
+    setTtlMs: (ttlMs) => cache.resize({ ttlMs }),
     get maxConcurrency() {
       return engine.maxConcurrency;
     },
@@ -58,22 +42,13 @@ export function autonomousHost(parts: EngineParts): AutonomousHost {
     emit: (event, payload) => parts.emit(event, payload),
     health: (timeoutMs) => engine.health({ timeoutMs }),
     counters() {
-      const { hits, misses } = parts.cache.getStats();
+      const { hits, misses } = cache.getStats();
       const o = monitor.outcomes;
-      const calls = o === undefined ? 0 : o.hit + o.miss + o.coalesced + o.bypass + o.error;
-      return { calls, errors: o?.error ?? 0, hits, misses };
+      return { calls: o.hit + o.miss + o.coalesced + o.bypass + o.error, errors: o.error, hits, misses };
     },
-    get autoOptimize() {
-      return typeof engine.autoOptimize === 'function' ? () => engine.autoOptimize?.() : undefined;
-    },
-    get detectAnomalies() {
-      return typeof monitor.detectAnomalies === 'function' ? () => monitor.detectAnomalies?.() : undefined;
-    },
-    get sample() {
-      return typeof monitor.sample === 'function' ? () => monitor.sample?.() : undefined;
-    },
-    get getTrends() {
-      return typeof monitor.getTrends === 'function' ? () => monitor.getTrends?.() : undefined;
-    },
+    autoOptimize: () => engine.autoOptimize(),
+    sample: () => monitor.sample(),
+    detectAnomalies: () => monitor.detectAnomalies(),
+    getTrends: () => monitor.getTrends(),
   };
 }

@@ -25,12 +25,12 @@ export interface AutonomousHost {
   health(timeoutMs: number): Promise<HealthReport>;
   /** Counters of calls so far, to report each run's window. */
   counters(): { calls: number; errors: number; hits: number; misses: number };
-  /** `engine.autoOptimize`, when the engine has one. */
-  readonly autoOptimize: (() => unknown) | undefined;
-  /** The monitor's anomaly check, process sampling and trends, when it has them. */
-  readonly detectAnomalies: (() => unknown) | undefined;
-  readonly sample: (() => unknown) | undefined;
-  readonly getTrends: (() => unknown) | undefined;
+  /** `engine.autoOptimize()`. */
+  autoOptimize(): unknown;
+  /** The monitor's process sample, anomaly check and trends. */
+  sample(): unknown;
+  detectAnomalies(): unknown;
+  getTrends(): unknown;
 }
 
 /**
@@ -166,18 +166,16 @@ export class AutonomousLoop {
     const hitRate = lookups === 0 ? 0 : Math.round(((now.hits - this.#window.hits) / lookups) * 1000) / 10;
     this.#window = now;
     const actions = [`monitor: ${calls} call(s), ${errors} error(s), hit rate ${hitRate} % since the last run`];
-    this.#host.sample?.();
-    const anomalies = this.#host.detectAnomalies?.();
-    if (Array.isArray(anomalies)) actions.push(`monitor: ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} detected`);
-    const degrading = degradingMetrics(this.#host.getTrends?.());
+    this.#host.sample();
+    const anomalies = this.#host.detectAnomalies();
+    if (Array.isArray(anomalies) && anomalies.length > 0) actions.push(`monitor: ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} detected`);
+    const degrading = degradingMetrics(this.#host.getTrends());
     if (degrading.length > 0) actions.push(`monitor: degrading ${degrading.join(', ')}`);
     return actions;
   }
 
   async #optimize(): Promise<string[]> {
-    const autoOptimize = this.#host.autoOptimize;
-    if (autoOptimize === undefined) return ['optimize: not available'];
-    const result = (await autoOptimize()) as { count?: unknown; optimizations?: unknown } | undefined;
+    const result = (await this.#host.autoOptimize()) as { count?: unknown; optimizations?: unknown } | undefined;
     const applied = Array.isArray(result?.optimizations) ? result.optimizations.filter(isDecision) : [];
     for (const o of applied) this.#decisions.push(pickDecision(o));
     this.#decisions = this.#decisions.slice(-MAX_DECISIONS);

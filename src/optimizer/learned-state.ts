@@ -47,8 +47,8 @@ export interface LearnedStateHost {
   readonly internals: CacheInternals;
   readonly healing: SelfHealing;
   maxConcurrency: number;
-  /** Changes the cache's default TTL, when the engine can (the auto-optimizer's setter). */
-  readonly setTtlMs: ((ttlMs: number) => void) | undefined;
+  /** Changes the cache's default TTL (`cache.resize({ ttlMs })`, as the auto-optimizer does). */
+  readonly setTtlMs: (ttlMs: number) => void;
   now(): number;
 }
 
@@ -135,7 +135,7 @@ function restoreBounds(host: LearnedStateHost, state: Partial<Record<keyof Learn
     host.maxConcurrency = concurrency ?? Number.POSITIVE_INFINITY;
     actions.push(`learn: restored max concurrency (${concurrency ?? 'unlimited'})`);
   }
-  if (isPositive(ttlMs) && host.setTtlMs !== undefined) {
+  if (isPositive(ttlMs)) {
     host.setTtlMs(ttlMs);
     actions.push(`learn: restored TTL (${ttlMs / 1000} s)`);
   }

@@ -19,13 +19,13 @@ describe('Prometheus text', () => {
     await engine.optimizeAiCall('p', 'm', () => 'v');
     await engine.optimizeAiCall('p', 'm', () => 'v');
     await engine.optimizeAiCall('p', 'a "quoted" \\ model\nwith a newline', () => Promise.reject(new Error('x'))).catch(() => undefined);
-    const text = await metrics.render();
+    const text = metrics.render();
     expect(text.endsWith('\n')).toBe(true);
     for (const line of text.trimEnd().split('\n')) expect(line).toMatch(LINE);
     expect(text).toContain('llm_optimizer_circuit_state{model="a \\"quoted\\" \\\\ model\\nwith a newline",state="open"} 1');
     expect(text).toContain('llm_optimizer_calls_total{outcome="error"} 1');
     expect(text).toContain('llm_optimizer_call_duration_seconds_count{outcome="hit"} 1');
-    expect(text).not.toContain('llm_optimizer_efficiency_score');
+    expect(text).toContain(`llm_optimizer_efficiency_score ${engine.getOptimizationReport().summary.efficiency_score}`);
     expect(engineMetrics(engine)).toBe(metrics);
     await engine.close();
   });
@@ -34,27 +34,27 @@ describe('Prometheus text', () => {
     const engine = new OptimizationEngine();
     const listeners = capture(engine);
     const metrics = new EngineMetrics(engine);
-    const anomaly = (type: string): EngineEvents['anomaly-detect'] => ({ type, severity: 'high', message: 'm', value: 1, baseline: 0, timestamp: 0 });
+    const anomaly = (type: string) => ({ type, severity: 'high', message: 'm', value: 1, baseline: 0, timestamp: 0 }) as unknown as EngineEvents['anomaly-detect'];
     for (let i = 0; i < 60; i++) listeners.get('anomaly-detect')?.(anomaly(`type-${i}`));
     listeners.get('anomaly-detect')?.(anomaly('type-1'));
     listeners.get('autonomous-tick')?.({ runs: 1, actions: [], durationMs: 0, timestamp: 0 });
-    const text = await metrics.render();
+    const text = metrics.render();
     expect(text).toContain('llm_optimizer_anomalies_total{type="type-1"} 2');
     expect(text).toContain('llm_optimizer_anomalies_total{type="other"} 10');
     expect(text).toContain('llm_optimizer_autonomous_runs_total 1');
     await engine.close();
   });
 
-  it('reads the efficiency score from the report (sync or async) and leaves it out when the report fails', async () => {
+  it('reads the efficiency score from the report, and leaves it out when the report fails', async () => {
     const engine = new OptimizationEngine();
     const metrics = engineMetrics(engine);
-    let report: () => unknown = async () => ({ summary: { efficiency_score: 91.5 } });
-    Object.assign(engine, { getOptimizationReport: () => report() });
-    expect(await metrics.render()).toContain('llm_optimizer_efficiency_score 91.5');
-    report = () => { throw new Error('report failed'); };
-    expect(await metrics.render()).not.toContain('llm_optimizer_efficiency_score');
-    report = () => ({ summary: {} });
-    expect(await metrics.render()).not.toContain('llm_optimizer_efficiency_score');
+    await engine.optimizeAiCall('p', 'm', () => 'v');
+    await engine.optimizeAiCall('p', 'm', () => 'v');
+    expect(metrics.render()).toContain('llm_optimizer_efficiency_score 85');
+    Object.assign(engine, { getOptimizationReport: () => { throw new Error('report failed'); } });
+    const text = metrics.render();
+    expect(text).not.toContain('llm_optimizer_efficiency_score');
+    expect(text).toContain('llm_optimizer_cache_hits_total 1');
     await engine.close();
   });
 });

@@ -74,7 +74,7 @@ describe('autonomous mode', () => {
     expect(tick).toMatchObject({ runs: 1, durationMs: 0, timestamp: clock.now() });
     expect(tick.actions).toEqual([
       'monitor: 2 call(s), 0 error(s), hit rate 50 % since the last run',
-      'optimize: not available',
+      'optimize: no action needed',
       'heal: health ok',
     ]);
     const after = engine.getAutonomousStatus();
@@ -273,7 +273,7 @@ describe('lifecycle in a real process', () => {
 });
 
 describe('self-learn: persistence across restarts', () => {
-  it('a restarted engine restores cache bounds, concurrency, per-model statistics, optimizer decisions and the cached answers', async () => {
+  it('a restarted engine restores cache bounds, TTL, concurrency, per-model statistics, optimizer decisions and the cached answers', async () => {
     const clock = manualClock();
     const stateFile = join(dir, 'restart.json');
     const options = { intervalMs: 1000, stateFile, snapshotCache: true };
@@ -281,7 +281,7 @@ describe('self-learn: persistence across restarts', () => {
     Object.assign(first, { autoOptimize: () => ({ optimizations: [{ type: 'throttle', action: 'enable_throttling', timestamp: '2026-01-01T00:00:00Z' }] }) });
     const timers = fakeTimers();
     expect((await first.startAutonomous({ ...options, timers })).last_actions).toEqual(['learn: no saved state yet']);
-    first.cache.resize({ maxEntries: 50, maxBytes: 1_000_000 });
+    first.cache.resize({ maxEntries: 50, maxBytes: 1_000_000, ttlMs: 7_200_000 });
     first.maxConcurrency = 3;
     await first.optimizeAiCall('What is 2+2?', 'llama', () => ({ answer: 4 }), { params: { temperature: 0 }, scope: 't1' });
     await first.optimizeAiCall('short-lived', 'llama', () => 'soon gone', { ttlMs: 10 });
@@ -298,11 +298,12 @@ describe('self-learn: persistence across restarts', () => {
     expect(restored.last_actions).toEqual([
       'learn: restored cache bounds (50 entries)',
       'learn: restored max concurrency (3)',
+      'learn: restored TTL (7200 s)',
       'learn: restored statistics of 1 model(s)',
       'learn: restored 1 optimizer decision(s)',
       'learn: restored 1 cache entry',
     ]);
-    expect(second.cache.getStats()).toMatchObject({ maxEntries: 50, maxBytes: 1_000_000, size: 1 });
+    expect(second.cache.getStats()).toMatchObject({ maxEntries: 50, maxBytes: 1_000_000, ttlMs: 7_200_000, size: 1 });
     expect(second.maxConcurrency).toBe(3);
     let ran = false;
     const answer = await second.optimizeAiCall('What is 2+2?', 'llama', () => ((ran = true), { answer: 0 }), { params: { temperature: 0 }, scope: 't1' });
