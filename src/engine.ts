@@ -13,6 +13,9 @@ import { buildOptimizationReport, type OptimizationReport } from './report.js';
 import { resolveEngineOptions, type OptimizationEngineOptions, type ResolvedEngineOptions } from './options.js';
 import { Throttle } from './optimizer/throttle.js';
 import { percent } from './cache/stats.js';
+import { StoreTier } from './cache/tiered.js';
+import type { Envelope } from './cache/envelope.js';
+import type { CacheStore } from './stores/cache-store.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, Prompt, TokenUsage } from './types.js';
 import { StreamCalls, type StreamHost } from './stream/stream-calls.js';
 import type { OptimizedStream, StreamCallOptions, StreamExecFunction } from './stream/types.js';
@@ -48,6 +51,7 @@ export interface Call<T> {
 /** Savings of calls that joined a computation instead of running their own. */
 interface Savings {
   coalesced: number;
+  storeHits: number;
   timeSavedMs: number;
   tokensSaved: number;
 }
@@ -69,18 +73,21 @@ export class OptimizationEngine {
   readonly cache: ResponseCache;
   /** The performance monitor that records every call. */
   readonly monitor: PerformanceMonitor;
+  /** The shared store (L2) given as the `store` option, if any: read its `health()`, or `clear()` it. */
+  readonly store: CacheStore | undefined;
   readonly #options: ResolvedEngineOptions;
   readonly #internals: CacheInternals;
   readonly #clock: Clock;
   readonly #events: EventHub;
   readonly #flights = new SingleFlight<unknown>();
   readonly #throttle: Throttle;
-  readonly #savings: Savings = { coalesced: 0, timeSavedMs: 0, tokensSaved: 0 };
+  readonly #savings: Savings = { coalesced: 0, storeHits: 0, timeSavedMs: 0, tokensSaved: 0 };
   readonly #streams: StreamCalls;
   readonly #optimizer: AutoOptimizer;
   readonly #healing: SelfHealing;
   readonly #health = new HealthRegistry();
   readonly #autonomous: AutonomousLoop;
+  readonly #tier2: StoreTier | undefined;
   #closed = false;
 
   constructor(options: OptimizationEngineOptions = {}) {
@@ -96,6 +103,8 @@ export class OptimizationEngine {
       cache: this.cache, monitor: this.monitor, clock: this.#clock, concurrency: this.#throttle,
       emit: (event, payload) => this.#events.emit(event, payload),
     }, this.#options.optimizer);
+    this.store = this.#options.store;
+    this.#tier2 = this.store && new StoreTier(this.store, this.#internals, this.#events, this.#options.logger ?? silentLogger);
     this.#internals.onRemove = (entry, reason) => {
       if (this.#events.has('cache-evict')) {
         this.#events.emit('cache-evict', { key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason });
@@ -184,7 +193,7 @@ export class OptimizationEngine {
   getCacheStats(): CacheStatsReport {
     const stats = this.cache.getStats();
     const { coalesced, timeSavedMs, tokensSaved } = this.#savings;
-    const saved = stats.hits + coalesced;
+    const saved = stats.hits + coalesced + this.#savings.storeHits;
     const { costPerRequestUsd, costPer1kTokensUsd } = this.#options;
     return {
       cache: {
@@ -372,6 +381,10 @@ export class OptimizationEngine {
     call.key = key;
     if (call.status !== undefined) call.status.key = key;
     try {
+      if (this.#tier2 !== undefined && (call.mode === 'default' || call.mode === 'only-if-cached')) {
+        const found = await this.#tier2.read(key, call.id, call.fp, call.signal);
+        if (found !== undefined) return this.#storeHit(call, found);
+      }
       const value = call.mode === 'bypass' ? await this.#run(call, undefined) : await this.#fetch(call, key);
       return value;
     } catch (error) {
@@ -390,7 +403,9 @@ export class OptimizationEngine {
     }
     let flight = this.#flights.get(key) as Flight<T> | undefined;
     if (flight !== undefined) return this.#join(call, flight);
-    flight = (this.#flights as SingleFlight<T>).start(key, (f) => this.#run(call, f));
+    const tier2 = call.mode === 'default' ? this.#tier2 : undefined;
+    flight = (this.#flights as SingleFlight<T>).start(key, (f) =>
+      tier2 === undefined ? this.#run(call, f) : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f)));
     const value = await this.#flights.wait(flight, call.signal);
     this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
     return isolate(value) as T;
@@ -423,7 +438,11 @@ export class OptimizationEngine {
     }
     flight.durationMs = execMs;
     flight.usage = usage;
-    if (!signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) this.#store(call, value, execMs, usage);
+    if (!signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
+      this.#store(call, value, execMs, usage);
+      const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
+      this.#tier2?.write(call.key ?? '', value, { ttlMs: call.ttlMs ?? this.cache.options.ttlMs, execMs, tokens });
+    }
     return value;
   }
 
@@ -456,6 +475,21 @@ export class OptimizationEngine {
       store: (call, value, execMs, usage) => this.#store(call, value, execMs, usage),
       saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
     };
+  }
+
+  /** An answer read from the shared store (already promoted to the in-process cache). */
+  #storeHit<T>(call: Call<T>, found: Envelope): T {
+    const now = this.#clock.now();
+    const ageMs = Math.max(0, now - found.createdAt);
+    if (call.status !== undefined) Object.assign(call.status, { outcome: 'hit', source: 'store', ageMs });
+    this.#savings.storeHits++;
+    this.#savings.timeSavedMs += found.execMs;
+    this.#savings.tokensSaved += found.tokens;
+    if (this.#events.has('cache-hit')) {
+      this.#events.emit('cache-hit', { key: found.key, model: call.model, scope: call.id.scope, ageMs, source: 'store' });
+    }
+    this.#end(call, 'hit', now, found.key);
+    return isolate(found.value) as T;
   }
 
   #serveStale<T>(call: Call<T>, entry: Entry): T {

@@ -34,3 +34,8 @@ export type { CircuitBreakerOptions, CircuitState, CircuitStatus } from './optim
 export type { HealthProbe, ModelStatistics, Timers } from './optimizer/self-heal.js';
 export type { HealthCheck, HealthReport, HealthSource, HealthStatus } from './health.js';
 export type { AutonomousOptions, AutonomousStatus } from './optimizer/autonomous.js';
+export { createMemoryStore } from './stores/memory-store.js';
+export type { MemoryStoreOptions } from './stores/memory-store.js';
+export type {
+  CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions,
+} from './stores/cache-store.js';

@@ -8,6 +8,7 @@ import type { AutoOptimizerOptions } from './optimizer/optimizer-options.js';
 import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreakerOptions } from './optimizer/circuit-breaker.js';
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './optimizer/retry.js';
 import type { HealthProbe } from './optimizer/self-heal.js';
+import { isCacheStore, type CacheStore } from './stores/cache-store.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -46,11 +47,26 @@ export interface OptimizationEngineOptions {
   retry?: RetryOptions | false;
   /** Checks that the model answers; autonomous mode runs it while a circuit is open to close it again. @default none */
   healthProbe?: HealthProbe;
+  /**
+   * A shared store (L2) behind the in-process cache: on an in-process miss the engine reads it
+   * (within the store's `timeoutMs`), promotes a hit into the in-process cache, and writes every
+   * stored answer to it too. A store that fails or is slow never fails a call: it emits
+   * `store-error` and the call goes on to `exec`. A store with `acquire`/`release`/`waitFor`
+   * also coalesces identical misses across processes. The engine does not close it; `engine.cache.clear()`
+   * does not clear it (call `store.clear()`).
+   * @default undefined (no shared store)
+   * @example
+   * ```ts
+   * import { createRedisStore } from 'llm-optimization-engine/redis';
+   * const engine = new OptimizationEngine({ store: createRedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'my-app' }) });
+   * ```
+   */
+  store?: CacheStore;
 }
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe',
+  'breaker', 'retry', 'healthProbe', 'store',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -65,6 +81,7 @@ export interface ResolvedEngineOptions {
   readonly breaker: ResolvedBreakerOptions | undefined;
   readonly retry: ResolvedRetryOptions | undefined;
   readonly healthProbe: HealthProbe | undefined;
+  readonly store: CacheStore | undefined;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -94,10 +111,16 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     breaker: resolveBreakerOptions(options.breaker),
     retry: resolveRetryOptions(options.retry),
     healthProbe: healthProbeOption(options.healthProbe),
+    store: storeOption(options.store),
   });
 }
 
 function healthProbeOption(value: unknown): HealthProbe | undefined {
   if (value !== undefined && typeof value !== 'function') throw new TypeError(`\`healthProbe\` must be a function, received ${describe(value)}`);
   return value as HealthProbe | undefined;
+}
+
+function storeOption(store: unknown): CacheStore | undefined {
+  if (store === undefined || isCacheStore(store)) return store;
+  throw new TypeError(`\`store\` must be a CacheStore (\`name\`, \`get\`, \`set\`, \`delete\`, \`clear\`), received ${describe(store)}`);
 }

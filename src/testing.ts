@@ -15,3 +15,5 @@ export type {
 } from './testing/backend.js';
 export { createLlamaCppBackend } from './testing/llama-cpp-backend.js';
 export type { LlamaCppBackend, LlamaCppBackendOptions } from './testing/llama-cpp-backend.js';
+export { testCacheStore, TRICKY_VALUES } from './testing/cache-store-suite.js';
+export type { CacheStoreSuiteApi, CacheStoreSuiteOptions } from './testing/cache-store-suite.js';
