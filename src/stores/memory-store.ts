@@ -11,11 +11,15 @@ export interface MemoryStoreOptions {
   maxEntries?: number;
   /** Largest value accepted, in UTF-8 bytes (a larger `set` rejects with `ERR_STORE`). @default 1_048_576 */
   maxValueBytes?: number;
+  /** Life of a coordination lock the engine takes, in ms. @default 30_000 */
+  lockTtlMs?: number;
+  /** Longest wait of the engine for another engine's computation, in ms. @default 60_000 */
+  lockWaitMs?: number;
   /** Source of time for TTLs and locks. @default a monotonic `Date.now()` */
   clock?: Clock;
 }
 
-const KEYS = ['maxEntries', 'maxValueBytes', 'clock'] as const;
+const KEYS = ['maxEntries', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'clock'] as const;
 
 interface Held {
   value: string;
@@ -38,12 +42,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
   const maxEntries = positiveInteger('maxEntries', options.maxEntries, 10_000);
   const maxValueBytes = positiveNumber('maxValueBytes', options.maxValueBytes, 1_048_576);
   const clock = clockOption('clock', options.clock) ?? systemClock;
-  return new MemoryStore(maxEntries, maxValueBytes, clock);
+  const lockTtlMs = positiveNumber('lockTtlMs', options.lockTtlMs, 30_000);
+  const lockWaitMs = positiveNumber('lockWaitMs', options.lockWaitMs, 60_000);
+  return new MemoryStore({ maxEntries, maxValueBytes, lockTtlMs, lockWaitMs }, clock);
+}
+
+interface Limits {
+  maxEntries: number;
+  maxValueBytes: number;
+  lockTtlMs: number;
+  lockWaitMs: number;
 }
 
 class MemoryStore implements CacheStore {
   readonly name = 'memory';
   readonly maxValueBytes: number;
+  readonly lockTtlMs: number;
+  readonly lockWaitMs: number;
   readonly #maxEntries: number;
   readonly #clock: Clock;
   readonly #values = new Map<string, Held>();
@@ -51,9 +66,11 @@ class MemoryStore implements CacheStore {
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #since: number;
 
-  constructor(maxEntries: number, maxValueBytes: number, clock: Clock) {
-    this.#maxEntries = maxEntries;
-    this.maxValueBytes = maxValueBytes;
+  constructor(limits: Limits, clock: Clock) {
+    this.#maxEntries = limits.maxEntries;
+    this.maxValueBytes = limits.maxValueBytes;
+    this.lockTtlMs = limits.lockTtlMs;
+    this.lockWaitMs = limits.lockWaitMs;
     this.#clock = clock;
     this.#since = clock.now();
   }
@@ -109,7 +126,8 @@ class MemoryStore implements CacheStore {
   waitFor(key: string, options: StoreWaitOptions): Promise<boolean> {
     const { signal, timeoutMs } = options;
     if (signal?.aborted === true) return Promise.reject(signal.reason);
-    if (this.#live(this.#locks, key) === undefined) return Promise.resolve(true);
+    const lock = this.#live(this.#locks, key);
+    if (lock === undefined) return Promise.resolve(true);
     return new Promise<boolean>((resolve, reject) => {
       const waiters = this.#waiters.get(key) ?? new Set<() => void>();
       this.#waiters.set(key, waiters);
@@ -122,8 +140,9 @@ class MemoryStore implements CacheStore {
       };
       const wake = (): void => finish(() => resolve(true));
       const onAbort = (): void => finish(() => reject(signal?.reason));
-      // The lock may also simply expire: a timeout is then answered by checking it once more.
-      const timer = setTimeout(() => finish(() => resolve(this.#live(this.#locks, key) === undefined)), timeoutMs);
+      // The lock may also simply expire (its holder gave up without releasing): wake then and check.
+      const expiresInMs = Math.max(0, lock.expiresAt - this.#clock.now());
+      const timer = setTimeout(() => finish(() => resolve(this.#live(this.#locks, key) === undefined)), Math.min(timeoutMs, expiresInMs));
       timer.unref();
       waiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -55,24 +55,45 @@ interface NodeRedisModule {
   };
 }
 
+/** A client the store created from a URL: usable once first connected; `end()` works at any time. */
+export interface OwnedConnection {
+  readonly ready: Promise<RedisConnection>;
+  end(): void;
+}
+
 /**
  * Creates a node-redis client for `url` with a bounded offline queue (`disableOfflineQueue`: while
  * disconnected, commands fail at once instead of piling up) and an `'error'` listener (without one
  * a socket error would crash the process). Loads `redis` only now, so it stays an optional peer.
+ * `ready` resolves at the first connection (node-redis keeps retrying until then).
  */
-export async function connectUrl(url: string, connectTimeoutMs: number, onError: (error: unknown) => void): Promise<RedisConnection> {
-  let module: NodeRedisModule;
-  try {
-    module = await import('redis');
-  } catch (error) {
-    throw new Error('`createRedisStore({ url })` needs the `redis` package (node-redis v4 or v5): run `npm install redis`, or pass your own `client`', { cause: error });
-  }
-  const client = module.createClient({
-    url,
-    disableOfflineQueue: true,
-    socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectDelayMs },
-  });
-  client.on('error', onError);
-  client.connect().catch(onError);
-  return adaptClient(client);
+export function openUrl(url: string, connectTimeoutMs: number, onError: (error: unknown) => void): OwnedConnection {
+  let ended = false;
+  let connection: RedisConnection | undefined;
+  const ready = (async () => {
+    let module: NodeRedisModule;
+    try {
+      module = await import('redis');
+    } catch (error) {
+      throw new Error('`createRedisStore({ url })` needs the `redis` package (node-redis v4 or v5): run `npm install redis`, or pass your own `client`', { cause: error });
+    }
+    const client = module.createClient({
+      url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectDelayMs },
+    });
+    client.on('error', onError);
+    connection = adaptClient(client);
+    if (ended) connection.end();
+    else await client.connect();
+    return connection;
+  })();
+  ready.catch(onError);
+  return {
+    ready,
+    end: () => {
+      ended = true;
+      connection?.end();
+    },
+  };
 }

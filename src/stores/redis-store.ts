@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
-import { adaptClient, connectUrl, type RedisClientLike, type RedisConnection } from './redis-client.js';
+import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection } from './redis-client.js';
 import { RedisGuard } from './redis-guard.js';
 import { waitForLockRelease } from './redis-lock-wait.js';
 
@@ -101,7 +101,7 @@ class RedisStoreImpl implements RedisStore {
   readonly lockWaitMs: number;
   readonly #guard: RedisGuard;
   readonly #renewals = new Map<string, NodeJS.Timeout>();
-  #owned: Promise<RedisConnection> | undefined;
+  readonly #owned: OwnedConnection | undefined;
   #closed = false;
 
   constructor(options: RedisStoreOptions, injected: RedisConnection | undefined) {
@@ -114,9 +114,8 @@ class RedisStoreImpl implements RedisStore {
     const clock = clockOption('clock', options.clock) ?? systemClock;
     let connection: Promise<RedisConnection>;
     if (injected === undefined) {
-      this.#owned = connectUrl(options.url as string, 5000, (error) => this.#guard.noteFailure(error));
-      this.#owned.catch(() => undefined);
-      connection = this.#owned;
+      this.#owned = openUrl(options.url as string, 5000, (error) => this.#guard.noteFailure(error));
+      connection = this.#owned.ready;
     } else {
       connection = Promise.resolve(injected);
     }
@@ -174,13 +173,14 @@ class RedisStoreImpl implements RedisStore {
     return waitForLockRelease(() => this.#guard.run(['EXISTS', this.#lock(key)]).then((n) => Number(n) === 0), options);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     for (const timer of this.#renewals.values()) clearInterval(timer);
     this.#renewals.clear();
     this.#guard.close();
-    if (this.#owned !== undefined) (await this.#owned.catch(() => undefined))?.end();
+    this.#owned?.end();
+    return Promise.resolve();
   }
 
   #renew(key: string, token: string, ttlMs: string, everyMs: number): void {

@@ -1,0 +1,275 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
+import type { CacheStore, CallStatus, EngineEvents } from '../../src/index.js';
+
+const MODEL = 'llama3.1:8b';
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function storeErrors(engine: OptimizationEngine): EngineEvents['store-error'][] {
+  const seen: EngineEvents['store-error'][] = [];
+  engine.on('store-error', (e) => void seen.push(e));
+  return seen;
+}
+
+/** The full key of a request, as the engine computes it. */
+async function keyOf(engine: OptimizationEngine, prompt: string, scope?: string): Promise<string> {
+  const status: CallStatus = {};
+  await engine.optimizeAiCall(prompt, MODEL, () => 'x', { cache: 'bypass', status, ...(scope === undefined ? {} : { scope }) });
+  return status.key!;
+}
+
+/** A store whose every method fails, or never answers. */
+function brokenStore(mode: 'reject' | 'hang', extra: Partial<CacheStore> = {}): CacheStore {
+  const fail = (): Promise<never> => (mode === 'reject' ? Promise.reject(new Error('store down')) : new Promise<never>(() => undefined));
+  return {
+    name: 'broken', timeoutMs: 20, get: fail, set: fail, delete: fail, clear: fail,
+    acquire: fail, release: fail, waitFor: fail, ...extra,
+  };
+}
+
+describe('shared store (L2) behind the in-process cache', () => {
+  it('serves a second engine from the store, reports it as a store hit, and promotes it to memory', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    const exec = vi.fn(async () => ({ text: 'answer', n: [1, 2] }));
+    expect(await a.optimizeAiCall('q', MODEL, exec)).toEqual({ text: 'answer', n: [1, 2] });
+    const hits: EngineEvents['cache-hit'][] = [];
+    b.on('cache-hit', (e) => void hits.push(e));
+    const first: CallStatus = {};
+    expect(await b.optimizeAiCall('q', MODEL, exec, { status: first })).toEqual({ text: 'answer', n: [1, 2] });
+    const second: CallStatus = {};
+    await b.optimizeAiCall('q', MODEL, exec, { status: second });
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(first).toMatchObject({ outcome: 'hit', source: 'store' });
+    expect(second).toMatchObject({ outcome: 'hit', source: 'memory' });
+    expect(hits.map((h) => h.source)).toEqual(['store', 'memory']);
+    expect(b.getCacheStats().performance_impact.requests_saved).toBe(2);
+    expect(b.store).toBe(store);
+  });
+
+  it('keeps scopes apart in the store', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    await a.optimizeAiCall('q', MODEL, () => 'tenant a', { scope: 'a' });
+    expect(await b.optimizeAiCall('q', MODEL, () => 'tenant b', { scope: 'b' })).toBe('tenant b');
+    expect(await b.optimizeAiCall('q', MODEL, () => 'never', { scope: 'a' })).toBe('tenant a');
+  });
+
+  it('runs exec once for identical misses of two engines at once', async () => {
+    const store = createMemoryStore();
+    const engines = [new OptimizationEngine({ store }), new OptimizationEngine({ store })];
+    const gate = deferred<void>();
+    const exec = vi.fn(async () => {
+      await gate.promise;
+      return 'shared';
+    });
+    const calls = engines.flatMap((e) => Array.from({ length: 50 }, () => e.optimizeAiCall('same', MODEL, exec)));
+    await new Promise((r) => setTimeout(r, 20));
+    gate.resolve();
+    expect(new Set(await Promise.all(calls))).toEqual(new Set(['shared']));
+    expect(exec).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets a waiting engine compute when the lock holder errs, and passes the error to its own callers only', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    const gate = deferred<void>();
+    const failing = a.optimizeAiCall('q', MODEL, async () => {
+      await gate.promise;
+      throw new Error('model down');
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    const waiting = b.optimizeAiCall('q', MODEL, async () => 'from b');
+    gate.resolve();
+    await expect(failing).rejects.toThrow('model down');
+    expect(await waiting).toBe('from b');
+  });
+
+  it('takes over when the lock holder died without releasing (the lock expires)', async () => {
+    const store = createMemoryStore({ lockTtlMs: 50 });
+    const b = new OptimizationEngine({ store });
+    const key = await keyOf(b, 'q');
+    expect(await store.acquire!(key, { ttlMs: 50 })).toBeTypeOf('string');
+    const exec = vi.fn(async () => 'taken over');
+    expect(await b.optimizeAiCall('q', MODEL, exec)).toBe('taken over');
+    expect(exec).toHaveBeenCalledTimes(1);
+  });
+
+  it('stops waiting for another holder after lockWaitMs and computes itself', async () => {
+    const store = createMemoryStore({ lockWaitMs: 30 });
+    const b = new OptimizationEngine({ store });
+    const key = await keyOf(b, 'q');
+    await store.acquire!(key, { ttlMs: 60_000 });
+    expect(await b.optimizeAiCall('q', MODEL, async () => 'did not wait forever')).toBe('did not wait forever');
+  });
+
+  it('ends a waiting call at its own signal, leaving the holder unaffected', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    const gate = deferred<void>();
+    const holder = a.optimizeAiCall('q', MODEL, async () => {
+      await gate.promise;
+      return 'from a';
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    const controller = new AbortController();
+    const exec = vi.fn(async () => 'from b');
+    const waiter = b.optimizeAiCall('q', MODEL, exec, { signal: controller.signal });
+    const reason = new Error('user left');
+    controller.abort(reason);
+    await expect(waiter).rejects.toBe(reason);
+    gate.resolve();
+    expect(await holder).toBe('from a');
+    expect(exec).not.toHaveBeenCalled();
+  });
+
+  it.each(['reject', 'hang'] as const)('fails open when every store call fails (%s): the call succeeds with store-error events', async (mode) => {
+    const warn = vi.fn();
+    const engine = new OptimizationEngine({ store: brokenStore(mode), logger: { warn } });
+    const errors = storeErrors(engine);
+    expect(await engine.optimizeAiCall('q', MODEL, () => 'still works')).toBe('still works');
+    expect(await engine.optimizeAiCall('q2', MODEL, () => 'again')).toBe('again');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(new Set(errors.map((e) => e.operation))).toEqual(new Set(['get', 'acquire', 'set']));
+    expect(errors.every((e) => e.store === 'broken')).toBe(true);
+    if (mode === 'hang') expect(errors[0]?.error).toMatchObject({ code: 'ERR_TIMEOUT' });
+    // One warning per operation, however many failures.
+    expect(warn.mock.calls.length).toBe(3);
+  });
+
+  it('computes without waiting when waiting for the lock fails', async () => {
+    const memory = createMemoryStore();
+    const store: CacheStore = {
+      name: 'no-wait', get: (k) => memory.get(k), set: (k, v, o) => memory.set(k, v, o), delete: (k) => memory.delete(k),
+      clear: () => memory.clear(), acquire: async () => undefined, release: async () => undefined,
+      waitFor: async () => Promise.reject(new Error('cannot wait')),
+    };
+    const engine = new OptimizationEngine({ store });
+    const errors = storeErrors(engine);
+    expect(await engine.optimizeAiCall('q', MODEL, () => 'computed')).toBe('computed');
+    expect(errors.map((e) => e.operation)).toContain('wait');
+  });
+
+  it('refuses a value JSON would change with ERR_SERIALIZATION, and still returns it', async () => {
+    const store = createMemoryStore();
+    const engine = new OptimizationEngine({ store });
+    const errors = storeErrors(engine);
+    class Answer {
+      text = 'x';
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const values: unknown[] = [
+      { when: new Date(0) }, new Answer(), { n: Number.NaN }, [1, undefined], new Map(), { big: 1n }, cyclic,
+    ];
+    for (const [i, value] of values.entries()) expect(await engine.optimizeAiCall(`q${i}`, MODEL, () => value)).toEqual(value);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(errors).toHaveLength(values.length);
+    expect(errors.every((e) => (e.error as { code?: string }).code === 'ERR_SERIALIZATION')).toBe(true);
+    expect(String((errors[0]?.error as Error).message)).toMatch(/`value.when` cannot be stored .* instance of Date/);
+  });
+
+  it('round-trips plain JSON with undefined properties, null and Uint8Array answers', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    const bytes = new Uint8Array([0, 1, 255, 128]);
+    await a.optimizeAiCall('bytes', MODEL, () => bytes);
+    await a.optimizeAiCall('json', MODEL, () => ({ a: null, b: undefined, c: [true, 1.5, 'é'] }));
+    const read = await b.optimizeAiCall('bytes', MODEL, () => new Uint8Array());
+    expect(read).toBeInstanceOf(Uint8Array);
+    expect([...read]).toEqual([0, 1, 255, 128]);
+    expect(await b.optimizeAiCall('json', MODEL, () => null)).toEqual({ a: null, c: [true, 1.5, 'é'] });
+  });
+
+  it('serves but does not store an answer larger than the store takes', async () => {
+    const store = createMemoryStore({ maxValueBytes: 300 });
+    const engine = new OptimizationEngine({ store });
+    const errors = storeErrors(engine);
+    const big = 'x'.repeat(400);
+    expect(await engine.optimizeAiCall('q', MODEL, () => big)).toBe(big);
+    expect(await store.get(await keyOf(engine, 'q'))).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
+  it('does not read or write the store for bypass, writes it on refresh, reads it for only-if-cached', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    await a.optimizeAiCall('q', MODEL, () => 'bypassed', { cache: 'bypass' });
+    await expect(b.optimizeAiCall('q', MODEL, () => 'x', { cache: 'only-if-cached' })).rejects.toMatchObject({ code: 'ERR_NOT_CACHED' });
+    await a.optimizeAiCall('q', MODEL, () => 'refreshed', { cache: 'refresh' });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await b.optimizeAiCall('q', MODEL, () => 'x', { cache: 'only-if-cached' })).toBe('refreshed');
+  });
+
+  describe('entries it cannot trust are misses', () => {
+    async function plant(text: (key: string) => string): Promise<{ engine: OptimizationEngine; key: string; store: CacheStore; errors: EngineEvents['store-error'][] }> {
+      const store = createMemoryStore();
+      const engine = new OptimizationEngine({ store });
+      const key = await keyOf(engine, 'q', 'tenant');
+      await store.set(key, text(key), { ttlMs: 60_000 });
+      return { engine, key, store, errors: storeErrors(engine) };
+    }
+    const envelope = (key: string, d: string, extra = ''): string => `{"v":1,"k":${JSON.stringify(key)},"c":0,"e":1e15,"x":5,"n":0,"t":"j","d":${d}${extra}}`;
+
+    it('an entry written under another key is deleted and recomputed', async () => {
+      const { engine, key, store, errors } = await plant(() => envelope('v1:other:abc', '"wrong tenant"'));
+      expect(await engine.optimizeAiCall('q', MODEL, () => 'right', { scope: 'tenant' })).toBe('right');
+      expect(errors[0]?.error).toMatchObject({ code: 'ERR_SERIALIZATION' });
+      await new Promise((r) => setTimeout(r, 5));
+      expect(JSON.parse((await store.get(key))!)).toMatchObject({ k: key, d: 'right' });
+    });
+
+    it.each([
+      ['__proto__', (key: string) => envelope(key, '{"__proto__":{"polluted":true}}')],
+      ['constructor.prototype', (key: string) => envelope(key, '{"constructor":{"prototype":{"polluted":true}}}')],
+      ['garbage', () => 'not json at all'],
+      ['an array', () => '[1,2]'],
+      ['no version', () => '{"k":"x"}'],
+      ['missing fields', (key: string) => `{"v":1,"k":${JSON.stringify(key)}}`],
+      ['an unknown encoding', (key: string) => envelope(key, '1').replace('"t":"j"', '"t":"z"')],
+      ['bytes that are not a string', (key: string) => envelope(key, '1').replace('"t":"j"', '"t":"b"')],
+    ])('an entry with %s is refused, deleted, and nothing is polluted', async (_, text) => {
+      const { engine, errors, store, key } = await plant(text);
+      expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
+      expect(errors[0]?.error).toMatchObject({ code: 'ERR_SERIALIZATION' });
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 5));
+      expect(JSON.parse((await store.get(key))!)).toMatchObject({ d: 'fresh' });
+    });
+
+    it('an entry of another format version is a miss, without an error', async () => {
+      const { engine, errors } = await plant((key) => envelope(key, '"old"').replace('"v":1', '"v":2'));
+      expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
+      expect(errors).toEqual([]);
+    });
+
+    it('an entry past its expiry time is a miss', async () => {
+      const { engine } = await plant((key) => envelope(key, '"expired"').replace('"e":1e15', '"e":1'));
+      expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
+    });
+
+    it('a store answering something other than a string is a miss', async () => {
+      const { acquire: _, ...rest } = brokenStore('reject');
+      const store: CacheStore = { ...rest, get: async () => 42 as unknown as string };
+      const engine = new OptimizationEngine({ store });
+      const errors = storeErrors(engine);
+      expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh')).toBe('fresh');
+      expect(errors[0]?.error).toMatchObject({ code: 'ERR_SERIALIZATION' });
+    });
+  });
+
+  it('names a `store` option that is not a store', () => {
+    expect(() => new OptimizationEngine({ store: {} as CacheStore })).toThrow(/`store` must be a CacheStore/);
+  });
+});

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { createClient } from 'redis';
+
+/** The shared Redis the tests run against; unreachable means the tests fail (never skip). */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export type NodeRedis = ReturnType<typeof createClient>;
+
+/** A connected node-redis client, or a thrown error naming the URL when Redis cannot be reached. */
+export async function connect(url = REDIS_URL): Promise<NodeRedis> {
+  const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: false, connectTimeout: 3000 } });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`These tests need a Redis server at ${url} (set REDIS_URL): ${String(error)}`, { cause: error });
+  }
+  return client;
+}
+
+export function uniquePrefix(name = 'test'): string {
+  return `llmoe-test-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it is true; false after `withinMs` (a bound on waiting, not an assertion on time). */
+export async function eventually(check: () => boolean | Promise<boolean>, withinMs = 10_000): Promise<boolean> {
+  const end = Date.now() + withinMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(20);
+  }
+  return check();
+}
+
+/** A redis-server of the test's own, on a free port, that the test may stop, kill, restart or pause. */
+export class TestRedis {
+  readonly port: number;
+  #process: ChildProcess | undefined;
+
+  private constructor(port: number) {
+    this.port = port;
+  }
+
+  static async start(): Promise<TestRedis> {
+    const server = new TestRedis(await freePort());
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    this.#process = child;
+    const up = await eventually(async () => {
+      try {
+        const client = await connect(this.url);
+        client.destroy();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!up) throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  /** Stops the server (SIGKILL: a crash, not a clean shutdown) and waits until it is gone. */
+  async stop(): Promise<void> {
+    const child = this.#process;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.#process = undefined;
+  }
+
+  /** Runs a command on the server with a short-lived client. */
+  async command(args: string[]): Promise<unknown> {
+    const client = await connect(this.url);
+    try {
+      return await client.sendCommand(args);
+    } finally {
+      client.destroy();
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRedisStore } from '../../src/redis.js';
+import { testCacheStore } from '../../src/testing.js';
+import { connect, eventually, REDIS_URL, sleep, uniquePrefix, type NodeRedis } from './redis-helpers.js';
+
+let client: NodeRedis;
+let io: Redis;
+
+beforeAll(async () => {
+  client = await connect();
+  io = new Redis(REDIS_URL, { enableOfflineQueue: false, lazyConnect: true });
+  io.on('error', () => undefined);
+  await io.connect();
+});
+
+afterAll(async () => {
+  client.destroy();
+  io.disconnect();
+});
+
+testCacheStore(() => createRedisStore({ client, prefix: uniquePrefix('conformance') }), {
+  describe, it, expect, name: 'Redis store, injected node-redis client',
+});
+testCacheStore(() => createRedisStore({ client: io, prefix: uniquePrefix('conformance-io') }), {
+  describe, it, expect, name: 'Redis store, injected ioredis client',
+});
+testCacheStore(() => createRedisStore({ url: REDIS_URL, prefix: uniquePrefix('conformance-url'), timeoutMs: 2000 }), {
+  describe, it, expect, name: 'Redis store, own client from a URL',
+});
+
+describe('createRedisStore', () => {
+  it('keeps every key under its prefix, and clear() deletes that prefix only', async () => {
+    const base = uniquePrefix('clear');
+    const a = createRedisStore({ client, prefix: base });
+    const b = createRedisStore({ client, prefix: `${base}x` });
+    await a.set('v1:k', 'a', { ttlMs: 60_000 });
+    await b.set('v1:k', 'b', { ttlMs: 60_000 });
+    expect(await client.get(`${base}:v1:k`)).toBe('a');
+    await a.clear();
+    expect(await a.get('v1:k')).toBeUndefined();
+    expect(await b.get('v1:k')).toBe('b');
+    await b.clear();
+  });
+
+  it('clears more keys than one SCAN batch', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('many') });
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => store.set(`k${i}`, 'x', { ttlMs: 60_000 })));
+    await store.clear();
+    const left = await client.sendCommand<[string, string[]]>(['SCAN', '0', 'MATCH', `${store.prefix}:*`, 'COUNT', '10000']);
+    expect(left[1]).toEqual([]);
+  });
+
+  it('stores a value with its TTL in Redis', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('ttl') });
+    await store.set('k', 'v', { ttlMs: 30_000 });
+    const pttl = await client.pTTL(`${store.prefix}:k`);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+    await store.clear();
+  });
+
+  it('refuses to write and ignores on read a value over maxValueBytes', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('big'), maxValueBytes: 10 });
+    await expect(store.set('k', '€€€€', { ttlMs: 1000 })).rejects.toMatchObject({ code: 'ERR_STORE' });
+    await client.set(`${store.prefix}:k`, 'x'.repeat(11));
+    expect(await store.get('k')).toBeUndefined();
+    await store.clear();
+  });
+
+  it('keeps a held lock alive past its TTL until it is released', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('renew') });
+    const token = await store.acquire('k', { ttlMs: 150 });
+    expect(token).toBeTypeOf('string');
+    await sleep(500);
+    expect(await store.acquire('k', { ttlMs: 150 })).toBeUndefined();
+    await store.release('k', token!);
+    expect(await store.acquire('k', { ttlMs: 150 })).toBeTypeOf('string');
+    await store.clear();
+    await store.close();
+  });
+
+  it('rejects an aborted read with the signal reason', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('abort') });
+    const reason = new Error('gone');
+    await expect(store.get('k', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+
+  it('refuses commands after close()', async () => {
+    const store = createRedisStore({ url: REDIS_URL, prefix: uniquePrefix('closed') });
+    expect(await eventually(async () => (await store.get('k').then(() => true, () => false)))).toBe(true);
+    await store.close();
+    await store.close();
+    await expect(store.get('k')).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('names bad options', () => {
+    expect(() => createRedisStore({ prefix: 'p' })).toThrow(/exactly one of `client` and `url`, received neither/);
+    expect(() => createRedisStore({ client, url: REDIS_URL, prefix: 'p' })).toThrow(/received both/);
+    expect(() => createRedisStore({ client, prefix: '' })).toThrow(/`prefix`/);
+    expect(() => createRedisStore({ client, prefix: 'a*' })).toThrow(/`prefix`/);
+    expect(() => createRedisStore({ client, prefix: 'p', timeoutMs: 0 })).toThrow(/`timeoutMs`/);
+    expect(() => createRedisStore({ url: '', prefix: 'p' })).toThrow(/`url`/);
+    expect(() => createRedisStore({ client: {} as never, prefix: 'p' })).toThrow(/`client` must be a node-redis client/);
+    expect(() => createRedisStore({ client, prefix: 'p', lockTtl: 1 } as never)).toThrow(/options\.lockTtl/);
+  });
+
+  it('says how to install `redis` when a URL is given without it', async () => {
+    vi.resetModules();
+    vi.doMock('redis', () => {
+      throw new Error("Cannot find package 'redis'");
+    });
+    const { createRedisStore: create } = await import('../../src/redis.js');
+    const store = create({ url: REDIS_URL, prefix: uniquePrefix('missing') });
+    await expect(store.get('k')).rejects.toThrow(/Redis `GET` failed: .*npm install redis/);
+    expect(store.health()).toMatchObject({ ok: false, lastError: expect.stringContaining('npm install redis') });
+    vi.doUnmock('redis');
+    await store.close();
+  });
+});
