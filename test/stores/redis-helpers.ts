@@ -59,7 +59,11 @@ export class TestRedis {
   }
 
   static async start(): Promise<TestRedis> {
-    const server = new TestRedis(await freePort());
+    return TestRedis.startOn(await freePort());
+  }
+
+  static async startOn(port: number): Promise<TestRedis> {
+    const server = new TestRedis(port);
     await server.start();
     return server;
   }

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OptimizationEngine } from '../../src/index.js';
+import type { CallStatus } from '../../src/index.js';
+import { createRedisStore } from '../../src/redis.js';
+import { connect, REDIS_URL, sleep, uniquePrefix } from './redis-helpers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+
+interface Worker {
+  child: ChildProcessWithoutNullStreams;
+  pid: number;
+  send(command: Record<string, unknown>): void;
+  next(predicate: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+}
+
+const workers: Worker[] = [];
+
+/** Starts a worker process (via tsx) with its own engine on the shared Redis under `prefix`. */
+async function startWorker(prefix: string, env: Record<string, string> = {}): Promise<Worker> {
+  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(here, 'fixtures/worker.ts')], {
+    cwd: root, env: { ...process.env, REDIS_URL, PREFIX: prefix, ...env },
+  });
+  const messages: Record<string, unknown>[] = [];
+  const listeners = new Set<() => void>();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    messages.push(JSON.parse(line) as Record<string, unknown>);
+    for (const listener of listeners) listener();
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const next: Worker['next'] = (predicate) => new Promise((resolve, reject) => {
+    const check = (): void => {
+      const index = messages.findIndex(predicate);
+      if (index >= 0) {
+        listeners.delete(check);
+        resolve(messages.splice(index, 1)[0]!);
+      }
+    };
+    listeners.add(check);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${stderr}`)));
+    check();
+  });
+  const ready = await next((m) => m.ready === true);
+  const worker: Worker = { child, pid: ready.pid as number, send: (c) => child.stdin.write(`${JSON.stringify(c)}\n`), next };
+  workers.push(worker);
+  return worker;
+}
+
+beforeAll(async () => {
+  (await connect()).destroy();
+});
+
+afterEach(() => {
+  for (const w of workers.splice(0)) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+});
+
+describe('one cache shared by several instances over Redis', () => {
+  it('two engines in one process share entries', async () => {
+    const prefix = uniquePrefix('two-engines');
+    const a = new OptimizationEngine({ store: createRedisStore({ url: REDIS_URL, prefix }) });
+    const b = new OptimizationEngine({ store: createRedisStore({ url: REDIS_URL, prefix }) });
+    expect(await a.optimizeAiCall('q', 'm', () => 'from a')).toBe('from a');
+    await sleep(20);
+    const status: CallStatus = {};
+    const exec = vi.fn(() => 'from b');
+    expect(await b.optimizeAiCall('q', 'm', exec, { status })).toBe('from a');
+    expect(exec).not.toHaveBeenCalled();
+    expect(status.source).toBe('store');
+    await a.store!.clear();
+    await Promise.all([a.store!.close!(), b.store!.close!()]);
+  });
+
+  it('two processes share entries', async () => {
+    const prefix = uniquePrefix('two-processes');
+    const [a, b] = await Promise.all([startWorker(prefix), startWorker(prefix)]);
+    a.send({ cmd: 'call', prompt: 'shared question' });
+    const first = await a.next((m) => m.done === true);
+    b.send({ cmd: 'call', prompt: 'shared question' });
+    const second = await b.next((m) => m.done === true);
+    expect(first).toMatchObject({ execs: 1, results: [`answer computed by ${a.pid}`] });
+    expect(second).toMatchObject({ execs: 0, results: [`answer computed by ${a.pid}`], sources: ['store'] });
+  });
+
+  it('two processes × 100 concurrent identical calls run exec once in total', async () => {
+    const prefix = uniquePrefix('coalesce');
+    const [a, b] = await Promise.all([startWorker(prefix), startWorker(prefix)]);
+    for (const w of [a, b]) w.send({ cmd: 'burst', prompt: 'hot question', n: 100, execMs: 300 });
+    const [ra, rb] = await Promise.all([a.next((m) => m.done === true), b.next((m) => m.done === true)]);
+    expect((ra.execs as number) + (rb.execs as number)).toBe(1);
+    const answers = new Set([...(ra.results as string[]), ...(rb.results as string[])]);
+    expect(answers.size).toBe(1);
+    expect((ra.sources as unknown[]).length + (rb.sources as unknown[]).length).toBe(200);
+  });
+
+  it('a waiter takes over when the process holding the lock is killed', async () => {
+    const prefix = uniquePrefix('takeover');
+    const owner = await startWorker(prefix, { LOCK_TTL_MS: '600' });
+    owner.send({ cmd: 'hang', prompt: 'q' });
+    await owner.next((m) => m.execStarted === true);
+    const store = createRedisStore({ url: REDIS_URL, prefix, lockTtlMs: 600 });
+    const engine = new OptimizationEngine({ store });
+    const exec = vi.fn(() => 'computed by the survivor');
+    const call = engine.optimizeAiCall('q', 'model', exec);
+    // The owner is alive and renews its lock: the survivor waits instead of computing.
+    await sleep(900);
+    expect(exec).not.toHaveBeenCalled();
+    owner.child.kill('SIGKILL');
+    expect(await call).toBe('computed by the survivor');
+    expect(exec).toHaveBeenCalledTimes(1);
+    await store.clear();
+    await store.close();
+  });
+});

@@ -1,0 +1,119 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OptimizationEngine } from '../../src/index.js';
+import type { CallStatus, EngineEvents } from '../../src/index.js';
+import { createRedisStore, type RedisStore } from '../../src/redis.js';
+import { eventually, freePort, sleep, TestRedis, uniquePrefix } from './redis-helpers.js';
+
+/** Fast settings so recovery happens within a test; the defaults are longer. */
+const FAST = { timeoutMs: 100, retryAfterMs: 50 };
+
+let server: TestRedis;
+
+beforeAll(async () => {
+  server = await TestRedis.start();
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+function engineOn(store: RedisStore): { engine: OptimizationEngine; errors: EngineEvents['store-error'][] } {
+  const engine = new OptimizationEngine({ store });
+  const errors: EngineEvents['store-error'][] = [];
+  engine.on('store-error', (e) => void errors.push(e));
+  return { engine, errors };
+}
+
+/** Calls with distinct prompts; every one must succeed with its own exec's answer. */
+async function callsSucceed(engine: OptimizationEngine, label: string, n = 20): Promise<boolean> {
+  const answers = await Promise.all(Array.from({ length: n }, (_, i) => engine.optimizeAiCall(`${label} ${i}`, 'm', () => `answer ${label} ${i}`)));
+  return answers.every((a, i) => a === `answer ${label} ${i}`);
+}
+
+/** True once a value written by `writer` is served to a fresh engine from the store. */
+async function sharingWorks(writer: OptimizationEngine, store: RedisStore, label: string): Promise<boolean> {
+  return eventually(async () => {
+    const prompt = `${label} ${Math.random()}`;
+    await writer.optimizeAiCall(prompt, 'm', () => 'shared');
+    await sleep(10);
+    const status: CallStatus = {};
+    const reader = new OptimizationEngine({ store });
+    await reader.optimizeAiCall(prompt, 'm', () => 'not shared', { status });
+    return status.source === 'store';
+  });
+}
+
+describe('the Redis store fails open and recovers by itself', () => {
+  it('Redis down at start: calls succeed, health is degraded, and it recovers when Redis comes up', async () => {
+    const port = await freePort();
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: uniquePrefix('down-at-start'), ...FAST });
+    const { engine, errors } = engineOn(store);
+    expect(await callsSucceed(engine, 'before')).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(store.health()).toMatchObject({ ok: false });
+    expect(store.health().lastError).toBeTypeOf('string');
+    const late = await TestRedis.startOn(port);
+    try {
+      expect(await sharingWorks(engine, store, 'after')).toBe(true);
+      expect(store.health().ok).toBe(true);
+    } finally {
+      await store.close();
+      await late.stop();
+    }
+  });
+
+  it('Redis dying mid-run and restarting: every call succeeds, and sharing resumes without a restart', async () => {
+    const store = createRedisStore({ url: server.url, prefix: uniquePrefix('restart'), ...FAST });
+    const { engine, errors } = engineOn(store);
+    expect(await sharingWorks(engine, store, 'before')).toBe(true);
+    await server.stop();
+    expect(await callsSucceed(engine, 'during')).toBe(true);
+    expect(await callsSucceed(engine, 'during again')).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(store.health().ok).toBe(false);
+    await server.start();
+    expect(await sharingWorks(engine, store, 'after')).toBe(true);
+    expect(await eventually(() => store.health().ok)).toBe(true);
+    await store.close();
+  });
+
+  it('Redis too slow (CLIENT PAUSE): calls succeed past timeoutMs with ERR_TIMEOUT store errors', async () => {
+    const store = createRedisStore({ url: server.url, prefix: uniquePrefix('slow'), ...FAST });
+    const { engine, errors } = engineOn(store);
+    expect(await sharingWorks(engine, store, 'before')).toBe(true);
+    await server.command(['CLIENT', 'PAUSE', '1500', 'ALL']);
+    expect(await callsSucceed(engine, 'paused')).toBe(true);
+    expect(errors.some((e) => (e.error as { code?: string }).code === 'ERR_TIMEOUT')).toBe(true);
+    expect(await sharingWorks(engine, store, 'after')).toBe(true);
+    await store.close();
+  });
+
+  it('Redis flushed: calls succeed and recompute what was lost', async () => {
+    const store = createRedisStore({ url: server.url, prefix: uniquePrefix('flush'), ...FAST });
+    const { engine, errors } = engineOn(store);
+    await engine.optimizeAiCall('q', 'm', () => 'first');
+    await sleep(10);
+    await server.command(['FLUSHALL']);
+    const fresh = new OptimizationEngine({ store });
+    expect(await fresh.optimizeAiCall('q', 'm', () => 'recomputed')).toBe('recomputed');
+    expect(await engine.optimizeAiCall('q', 'm', () => 'unused')).toBe('first');
+    expect(errors).toEqual([]);
+    await store.close();
+  });
+
+  it('an injected ioredis client with its offline queue on is bounded by timeoutMs while Redis is down', async () => {
+    const client = new Redis(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    client.on('error', () => undefined);
+    const store = createRedisStore({ client, prefix: uniquePrefix('ioredis-outage'), ...FAST });
+    const { engine, errors } = engineOn(store);
+    expect(await sharingWorks(engine, store, 'before')).toBe(true);
+    await server.stop();
+    expect(await callsSucceed(engine, 'during')).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    await server.start();
+    expect(await sharingWorks(engine, store, 'after')).toBe(true);
+    client.disconnect();
+  });
+});
+
