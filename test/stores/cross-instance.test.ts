@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import type { CallStatus } from '../../src/index.js';
 import { createRedisStore } from '../../src/redis.js';
-import { connect, REDIS_URL, sleep, uniquePrefix } from './redis-helpers.js';
+import { connect, REDIS_URL, sleep, storeReady, uniquePrefix } from './redis-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -62,8 +62,9 @@ afterEach(() => {
 describe('one cache shared by several instances over Redis', () => {
   it('two engines in one process share entries', async () => {
     const prefix = uniquePrefix('two-engines');
-    const a = new OptimizationEngine({ store: createRedisStore({ url: REDIS_URL, prefix }) });
-    const b = new OptimizationEngine({ store: createRedisStore({ url: REDIS_URL, prefix }) });
+    const stores = [createRedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 }), createRedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 })];
+    await Promise.all(stores.map(storeReady));
+    const [a, b] = stores.map((store) => new OptimizationEngine({ store })) as [OptimizationEngine, OptimizationEngine];
     expect(await a.optimizeAiCall('q', 'm', () => 'from a')).toBe('from a');
     await sleep(20);
     const status: CallStatus = {};
@@ -99,15 +100,16 @@ describe('one cache shared by several instances over Redis', () => {
 
   it('a waiter takes over when the process holding the lock is killed', async () => {
     const prefix = uniquePrefix('takeover');
-    const owner = await startWorker(prefix, { LOCK_TTL_MS: '600' });
+    const owner = await startWorker(prefix, { LOCK_TTL_MS: '1500' });
     owner.send({ cmd: 'hang', prompt: 'q' });
     await owner.next((m) => m.execStarted === true);
-    const store = createRedisStore({ url: REDIS_URL, prefix, lockTtlMs: 600 });
+    const store = createRedisStore({ url: REDIS_URL, prefix, lockTtlMs: 1500, timeoutMs: 2000 });
+    await storeReady(store);
     const engine = new OptimizationEngine({ store });
     const exec = vi.fn(() => 'computed by the survivor');
     const call = engine.optimizeAiCall('q', 'model', exec);
     // The owner is alive and renews its lock: the survivor waits instead of computing.
-    await sleep(900);
+    await sleep(1000);
     expect(exec).not.toHaveBeenCalled();
     owner.child.kill('SIGKILL');
     expect(await call).toBe('computed by the survivor');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import type { CallStatus, EngineEvents } from '../../src/index.js';
 import { createRedisStore, type RedisStore } from '../../src/redis.js';
-import { eventually, freePort, sleep, TestRedis, uniquePrefix } from './redis-helpers.js';
+import { eventually, freePort, sleep, storeReady, TestRedis, uniquePrefix } from './redis-helpers.js';
 
 /** Fast settings so recovery happens within a test; the defaults are longer. */
 const FAST = { timeoutMs: 100, retryAfterMs: 50 };
@@ -90,7 +90,8 @@ describe('the Redis store fails open and recovers by itself', () => {
   });
 
   it('Redis flushed: calls succeed and recompute what was lost', async () => {
-    const store = createRedisStore({ url: server.url, prefix: uniquePrefix('flush'), ...FAST });
+    const store = createRedisStore({ url: server.url, prefix: uniquePrefix('flush'), timeoutMs: 2000 });
+    await storeReady(store);
     const { engine, errors } = engineOn(store);
     await engine.optimizeAiCall('q', 'm', () => 'first');
     await sleep(10);

@@ -109,3 +109,9 @@ export class TestRedis {
     }
   }
 }
+
+/** Waits until a store answers (its client has connected), so a test starts from a working store. */
+export async function storeReady(store: { get(key: string): Promise<unknown> }): Promise<void> {
+  const ok = await eventually(() => store.get('readiness-probe').then(() => true, () => false));
+  if (!ok) throw new Error('The store never answered');
+}

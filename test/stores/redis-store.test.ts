@@ -19,10 +19,10 @@ afterAll(async () => {
   io.disconnect();
 });
 
-testCacheStore(() => createRedisStore({ client, prefix: uniquePrefix('conformance') }), {
+testCacheStore(() => createRedisStore({ client, prefix: uniquePrefix('conformance'), timeoutMs: 2000 }), {
   describe, it, expect, name: 'Redis store, injected node-redis client',
 });
-testCacheStore(() => createRedisStore({ client: io, prefix: uniquePrefix('conformance-io') }), {
+testCacheStore(() => createRedisStore({ client: io, prefix: uniquePrefix('conformance-io'), timeoutMs: 2000 }), {
   describe, it, expect, name: 'Redis store, injected ioredis client',
 });
 testCacheStore(() => createRedisStore({ url: REDIS_URL, prefix: uniquePrefix('conformance-url'), timeoutMs: 2000 }), {
@@ -70,12 +70,12 @@ describe('createRedisStore', () => {
 
   it('keeps a held lock alive past its TTL until it is released', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('renew') });
-    const token = await store.acquire('k', { ttlMs: 150 });
+    const token = await store.acquire('k', { ttlMs: 300 });
     expect(token).toBeTypeOf('string');
-    await sleep(500);
-    expect(await store.acquire('k', { ttlMs: 150 })).toBeUndefined();
+    await sleep(1000);
+    expect(await store.acquire('k', { ttlMs: 300 })).toBeUndefined();
     await store.release('k', token!);
-    expect(await store.acquire('k', { ttlMs: 150 })).toBeTypeOf('string');
+    expect(await store.acquire('k', { ttlMs: 300 })).toBeTypeOf('string');
     await store.clear();
     await store.close();
   });
