@@ -48,6 +48,9 @@ export function reconnectDelayMs(retries: number): number {
   return Math.min(50 * 2 ** Math.min(retries, 10), 2000);
 }
 
+/** A variable, not a literal: bundlers (tsup here, and the user's) must leave `redis` to be resolved at run time. */
+const REDIS_MODULE: string = 'redis';
+
 interface NodeRedisModule {
   createClient(options: Record<string, unknown>): NodeRedisClientLike & {
     on(event: 'error', listener: (error: unknown) => void): unknown;
@@ -73,7 +76,7 @@ export function openUrl(url: string, connectTimeoutMs: number, onError: (error: 
   const ready = (async () => {
     let module: NodeRedisModule;
     try {
-      module = await import('redis');
+      module = (await import(REDIS_MODULE)) as NodeRedisModule;
     } catch (error) {
       throw new Error('`createRedisStore({ url })` needs the `redis` package (node-redis v4 or v5): run `npm install redis`, or pass your own `client`', { cause: error });
     }
