@@ -16,6 +16,8 @@ export interface StoreWrite {
 const WARN_EVERY_MS = 10_000;
 /** Rounds of acquire → wait → read one computation makes before giving up on coordination. */
 const MAX_ROUNDS = 100;
+/** Fire-and-forget writes in flight at once; beyond it answers are not written (a slow store must not pile them up). */
+const MAX_PENDING_WRITES = 1000;
 
 /**
  * The shared store (L2) behind the in-process cache (L1). Every store call is bounded by the
@@ -92,6 +94,10 @@ export class StoreTier {
       return;
     }
     if (this.#maxValueBytes !== Number.POSITIVE_INFINITY && Buffer.byteLength(text, 'utf8') > this.#maxValueBytes) return;
+    if (this.#writes.size >= MAX_PENDING_WRITES) {
+      this.#report('set', new OptimizerError('ERR_STORE', `Store '${this.store.name}' has ${MAX_PENDING_WRITES} writes in flight; this answer was not written`));
+      return;
+    }
     const ttlMs = Math.max(1, Math.ceil(meta.ttlMs));
     const write = this.#attempt('set', () => this.store.set(key, text, { ttlMs }), undefined, undefined).then(() => undefined);
     this.#writes.set(key, write);

@@ -273,3 +273,18 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(() => new OptimizationEngine({ store: {} as CacheStore })).toThrow(/`store` must be a CacheStore/);
   });
 });
+
+describe('writes to a slow store', () => {
+  it('stops writing when 1000 writes are in flight, and says so', async () => {
+    const never = new Promise<never>(() => undefined);
+    const store: CacheStore = {
+      name: 'slow', timeoutMs: 60_000, get: async () => undefined, set: () => never, delete: async () => false, clear: async () => undefined,
+    };
+    const engine = new OptimizationEngine({ store });
+    const errors: EngineEvents['store-error'][] = [];
+    engine.on('store-error', (e) => void errors.push(e));
+    await Promise.all(Array.from({ length: 1001 }, (_, i) => engine.optimizeAiCall(`q${i}`, MODEL, () => i)));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ operation: 'set', error: { code: 'ERR_STORE' } });
+  });
+});
