@@ -23,24 +23,95 @@ export interface RedisConnection {
   send(args: string[]): Promise<unknown>;
   /** Ends the connection (only for clients the store created). */
   end(): void;
+  /**
+   * Subscribes a new connection (a duplicate of this client: a subscribed connection cannot send
+   * other commands) to `channel`. `ready` settles once subscribed; `end()` works at any time.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Subscription;
+}
+
+/** A subscriber connection the store created. */
+export interface Subscription {
+  readonly ready: Promise<void>;
+  end(): void;
+}
+
+interface Emitter {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: () => void): unknown;
+}
+
+type NodeRedisSubscriber = Emitter & {
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  destroy?: () => void;
+  disconnect?: () => Promise<void>;
+};
+
+type IoRedisSubscriber = Emitter & {
+  readonly status: string;
+  connect(): Promise<void>;
+  subscribe(channel: string): Promise<unknown>;
+  disconnect(): void;
+};
+
+/** Ends a node-redis client at once; ending one already closed (it throws then) is not an error. */
+function endNodeRedis(client: { destroy?: () => void; disconnect?: () => Promise<void> }): void {
+  try {
+    if (client.destroy !== undefined) client.destroy();
+    else void client.disconnect?.().catch(() => undefined);
+  } catch {
+    // Already closed.
+  }
+}
+
+function ignore(): void {
+  // A subscriber's socket errors: the main connection's commands already report Redis failures.
 }
 
 /** Wraps an injected client; throws a TypeError naming `client` when it is neither flavour. */
 export function adaptClient(client: unknown): RedisConnection {
   const c = client as Record<string, unknown> | null;
   if (typeof c === 'object' && c !== null && typeof c.call === 'function' && typeof c.status === 'string') {
-    const io = client as IoRedisClientLike & { disconnect?: () => void };
-    return { flavour: 'ioredis', send: (args) => io.call(args[0] ?? '', ...args.slice(1)), end: () => io.disconnect?.() };
+    const io = client as IoRedisClientLike & { disconnect?: () => void; duplicate?: () => IoRedisSubscriber };
+    return {
+      flavour: 'ioredis',
+      send: (args) => io.call(args[0] ?? '', ...args.slice(1)),
+      end: () => io.disconnect?.(),
+      subscribe: (channel, onMessage) => subscribeIoRedis(io.duplicate?.bind(io), channel, onMessage),
+    };
   }
   if (typeof c === 'object' && c !== null && typeof c.sendCommand === 'function') {
-    const node = client as NodeRedisClientLike & { destroy?: () => void; disconnect?: () => Promise<void> };
+    const node = client as NodeRedisClientLike & { destroy?: () => void; disconnect?: () => Promise<void>; duplicate?: () => NodeRedisSubscriber };
     return {
       flavour: 'node-redis',
       send: (args) => node.sendCommand(args),
-      end: () => (node.destroy !== undefined ? node.destroy() : void node.disconnect?.().catch(() => undefined)),
+      end: () => endNodeRedis(node),
+      subscribe: (channel, onMessage) => subscribeNodeRedis(node.duplicate?.bind(node), channel, onMessage),
     };
   }
   throw new TypeError(`\`client\` must be a node-redis client (with \`sendCommand\`) or an ioredis client (with \`call\`), received ${describe(client)}`);
+}
+
+function subscribeNodeRedis(duplicate: (() => NodeRedisSubscriber) | undefined, channel: string, onMessage: (message: string) => void): Subscription {
+  if (duplicate === undefined) return { ready: Promise.reject(new Error('The client cannot be duplicated')), end: () => undefined };
+  const sub = duplicate();
+  sub.on('error', ignore);
+  const ready = sub.connect().then(() => sub.subscribe(channel, (message) => onMessage(String(message)))).then(() => undefined);
+  return { ready, end: () => endNodeRedis(sub) };
+}
+
+function subscribeIoRedis(duplicate: (() => IoRedisSubscriber) | undefined, channel: string, onMessage: (message: string) => void): Subscription {
+  if (duplicate === undefined) return { ready: Promise.reject(new Error('The client cannot be duplicated')), end: () => undefined };
+  const sub = duplicate();
+  sub.on('error', ignore);
+  sub.on('message', (from: string, message: string) => from === channel && onMessage(message));
+  // A duplicate keeps `lazyConnect` (status 'wait'); with its offline queue off, ioredis refuses commands until ready.
+  const connected = sub.status === 'wait'
+    ? sub.connect()
+    : sub.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => sub.once('ready', resolve));
+  const ready = connected.then(() => sub.subscribe(channel)).then(() => undefined);
+  return { ready, end: () => sub.disconnect() };
 }
 
 /** How a created client reconnects: quickly at first, then every 2 s, forever. */

@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
-import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection } from './redis-client.js';
+import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection, type Subscription } from './redis-client.js';
 import { RedisGuard } from './redis-guard.js';
 import { waitForLockRelease } from './redis-lock-wait.js';
 
@@ -60,7 +60,9 @@ export interface RedisStore extends CacheStore {
 
 const KEYS = ['client', 'url', 'prefix', 'timeoutMs', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'retryAfterMs', 'clock'] as const;
 const SCAN_COUNT = '500';
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', ARGV[2], ARGV[3]); return 1 end return 0";
+/** After a failed subscription, the next attempt waits this long (waiters poll meanwhile). */
+const RESUBSCRIBE_MS = 5000;
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 /**
@@ -102,6 +104,11 @@ class RedisStoreImpl implements RedisStore {
   readonly #guard: RedisGuard;
   readonly #renewals = new Map<string, NodeJS.Timeout>();
   readonly #owned: OwnedConnection | undefined;
+  readonly #connection: Promise<RedisConnection>;
+  readonly #clock: Clock;
+  readonly #wakers = new Map<string, Set<() => void>>();
+  #subscription: Subscription | 'opening' | undefined;
+  #subscribeAfter = 0;
   #closed = false;
 
   constructor(options: RedisStoreOptions, injected: RedisConnection | undefined) {
@@ -119,6 +126,8 @@ class RedisStoreImpl implements RedisStore {
     } else {
       connection = Promise.resolve(injected);
     }
+    this.#connection = connection;
+    this.#clock = clock;
     this.#guard = new RedisGuard(connection, { timeoutMs: this.timeoutMs, retryAfterMs, clock });
   }
 
@@ -166,11 +175,13 @@ class RedisStoreImpl implements RedisStore {
 
   async release(key: string, token: string): Promise<void> {
     this.#stopRenewing(key, token);
-    await this.#guard.run(['EVAL', RELEASE, '1', this.#lock(key), token]);
+    await this.#guard.run(['EVAL', RELEASE, '1', this.#lock(key), token, this.#channel(), key]);
   }
 
+  /** Waits for the lock to go: woken by the release notification (pub/sub), polling as a fallback. */
   waitFor(key: string, options: StoreWaitOptions): Promise<boolean> {
-    return waitForLockRelease(() => this.#guard.run(['EXISTS', this.#lock(key)]).then((n) => Number(n) === 0), options);
+    const isFree = (): Promise<boolean> => this.#guard.run(['EXISTS', this.#lock(key)]).then((n) => Number(n) === 0);
+    return waitForLockRelease(isFree, options, (wake) => this.#listen(key, wake));
   }
 
   close(): Promise<void> {
@@ -179,8 +190,46 @@ class RedisStoreImpl implements RedisStore {
     for (const timer of this.#renewals.values()) clearInterval(timer);
     this.#renewals.clear();
     this.#guard.close();
+    if (typeof this.#subscription === 'object') this.#subscription.end();
     this.#owned?.end();
     return Promise.resolve();
+  }
+
+  #listen(key: string, wake: () => void): () => void {
+    this.#subscribe();
+    const wakers = this.#wakers.get(key) ?? new Set<() => void>();
+    this.#wakers.set(key, wakers);
+    wakers.add(wake);
+    return () => {
+      wakers.delete(wake);
+      if (wakers.size === 0 && this.#wakers.get(key) === wakers) this.#wakers.delete(key);
+    };
+  }
+
+  /** One subscriber connection per store, opened at the first wait; after a failure, retried later. */
+  #subscribe(): void {
+    if (this.#subscription !== undefined || this.#closed || this.#clock.now() < this.#subscribeAfter) return;
+    this.#subscription = 'opening';
+    const failed = (): void => {
+      this.#subscription = undefined;
+      this.#subscribeAfter = this.#clock.now() + RESUBSCRIBE_MS;
+    };
+    const onMessage = (key: string): void => {
+      for (const wake of [...(this.#wakers.get(key) ?? [])]) wake();
+    };
+    this.#connection.then((connection) => {
+      if (this.#closed) return;
+      const subscription = connection.subscribe(this.#channel(), onMessage);
+      this.#subscription = subscription;
+      subscription.ready.catch(() => {
+        subscription.end();
+        if (this.#subscription === subscription) failed();
+      });
+    }, failed);
+  }
+
+  #channel(): string {
+    return `${this.prefix}:released`;
   }
 
   #renew(key: string, token: string, ttlMs: string, everyMs: number): void {

@@ -80,6 +80,30 @@ describe('createRedisStore', () => {
     await store.close();
   });
 
+  it.each([
+    ['node-redis', () => client],
+    ['ioredis', () => io],
+  ] as const)('wakes waiters by pub/sub: one subscriber per store (%s), a message per release', async (_, pick) => {
+    const store = createRedisStore({ client: pick(), prefix: uniquePrefix('pubsub'), timeoutMs: 2000 });
+    const channel = `${store.prefix}:released`;
+    const numsub = async (): Promise<number> => Number((await client.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', channel]))[1]);
+    const listener = client.duplicate();
+    listener.on('error', () => undefined);
+    await listener.connect();
+    const messages: string[] = [];
+    await listener.subscribe(channel, (message) => void messages.push(message));
+    const token = await store.acquire('v1:k', { ttlMs: 10_000 });
+    const waits = [store.waitFor('v1:k', { timeoutMs: 30_000 }), store.waitFor('v1:k', { timeoutMs: 30_000 })];
+    expect(await eventually(async () => (await numsub()) === 2)).toBe(true);
+    await store.release('v1:k', token!);
+    expect(await Promise.all(waits)).toEqual([true, true]);
+    expect(await eventually(() => messages.length === 1)).toBe(true);
+    expect(messages).toEqual(['v1:k']);
+    await store.close();
+    expect(await eventually(async () => (await numsub()) === 1)).toBe(true);
+    listener.destroy();
+  });
+
   it('rejects an aborted read with the signal reason', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('abort') });
     const reason = new Error('gone');
