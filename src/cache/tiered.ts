@@ -16,6 +16,12 @@ export interface StoreWrite {
 const WARN_EVERY_MS = 10_000;
 /** Rounds of acquire → wait → read one computation makes before giving up on coordination. */
 const MAX_ROUNDS = 100;
+/**
+ * Added to the store's `timeoutMs` for the engine's own deadline: a store that enforces its own
+ * deadline (the Redis store does) then reports first and notes the failure (opening its breaker)
+ * before the call moves on to its next store command.
+ */
+const GRACE_MS = 20;
 /** Fire-and-forget writes in flight at once; beyond it answers are not written (a slow store must not pile them up). */
 const MAX_PENDING_WRITES = 1000;
 
@@ -145,7 +151,7 @@ export class StoreTier {
    * with `fallback`. An abort of `signal` is not a store failure: it rejects with the signal's reason.
    */
   async #attempt<T, F>(operation: string, op: () => Promise<T>, signal: AbortSignal | undefined, fallback: F, extraMs = 0): Promise<T | F> {
-    const timeoutMs = this.#timeoutMs + extraMs;
+    const timeoutMs = this.#timeoutMs + GRACE_MS + extraMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`)), timeoutMs);

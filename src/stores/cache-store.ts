@@ -10,8 +10,9 @@ export interface CacheStore {
   /** Short name used in `store-error` events and warnings (e.g. `'redis'`). */
   readonly name: string;
   /**
-   * Deadline the engine gives every call of this store, in ms; past it the call counts as a miss
-   * (or a skipped write) and a `store-error` event is emitted. @default 1000
+   * Deadline the engine gives every call of this store, in ms (plus 20 ms of grace, so a store
+   * enforcing this deadline itself reports first); past it the call counts as a miss (or a skipped
+   * write) and a `store-error` event is emitted. @default 1000
    */
   readonly timeoutMs?: number;
   /** Largest serialized value (UTF-8 bytes) the engine writes; larger answers are served but not stored. @default Infinity */
