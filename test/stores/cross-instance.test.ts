@@ -76,6 +76,34 @@ describe('one cache shared by several instances over Redis', () => {
     await Promise.all([a.store!.close!(), b.store!.close!()]);
   });
 
+  it('keeps tenants apart: 2 prefixes × 8 scopes × 5 prompts never share an answer', async () => {
+    const base = uniquePrefix('tenants');
+    const prefixes = [`${base}-a`, `${base}-b`];
+    const scopes = ['', 'a', 'b', 'tenant 1', 'tenant:1', 'tenant%3A1', 'ü', 'a'.repeat(100)];
+    const prompts = ['q0', 'q1', 'Q1', 'q1 ', 'q2'];
+    const stores = prefixes.map((prefix) => createRedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 }));
+    await Promise.all(stores.map(storeReady));
+    const answer = (p: number, scope: string, prompt: string): string => `${p}|${scope}|${prompt}`;
+    const writers = stores.map((store) => new OptimizationEngine({ store }));
+    for (const [p, writer] of writers.entries()) {
+      for (const scope of scopes) for (const prompt of prompts) await writer.optimizeAiCall(prompt, 'm', () => answer(p, scope, prompt), { scope });
+    }
+    await sleep(50);
+    const readers = stores.map((store) => new OptimizationEngine({ store }));
+    let fromStore = 0;
+    for (const [p, reader] of readers.entries()) {
+      for (const scope of scopes) {
+        for (const prompt of prompts) {
+          const status: CallStatus = {};
+          expect(await reader.optimizeAiCall(prompt, 'm', () => 'recomputed', { scope, status })).toBe(answer(p, scope, prompt));
+          if (status.source === 'store') fromStore++;
+        }
+      }
+    }
+    expect(fromStore).toBe(prefixes.length * scopes.length * prompts.length);
+    await Promise.all(stores.map(async (store) => (await store.clear(), await store.close())));
+  });
+
   it('two processes share entries', async () => {
     const prefix = uniquePrefix('two-processes');
     const [a, b] = await Promise.all([startWorker(prefix), startWorker(prefix)]);
