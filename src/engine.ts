@@ -113,6 +113,8 @@ export class OptimizationEngine {
     const { breaker, retry, healthProbe } = this.#options;
     this.#healing = new SelfHealing({ breaker, retry, healthProbe, clock: this.#clock });
     this.#health.add('model', () => this.#healing.health());
+    const tier2 = this.#tier2;
+    if (tier2 !== undefined) this.#health.add('store', () => tier2.healthCheck());
     this.#autonomous = new AutonomousLoop(autonomousHost({
       engine: this, cache: this.cache, internals: this.#internals, monitor: this.monitor, healing: this.#healing, clock: this.#clock,
       logger: this.#options.logger ?? silentLogger, emit: (event, payload) => this.#events.emit(event, payload),

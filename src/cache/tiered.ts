@@ -1,5 +1,6 @@
 import { OptimizerError } from '../errors.js';
 import type { EventHub, Logger } from '../events.js';
+import type { HealthCheck } from '../health.js';
 import { canCoordinate, type CacheStore } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
 import { parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
@@ -87,6 +88,13 @@ export class StoreTier {
       if (found !== undefined) return found.value as T;
     }
     return run();
+  }
+
+  /** The store as a source of `engine.health()`: degraded while its own `health()` says it is not ok. */
+  healthCheck(): HealthCheck {
+    const health = this.store.health?.();
+    if (health === undefined || health.ok) return { status: 'ok' };
+    return { status: 'degraded', reason: `${this.store.name} store unavailable: ${health.lastError ?? 'unknown error'}` };
   }
 
   /** Writes an answer to the store, fire-and-forget; non-serializable or oversized answers are skipped. */

@@ -269,6 +269,20 @@ describe('shared store (L2) behind the in-process cache', () => {
     });
   });
 
+  it('reports the store in engine.health(): degraded while the store says it is not ok', async () => {
+    let ok = false;
+    const store = { ...brokenStore('reject'), health: () => ({ ok, lastError: ok ? undefined : 'connection refused', since: 0 }) };
+    const engine = new OptimizationEngine({ store });
+    const degraded = await engine.health();
+    expect(degraded.status).toBe('degraded');
+    expect(degraded.checks.store).toEqual({ status: 'degraded', reason: 'broken store unavailable: connection refused' });
+    ok = true;
+    expect((await engine.health()).checks.store).toEqual({ status: 'ok' });
+    const { health: _, ...noHealth } = store;
+    expect((await new OptimizationEngine({ store: noHealth }).health()).checks.store).toEqual({ status: 'ok' });
+    expect((await new OptimizationEngine().health()).checks.store).toBeUndefined();
+  });
+
   it('names a `store` option that is not a store', () => {
     expect(() => new OptimizationEngine({ store: {} as CacheStore })).toThrow(/`store` must be a CacheStore/);
   });

@@ -53,10 +53,12 @@ describe('the Redis store fails open and recovers by itself', () => {
     expect(errors.length).toBeGreaterThan(0);
     expect(store.health()).toMatchObject({ ok: false });
     expect(store.health().lastError).toBeTypeOf('string');
+    expect((await engine.health()).checks.store?.status).toBe('degraded');
     const late = await TestRedis.startOn(port);
     try {
       expect(await sharingWorks(engine, store, 'after')).toBe(true);
       expect(store.health().ok).toBe(true);
+      expect((await engine.health()).checks.store).toEqual({ status: 'ok' });
     } finally {
       await store.close();
       await late.stop();
