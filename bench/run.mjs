@@ -19,6 +19,8 @@ await section('in_process_store_choice', async () => (await import('./lru-choice
 await section('stream_path_200_chunks', async () => (await import('./stream.mjs')).benchStreamPath());
 await section('stream_50_shared_loopback', async () => (await import('./stream.mjs')).benchSharedStreams());
 await section('healing_miss_overhead', async () => (await import('./healing.mjs')).benchHealing());
+await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRedis());
+await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
 
