@@ -16,7 +16,7 @@ import { percent } from './cache/stats.js';
 import { StoreTier } from './cache/tiered.js';
 import type { Envelope } from './cache/envelope.js';
 import type { CacheStore } from './stores/cache-store.js';
-import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, Prompt, TokenUsage } from './types.js';
+import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 import { StreamCalls, type StreamHost } from './stream/stream-calls.js';
 import type { OptimizedStream, StreamCallOptions, StreamExecFunction } from './stream/types.js';
 import { HealthRegistry, type HealthReport, type HealthSource } from './health.js';
@@ -46,6 +46,8 @@ export interface Call<T> {
   readonly status: CallStatus | undefined;
   key: string | undefined;
   stale: Entry | undefined;
+  /** Why the in-process lookup missed, captured at lookup time (the cache's `lastMiss` is shared by every call). */
+  missCause: MissCause;
 }
 
 /** Savings of calls that joined a computation instead of running their own. */
@@ -169,6 +171,7 @@ export class OptimizationEngine {
       const entry = this.#internals.lookup(call.id, call.fp, call.start);
       if (entry !== undefined) return Promise.resolve(this.#hit(call, entry) as T);
       call.stale = this.#internals.lastMiss.stale;
+      call.missCause = this.#internals.lastMiss.cause;
     }
     return this.#miss(call);
   }
@@ -352,6 +355,7 @@ export class OptimizationEngine {
       status: options.status,
       key: undefined,
       stale: undefined,
+      missCause: 'new',
     };
     if (this.#events.has('call-start')) {
       this.#events.emit('call-start', { model, scope: id.scope, cache: call.mode, timestamp: call.start });
@@ -397,7 +401,7 @@ export class OptimizationEngine {
   }
 
   async #fetch<T>(call: Call<T>, key: string): Promise<T> {
-    const cause = call.mode === 'refresh' ? 'refresh' : this.#internals.lastMiss.cause;
+    const cause = call.mode === 'refresh' ? 'refresh' : call.missCause;
     if (call.status !== undefined) call.status.missCause = cause;
     if (this.#events.has('cache-miss')) this.#events.emit('cache-miss', { key, model: call.model, scope: call.id.scope, cause });
     if (call.mode === 'only-if-cached') {

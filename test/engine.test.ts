@@ -272,3 +272,19 @@ describe('time saved', () => {
     expect(engine.getCacheStats().performance_impact.time_saved_estimate_seconds).toBe(0.1);
   });
 });
+
+describe('miss causes with a shared store', () => {
+  it('reports each call its own miss cause even when another call looks up while it waits on the store', async () => {
+    const clock = fakeClock();
+    const emptyStore = { name: 'empty', get: async () => undefined, set: async () => undefined, delete: async () => false, clear: async () => undefined };
+    const engine = new OptimizationEngine({ clock, cache: { ttlMs: 1000 }, store: emptyStore });
+    await engine.optimizeAiCall('p', 'm', () => 'old');
+    clock.advance(2000);
+    const expired: CallStatus = {};
+    const fresh: CallStatus = {};
+    const both = [engine.optimizeAiCall('p', 'm', () => 'new p', { status: expired }), engine.optimizeAiCall('q', 'm', () => 'q', { status: fresh })];
+    await Promise.all(both);
+    expect(expired.missCause).toBe('expired');
+    expect(fresh.missCause).toBe('new');
+  });
+});
