@@ -101,33 +101,88 @@ export function fullKey(id: Pick<RequestIdentity, 'header' | 'text' | 'scope'>, 
   return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeURIComponent(id.scope)}:${digest}`;
 }
 
-const SAMPLES = 64;
-const ENDS = 32;
-const FULL_BELOW = 256;
+const SAMPLES = 48;
+const ENDS = 16;
+const FULL_BELOW = 64;
+const PRIME = 0x01000193;
 const seed = randomBytes(4).readUInt32LE(0);
 
-function mix(h: number, c: number): number {
-  return Math.imul(h ^ c, 0x01000193);
+// The two lanes of the running fingerprint; module state, because arrays or objects passed between
+// the helpers cost more than the hashing (the hit path is measured in nanoseconds).
+let laneA = 0;
+let laneB = 0;
+
+/**
+ * Characters `from`..`to` of `text`, two per multiply on two independent lanes: the multiplies of one
+ * lane wait on each other, so two lanes fed two characters at a time run about four times faster
+ * than one character per multiply.
+ */
+function hashRange(text: string, from: number, to: number): void {
+  let a = laneA;
+  let b = laneB;
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    a = Math.imul(a ^ (text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16)), PRIME);
+    b = Math.imul(b ^ (text.charCodeAt(i + 2) | (text.charCodeAt(i + 3) << 16)), PRIME);
+  }
+  for (; i < to; i++) a = Math.imul(a ^ text.charCodeAt(i), PRIME);
+  laneA = a;
+  laneB = b;
+}
+
+/** Evenly spaced samples of a long text, alternating lanes. */
+function hashSamples(text: string, first: number, step: number): void {
+  let a = laneA;
+  let b = laneB;
+  for (let i = 0, at = first; i < SAMPLES; i += 2, at += 2 * step) {
+    a = Math.imul(a ^ text.charCodeAt(at), PRIME);
+    b = Math.imul(b ^ text.charCodeAt(at + step), PRIME);
+  }
+  laneA = a;
+  laneB = b;
+}
+
+/** Murmur3's finaliser: every input bit reaches every output bit before the 30-bit cut. */
+function avalanche(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
 /**
  * A fast, non-cryptographic fingerprint of a request for the in-process map: every character of the
- * header and of short prompts, and for long prompts their length, both ends and evenly spaced
- * samples at a per-process random offset. It only picks a bucket: entries are always confirmed by
- * comparing the full text, so a collision costs a comparison, never a wrong answer, and buckets are
- * bounded (see ResponseCache), so crafted collisions cannot turn lookups into long scans.
+ * header and of prompts up to 64 characters, and for longer prompts their length, 16 characters at each end and 48
+ * evenly spaced samples at a per-process random offset. It only picks a bucket: entries are always
+ * confirmed by comparing the full text, so a collision costs a comparison, never a wrong answer, and
+ * buckets are bounded (see MemoryTier), so crafted collisions cannot turn lookups into long scans.
  */
+/**
+ * The fingerprint over every character of header and text: the second level for a fingerprint whose
+ * bucket is full (templated prompts that differ only between the samples), so they still avoid
+ * hashing a concatenated copy of their text.
+ */
+export function fullFingerprint(id: { readonly header: string; readonly text: string }): number {
+  const { header, text } = id;
+  laneA = ~seed ^ Math.imul(text.length, 0x85ebca6b);
+  laneB = seed;
+  hashRange(header, 0, header.length);
+  hashRange(text, 0, text.length);
+  return avalanche(laneA ^ Math.imul(laneB, 0x9e3779b1));
+}
+
 export function fingerprint(id: { readonly header: string; readonly text: string }): number {
   const { header, text } = id;
-  let h = seed ^ Math.imul(text.length, 0x9e3779b1);
-  for (let i = 0; i < header.length; i++) h = mix(h, header.charCodeAt(i));
   const n = text.length;
+  laneA = seed ^ Math.imul(n, 0x9e3779b1);
+  laneB = ~seed;
+  hashRange(header, 0, header.length);
   if (n <= FULL_BELOW) {
-    for (let i = 0; i < n; i++) h = mix(h, text.charCodeAt(i));
+    hashRange(text, 0, n);
   } else {
-    for (let i = 0; i < ENDS; i++) h = mix(mix(h, text.charCodeAt(i)), text.charCodeAt(n - 1 - i));
+    hashRange(text, 0, ENDS);
+    hashRange(text, n - ENDS, n);
     const step = ((n - 2 * ENDS) / SAMPLES) | 0;
-    for (let i = 0, at = ENDS + (seed % step); i < SAMPLES; i++, at += step) h = mix(h, text.charCodeAt(at));
+    hashSamples(text, ENDS + (seed % step), step);
   }
-  return (h ^ (h >>> 15)) & 0x3fffffff;
+  return avalanche(laneA ^ Math.imul(laneB, 0x9e3779b1));
 }

@@ -1,10 +1,18 @@
 import { LRUCache } from 'lru-cache';
 import type { MissCause } from '../types.js';
-import { fingerprint, type RequestIdentity } from './cache-key.js';
+import { fingerprint, fullFingerprint, type RequestIdentity } from './cache-key.js';
 import type { Entry } from './entry.js';
 
-/** Entries sharing one fingerprint before further ones are keyed by their full text instead. */
-const MAX_BUCKET = 4;
+/**
+ * Entries a bucket holds before further ones go one level down. Entries in one bucket share one place
+ * in the LRU order, so the first level, which natural traffic fills, holds one entry: colliding
+ * prompts (templates that differ between the samples) get their own full-fingerprint slot and exact
+ * LRU order. Full fingerprints collide only when crafted, so their buckets may hold a few.
+ */
+const FIRST_BUCKET = 1;
+const SECOND_BUCKET = 4;
+/** Second-level buckets (full fingerprints) live above the first level's 30-bit range in the same LRU. */
+const SECOND_LEVEL = 2 ** 30;
 
 export type RemovalReason = 'evict' | 'delete' | 'clear' | 'overwrite';
 
@@ -14,8 +22,8 @@ export interface TierLimits {
 }
 
 /**
- * The in-process LRU of entries, keyed by fingerprint with a bounded bucket per fingerprint and an
- * overflow keyed by full text. Bounds entries and bytes exactly, evicting one least-recently-used
+ * The in-process LRU of entries, keyed by fingerprint with a bounded bucket per fingerprint, then by
+ * full fingerprint, then by full text (see `find`). Bounds entries and bytes exactly, evicting one least-recently-used
  * entry at a time. Remembers the fingerprints of entries it dropped (a ghost list) so a later miss
  * can say whether it was caused by eviction or expiry. Internal: ResponseCache is the public face.
  */
@@ -62,12 +70,25 @@ export class MemoryTier {
     this.#lru = next;
   }
 
-  /** The entry for a request, marking it most recently used; expired entries are returned too (the caller decides). */
+  /**
+   * The entry for a request, marking it most recently used; expired entries are returned too (the
+   * caller decides). Three levels: the sampled fingerprint's bucket; once that bucket overflowed, the
+   * full fingerprint's bucket; once that overflowed too (crafted collisions), the full text.
+   */
   find(id: RequestIdentity, fp: number = fingerprint(id)): Entry | undefined {
-    for (let e = this.#lru.get(fp); e !== undefined; e = e.next) {
+    const found = this.#walk(fp, id);
+    if (found !== undefined || !this.#overflowed.has(fp)) return found;
+    const fp2 = SECOND_LEVEL + fullFingerprint(id);
+    const deeper = this.#walk(fp2, id);
+    if (deeper !== undefined || !this.#overflowed.has(fp2)) return deeper;
+    return this.#lru.get(overflowKey(id));
+  }
+
+  #walk(slot: number, id: RequestIdentity): Entry | undefined {
+    for (let e = this.#lru.get(slot); e !== undefined; e = e.next) {
       if (e.text === id.text && e.header === id.header) return e;
     }
-    return this.#overflowed.has(fp) ? this.#lru.get(overflowKey(id)) : undefined;
+    return undefined;
   }
 
   /** Why a request found nothing: it was dropped from this cache before, or it is new. */
@@ -75,26 +96,46 @@ export class MemoryTier {
     return this.#ghosts.get(fp) ?? 'new';
   }
 
-  /** Entries in the bucket of a fingerprint (at most 4; the rest of a crowded fingerprint is keyed by full text). */
+  /** Entries in the bucket of a slot (1 at the first level, at most 4 at the second). */
   bucketDepth(fp: number): number {
     let depth = 0;
     for (let e = this.#lru.peek(fp); e !== undefined; e = e.next) depth++;
     return depth;
   }
 
-  /** Adds an entry (not already present) to its fingerprint bucket, or under its full text once the bucket is full. */
+  /** Adds an entry (not already present) at the first level with room: sampled bucket, full-fingerprint bucket, full text. */
   insert(entry: Entry, fp: number, bytes = entry.bytes): void {
     this.#count++;
     this.#bytes += bytes;
-    const head = this.#lru.peek(fp);
-    if (this.bucketDepth(fp) < MAX_BUCKET) {
-      entry.next = head;
-      this.#lru.set(fp, entry);
-    } else {
+    if (!this.#chain(fp, entry, FIRST_BUCKET)) {
+      if (this.#overflowed.size > 2 * this.#limits.maxEntries + 64) this.#rebuildOverflowed();
       this.#overflowed.add(fp);
-      this.#lru.set(overflowKey(entry), entry);
+      const fp2 = SECOND_LEVEL + fullFingerprint(entry);
+      if (!this.#chain(fp2, entry, SECOND_BUCKET)) {
+        this.#overflowed.add(fp2);
+        this.#lru.set(overflowKey(entry), entry);
+      }
     }
     this.#shrink();
+  }
+
+  /** Marks of overflowed buckets outlive their entries; past a bound, they are rebuilt from what is held. */
+  #rebuildOverflowed(): void {
+    this.#overflowed.clear();
+    for (const [slot, head] of this.#lru.entries()) {
+      if (typeof slot === 'number' && slot < SECOND_LEVEL) continue;
+      for (let e: Entry | undefined = head; e !== undefined; e = e.next) {
+        this.#overflowed.add(fingerprint(e));
+        if (typeof slot === 'string') this.#overflowed.add(SECOND_LEVEL + fullFingerprint(e));
+      }
+    }
+  }
+
+  #chain(slot: number, entry: Entry, capacity: number): boolean {
+    if (this.bucketDepth(slot) >= capacity) return false;
+    entry.next = this.#lru.peek(slot);
+    this.#lru.set(slot, entry);
+    return true;
   }
 
   remove(entry: Entry, reason: RemovalReason): void {
@@ -138,22 +179,27 @@ export class MemoryTier {
     }
   }
 
-  /** Takes an entry out of its bucket (found again by its fingerprint) or out of the overflow. */
+  /** Takes an entry out of whichever level holds it (found again from its fingerprints). */
   #unlink(entry: Entry): void {
-    const fp = fingerprint(entry);
-    const head = this.#lru.peek(fp);
+    if (this.#unchain(fingerprint(entry), entry)) return;
+    if (this.#unchain(SECOND_LEVEL + fullFingerprint(entry), entry)) return;
+    this.#lru.delete(overflowKey(entry));
+  }
+
+  #unchain(slot: number, entry: Entry): boolean {
+    const head = this.#lru.peek(slot);
     if (head === entry) {
-      if (entry.next === undefined) this.#lru.delete(fp);
-      else this.#lru.set(fp, entry.next);
-      return;
+      if (entry.next === undefined) this.#lru.delete(slot);
+      else this.#lru.set(slot, entry.next);
+      return true;
     }
     for (let e = head; e !== undefined; e = e.next) {
       if (e.next === entry) {
         e.next = entry.next;
-        return;
+        return true;
       }
     }
-    this.#lru.delete(overflowKey(entry));
+    return false;
   }
 }
 
