@@ -3,7 +3,7 @@ import { fingerprint, type RequestIdentity } from './cache/cache-key.js';
 import { isolate, type Entry } from './cache/entry.js';
 import { SingleFlight, type Flight } from './cache/single-flight.js';
 import type { Clock } from './clock.js';
-import { OptimizerError } from './errors.js';
+import { isOptimizerError, OptimizerError } from './errors.js';
 import { EventHub, silentLogger, type EngineEventName, type EngineListener } from './events.js';
 import { validateCacheMode, validateExec, validateSignal } from './internal/arguments.js';
 import { describe, positiveNumber } from './internal/validate.js';
@@ -160,10 +160,11 @@ export class OptimizationEngine {
    * Calls `exec` through the cache: identical calls (same prompt, model, params and scope) run it
    * once, concurrent identical calls share one run, and only successful results are stored.
    */
-  optimizeAiCall<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions = {}): Promise<T> {
+  optimizeAiCall<T, P extends Prompt = Prompt>(prompt: P, model: string, exec: ExecFunction<T, P>, options: CallOptions = {}): Promise<T> {
     let call: Call<T>;
     try {
-      call = this.#prepare(prompt, model, exec, options);
+      checkCallOptions(options);
+      call = this.#prepare(prompt, model, exec as ExecFunction<T>, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -335,7 +336,9 @@ export class OptimizationEngine {
       clock: options.clock ?? this.#clock,
       onAnomaly: (anomaly) => {
         this.#events.emit('anomaly-detect', anomaly);
-        own?.(anomaly);
+        // A rejected promise from an async callback must not become an unhandled rejection.
+        const result: unknown = own?.(anomaly);
+        if (result instanceof Promise) result.catch((error: unknown) => logger?.warn('The monitor\'s `onAnomaly` callback failed', error));
       },
     });
   }
@@ -394,8 +397,9 @@ export class OptimizationEngine {
       const value = call.mode === 'bypass' ? await this.#run(call, undefined) : await this.#fetch(call, key);
       return value;
     } catch (error) {
-      if (call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale);
-      this.#fail(call, error);
+      const own = isOwnEnd(call, error);
+      if (!own && call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale);
+      this.#fail(call, error, !own);
       throw error;
     }
   }
@@ -409,12 +413,24 @@ export class OptimizationEngine {
     }
     let flight = this.#flights.get(key) as Flight<T> | undefined;
     if (flight !== undefined) return this.#join(call, flight);
+    if (this.#tier2 !== undefined && call.mode === 'default') {
+      // The store read awaited: an identical flight may have finished meanwhile and left its answer here.
+      const landed = this.#internals.peek(call.id, call.fp, this.#clock.now());
+      if (landed !== undefined) return this.#landed(call, landed);
+    }
     const tier2 = call.mode === 'default' ? this.#tier2 : undefined;
     flight = (this.#flights as SingleFlight<T>).start(key, (f) =>
       tier2 === undefined ? this.#run(call, f) : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f)));
     const value = await this.#flights.wait(flight, call.signal);
     this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
     return isolate(value) as T;
+  }
+
+  /** An answer an identical call stored while this one was reading the shared store: it joined that computation. */
+  #landed<T>(call: Call<T>, entry: Entry): T {
+    this.#saveCoalesced(entry.execMs, { promptTokens: entry.tokens });
+    this.#end(call, 'coalesced', this.#clock.now(), call.key);
+    return isolate(entry.value) as T;
   }
 
   async #join<T>(call: Call<T>, flight: Flight<T>): Promise<T> {
@@ -503,7 +519,8 @@ export class OptimizationEngine {
     return this.#hit(call, entry, true) as T;
   }
 
-  #fail(call: Call<unknown>, error: unknown): void {
+  /** Reports a failed call; `modelFailed: false` (the caller left, nothing was cached, the engine closed) keeps it out of the monitor's model figures. */
+  #fail(call: Call<unknown>, error: unknown, modelFailed = true): void {
     const now = this.#clock.now();
     if (call.status !== undefined) call.status.error = error;
     if (this.#events.has('call-error')) {
@@ -511,22 +528,41 @@ export class OptimizationEngine {
         model: call.model, scope: call.id.scope, error, durationMs: now - call.start, key: call.key, timestamp: now,
       });
     }
-    this.#end(call, 'error', now, call.key);
+    this.#end(call, 'error', now, call.key, undefined, modelFailed);
   }
 
-  #end(call: Call<unknown>, outcome: CallOutcome, now: number, key: string | undefined, usage?: TokenUsage): void {
+  #end(call: Call<unknown>, outcome: CallOutcome, now: number, key: string | undefined, usage?: TokenUsage, record = true): void {
     const durationMs = now - call.start;
     if (call.status !== undefined) {
       call.status.outcome = outcome;
       call.status.durationMs = durationMs;
     }
-    this.monitor.recordCall({
+    if (record) this.monitor.recordCall({
       model: call.model, scope: call.id.scope, outcome, durationMs, timestampMs: now, usage, inFlight: this.#throttle.active + this.#throttle.queued,
     });
     if (this.#events.has('call-end')) {
       this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
     }
   }
+}
+
+const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete']);
+
+/** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
+function checkCallOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`\`options\` must be an object, received ${describe(options)}`);
+  for (const key in options) {
+    if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
+  }
+}
+
+/**
+ * Errors that end a call without saying anything about the model: the caller's own abort, a miss in
+ * `only-if-cached` mode, the engine closing. Not served stale, not counted as model failures.
+ */
+function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
+  if (call.signal?.aborted === true && error === call.signal.reason) return true;
+  return isOptimizerError(error) && (error.code === 'ERR_NOT_CACHED' || error.code === 'ERR_CLOSED');
 }
 
 function round6(value: number): number {

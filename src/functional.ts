@@ -18,6 +18,6 @@ export function getDefaultEngine(): OptimizationEngine {
  * const text = await optimizeAiCall('Suggest a follow-up for …', 'llama3.1:8b', (p, m, { signal }) => ask(p, m, signal));
  * ```
  */
-export function optimizeAiCall<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options?: CallOptions): Promise<T> {
+export function optimizeAiCall<T, P extends Prompt = Prompt>(prompt: P, model: string, exec: ExecFunction<T, P>, options?: CallOptions): Promise<T> {
   return getDefaultEngine().optimizeAiCall(prompt, model, exec, options);
 }

@@ -32,8 +32,8 @@ export interface ExecContext {
   reportUsage(usage: TokenUsage): void;
 }
 
-/** Your model call. It may return a value or a promise; its errors reach every caller unchanged. */
-export type ExecFunction<T> = (prompt: Prompt, model: string, context: ExecContext) => T | PromiseLike<T>;
+/** Your model call: it receives the prompt as you passed it (a string stays a string). It may return a value or a promise; its errors reach every caller unchanged. */
+export type ExecFunction<T, P extends Prompt = Prompt> = (prompt: P, model: string, context: ExecContext) => T | PromiseLike<T>;
 
 /** How one call uses the cache. */
 export type CacheMode =

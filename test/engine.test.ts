@@ -288,3 +288,120 @@ describe('miss causes with a shared store', () => {
     expect(fresh.missCause).toBe('new');
   });
 });
+
+describe('review fixes', () => {
+  class Answer {
+    constructor(readonly text: string) {}
+    get upper(): string {
+      return this.text.toUpperCase();
+    }
+  }
+
+  it('returns class instances intact and does not cache them; hits get copies of plain data', async () => {
+    const engine = new OptimizationEngine();
+    const exec = vi.fn(() => new Answer('hi'));
+    const gate = deferred<void>();
+    const slow = async () => (await gate.promise, exec());
+    const both = [engine.optimizeAiCall('p', 'm', slow), engine.optimizeAiCall('p', 'm', slow)];
+    gate.resolve();
+    const [first, waiter] = await Promise.all(both);
+    expect(first).toBeInstanceOf(Answer);
+    expect(first?.upper).toBe('HI');
+    expect(waiter).toBeInstanceOf(Answer);
+    await engine.optimizeAiCall('p', 'm', slow);
+    expect(exec).toHaveBeenCalledTimes(2);
+    const withFunction = await engine.optimizeAiCall('f', 'm', () => ({ text: 'x', fn: () => 1 }));
+    expect(withFunction.fn()).toBe(1);
+  });
+
+  it('does not store values whose size cannot be measured, and keeps its byte count finite', async () => {
+    const engine = new OptimizationEngine();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    expect(await engine.optimizeAiCall('c', 'm', () => cyclic)).toMatchObject({ a: 1 });
+    expect(engine.cache.size).toBe(0);
+    await engine.optimizeAiCall('n', 'm', () => 1n);
+    expect(Number.isFinite(engine.cache.getStats().bytes)).toBe(true);
+  });
+
+  it('rejects calls in flight on close even when exec ignores its signal', async () => {
+    const engine = new OptimizationEngine();
+    const never = new Promise<string>(() => undefined);
+    const pending = engine.optimizeAiCall('p', 'm', () => never);
+    await flush();
+    await engine.close();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('reports a rejected async onAnomaly to the logger instead of crashing', async () => {
+    const warnings: string[] = [];
+    const engine = new OptimizationEngine({
+      logger: { warn: (m) => warnings.push(m) },
+      monitor: { thresholds: { responseTimeMs: 5_000 }, sampleIntervalMs: false, onAnomaly: (() => Promise.reject(new Error('alerting down'))) as () => void },
+    });
+    engine.monitor.recordMetric({ responseTimeMs: 6_000 });
+    expect(engine.monitor.detectAnomalies()).toHaveLength(1);
+    await flush();
+    expect(warnings.some((w) => w.includes('onAnomaly'))).toBe(true);
+  });
+
+  it('does not count only-if-cached misses or caller aborts as model errors, nor serve them stale', async () => {
+    const clock = fakeClock();
+    const engine = new OptimizationEngine({ clock, cache: { ttlMs: 100 } });
+    for (let i = 0; i < 3; i++) await expect(engine.optimizeAiCall(`q${i}`, 'm', () => 'x', { cache: 'only-if-cached' })).rejects.toMatchObject({ code: 'ERR_NOT_CACHED' });
+    await engine.optimizeAiCall('p', 'm', () => 'old');
+    clock.advance(200);
+    const controller = new AbortController();
+    const hang = new Promise<string>(() => undefined);
+    const aborted = engine.optimizeAiCall('p', 'm', () => hang, { staleIfError: true, signal: controller.signal });
+    await flush();
+    controller.abort(new Error('client went away'));
+    await expect(aborted).rejects.toThrow('client went away');
+    expect(engine.monitor.outcomes.error).toBe(0);
+  });
+
+  it('runs exec once when an identical call finishes while another reads the shared store', async () => {
+    const reads: Array<ReturnType<typeof deferred<undefined>>> = [];
+    const store = {
+      name: 'slow', set: async () => undefined, delete: async () => false, clear: async () => undefined,
+      get: () => {
+        const d = deferred<undefined>();
+        reads.push(d);
+        return d.promise;
+      },
+    };
+    const engine = new OptimizationEngine({ store });
+    const gate = deferred<string>();
+    const exec = vi.fn(() => gate.promise);
+    const first = engine.optimizeAiCall('p', 'm', exec);
+    await flush();
+    reads[0]?.resolve(undefined);
+    await flush();
+    const status: CallStatus = {};
+    const second = engine.optimizeAiCall('p', 'm', exec, { status });
+    await flush();
+    gate.resolve('answer');
+    expect(await first).toBe('answer');
+    reads[1]?.resolve(undefined);
+    expect(await second).toBe('answer');
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(status.outcome).toBe('coalesced');
+  });
+
+  it('rejects misspelt call options, and hands exec the prompt type it was given', async () => {
+    const engine = new OptimizationEngine();
+    await expect(engine.optimizeAiCall('p', 'm', () => 'x', { ttl: 5 } as never)).rejects.toThrow(/Unknown call option `ttl`/);
+    const upper = (prompt: string) => prompt.toUpperCase();
+    expect(await engine.optimizeAiCall('typed', 'm', (prompt) => upper(prompt))).toBe('TYPED');
+  });
+
+  it('stops a waiter at once when its signal aborts before it starts waiting', async () => {
+    const engine = new OptimizationEngine();
+    const controller = new AbortController();
+    engine.on('cache-miss', () => controller.abort(new Error('gave up during the miss')));
+    let execSignal: AbortSignal | undefined;
+    const pending = engine.optimizeAiCall('p', 'm', (_p, _m, ctx) => ((execSignal = ctx.signal), new Promise<string>(() => undefined)), { signal: controller.signal });
+    await expect(pending).rejects.toThrow('gave up during the miss');
+    expect(execSignal?.aborted).toBe(true);
+  });
+});

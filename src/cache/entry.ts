@@ -86,7 +86,30 @@ function valueBytes(value: unknown): number {
   }
 }
 
-/** Primitives are immutable and shared; objects are copied in and out, so no caller can change what the next one gets. */
+/**
+ * Values the cache can copy faithfully, and so store: primitives, and plain objects, arrays and typed
+ * arrays at the top level. `structuredClone` would turn a class instance into a plain object (its
+ * prototype, methods and getters lost), so such values are returned but never stored.
+ */
+export function isStorable(value: unknown): boolean {
+  if (typeof value === 'function' || typeof value === 'symbol') return false;
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) return true;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A caller's own copy, so no caller can change what the next one gets: primitives are immutable and
+ * shared; storable objects are cloned. A value that cannot be cloned faithfully (a class instance, a
+ * function inside) is passed on as it is: it was never stored, and only callers of the one computation
+ * that produced it (coalesced waiters) share it.
+ */
 export function isolate<T>(value: T): T {
-  return typeof value === 'object' && value !== null ? structuredClone(value) : value;
+  if (typeof value !== 'object' || value === null || !isStorable(value)) return value;
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
+  }
 }

@@ -7,7 +7,7 @@ import {
   canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash,
   type HashOption, type RequestIdentity,
 } from './cache-key.js';
-import { Entry, estimateBytes, isolate, type HeaderInfo } from './entry.js';
+import { Entry, estimateBytes, isolate, isStorable, type HeaderInfo } from './entry.js';
 import { MemoryTier, type RemovalReason } from './memory-tier.js';
 import type { AccessPatterns, CacheStats, HitCounter } from './stats.js';
 import { CacheStatistics } from './stats.js';
@@ -66,6 +66,8 @@ export interface CacheInternals {
   identify(prompt: Prompt, model: string, options: EntryOptions | undefined): RequestIdentity;
   /** A fresh entry at time `now` (count it with `countHit`), or undefined (counted as a miss; see `lastMiss`). */
   lookup(id: RequestIdentity, fp: number, now: number): Entry | undefined;
+  /** A fresh entry at time `now`, counting nothing (a second look after an await). */
+  peek(id: RequestIdentity, fp: number, now: number): Entry | undefined;
   readonly lastMiss: { cause: MissCause; stale: Entry | undefined };
   write(id: RequestIdentity, fp: number, value: unknown, meta: WriteMeta): Entry | undefined;
   keyOf(entry: Entry): string;
@@ -209,6 +211,10 @@ export class ResponseCache {
       keyOf,
       keyFor: (id) => fullKey(id, options.hash),
       identify: (prompt, model, entryOptions) => identify(prompt, model, entryOptions),
+      peek(id, fp, now) {
+        const entry = tier.find(id, fp);
+        return entry !== undefined && entry.isFresh(now) ? entry : undefined;
+      },
       lookup(id, fp, now) {
         const entry = tier.find(id, fp);
         if (entry !== undefined && entry.isFresh(now)) return entry;
@@ -242,10 +248,11 @@ export class ResponseCache {
     const bytes = estimateBytes(id.header, id.text, value);
     const old = this.#tier.find(id, fp);
     if (old !== undefined) this.#tier.remove(old, 'overwrite');
-    if (bytes > this.#options.maxEntryBytes) return undefined;
-    let stored: unknown;
+    // Unmeasurable (cyclic, BigInt) or unfaithfully copyable values are served but never stored.
+    if (!Number.isFinite(bytes) || bytes > this.#options.maxEntryBytes || !isStorable(value)) return undefined;
+    let stored: unknown = value;
     try {
-      stored = isolate(value);
+      if (typeof value === 'object' && value !== null) stored = structuredClone(value);
     } catch {
       return undefined;
     }

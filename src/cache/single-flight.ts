@@ -1,3 +1,4 @@
+import { raceSignal } from '../internal/abort.js';
 import type { TokenUsage } from '../types.js';
 
 /** One computation in flight and the callers waiting on it. */
@@ -10,6 +11,8 @@ export interface Flight<T> {
   durationMs: number;
   /** Token counts the computation reported. */
   usage: TokenUsage | undefined;
+  /** Rejects every waiter at once (the engine closed), whatever the computation does. */
+  readonly fail: (error: unknown) => void;
 }
 
 /**
@@ -34,7 +37,7 @@ export class SingleFlight<T> {
     let settle!: { resolve: (value: T) => void; reject: (error: unknown) => void };
     const promise = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
     promise.catch(() => undefined);
-    const flight: Flight<T> = { key, promise, controller, waiters: 0, durationMs: 0, usage: undefined };
+    const flight: Flight<T> = { key, promise, controller, waiters: 0, durationMs: 0, usage: undefined, fail: (error) => settle.reject(error) };
     this.#flights.set(key, flight);
     const done = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
@@ -49,23 +52,18 @@ export class SingleFlight<T> {
   /** Waits for a flight's result, or for `signal` to abort this caller's wait. */
   wait(flight: Flight<T>, signal: AbortSignal | undefined): Promise<T> {
     flight.waiters++;
-    if (signal === undefined) return flight.promise;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#leave(flight);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      flight.promise.then(
-        (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-        (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-      );
-    });
+    return raceSignal(flight.promise, signal, () => this.#leave(flight));
   }
 
-  /** Aborts every computation (used by `close()`). */
+  /**
+   * Aborts every computation and rejects its waiters with `reason` at once (used by `close()`): a
+   * computation that ignores its signal must not keep callers waiting on a closed engine.
+   */
   abortAll(reason: unknown): void {
-    for (const flight of this.#flights.values()) flight.controller.abort(reason);
+    for (const flight of this.#flights.values()) {
+      flight.controller.abort(reason);
+      flight.fail(reason);
+    }
     this.#flights.clear();
   }
 

@@ -20,7 +20,9 @@ export interface CircuitBreakerOptions {
   probeTimeoutMs?: number;
   /**
    * Which errors of `exec` count as failures. Aborts never count (the caller left, nothing was
-   * learnt about the model). @default every error
+   * learnt about the model), nor by default do client errors (an HTTP 4xx `status` on the error or
+   * its cause: one tenant's malformed requests must not lock every tenant out of the model).
+   * @default every error except a 4xx client error
    */
   isFailure?: (error: unknown) => boolean;
 }
@@ -37,7 +39,7 @@ const KEYS = ['failureThreshold', 'resetTimeoutMs', 'probeTimeoutMs', 'isFailure
 export function resolveBreakerOptions(options: CircuitBreakerOptions | false | undefined): ResolvedBreakerOptions | undefined {
   if (options === false) return undefined;
   knownKeys('breaker', plainObject('breaker', options), KEYS);
-  const isFailure = options?.isFailure ?? (() => true);
+  const isFailure = options?.isFailure ?? ((error: unknown) => !isClientError(error));
   if (typeof isFailure !== 'function') throw new TypeError(`\`breaker.isFailure\` must be a function, received ${describe(isFailure)}`);
   return Object.freeze({
     failureThreshold: positiveInteger('breaker.failureThreshold', options?.failureThreshold, 5),
@@ -45,6 +47,16 @@ export function resolveBreakerOptions(options: CircuitBreakerOptions | false | u
     probeTimeoutMs: positiveNumber('breaker.probeTimeoutMs', options?.probeTimeoutMs, 60_000),
     isFailure,
   });
+}
+
+/** An error carrying an HTTP 4xx status (Ollama's `ResponseError.status_code`, fetch-style `status`), or caused by one. */
+export function isClientError(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const e = error as { status?: unknown; status_code?: unknown; statusCode?: unknown; cause?: unknown };
+  for (const status of [e.status, e.status_code, e.statusCode]) {
+    if (typeof status === 'number' && status >= 400 && status <= 499) return true;
+  }
+  return isClientError(e.cause, depth + 1);
 }
 
 /** What a call was admitted as: the generation it belongs to, and whether it is the half-open probe. */

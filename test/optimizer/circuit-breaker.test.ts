@@ -256,3 +256,16 @@ describe('engine with a breaker', () => {
     await engine.close();
   });
 });
+
+describe('default failure rule', () => {
+  it('does not open the circuit on client errors (HTTP 4xx), only on other failures', async () => {
+    const { OptimizationEngine } = await import('../../src/index.js');
+    const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 2 } });
+    const badRequest = Object.assign(new Error('invalid format'), { status_code: 400 });
+    for (let i = 0; i < 5; i++) await expect(engine.optimizeAiCall(`bad${i}`, 'm', () => Promise.reject(badRequest))).rejects.toBe(badRequest);
+    expect(await engine.optimizeAiCall('good', 'm', () => 'ok')).toBe('ok');
+    const down = new Error('model crashed');
+    for (let i = 0; i < 2; i++) await expect(engine.optimizeAiCall(`down${i}`, 'm', () => Promise.reject(down))).rejects.toBe(down);
+    await expect(engine.optimizeAiCall('after', 'm', () => 'ok')).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+  });
+});
