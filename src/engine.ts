@@ -336,9 +336,7 @@ export class OptimizationEngine {
       clock: options.clock ?? this.#clock,
       onAnomaly: (anomaly) => {
         this.#events.emit('anomaly-detect', anomaly);
-        // A rejected promise from an async callback must not become an unhandled rejection.
-        const result: unknown = own?.(anomaly);
-        if (result instanceof Promise) result.catch((error: unknown) => logger?.warn('The monitor\'s `onAnomaly` callback failed', error));
+        return own?.(anomaly);
       },
     });
   }

@@ -337,7 +337,7 @@ describe('review fixes', () => {
     const warnings: string[] = [];
     const engine = new OptimizationEngine({
       logger: { warn: (m) => warnings.push(m) },
-      monitor: { thresholds: { responseTimeMs: 5_000 }, sampleIntervalMs: false, onAnomaly: (() => Promise.reject(new Error('alerting down'))) as () => void },
+      monitor: { thresholds: { responseTimeMs: 5_000 }, sampleIntervalMs: false, onAnomaly: async () => Promise.reject(new Error('alerting down')) },
     });
     engine.monitor.recordMetric({ responseTimeMs: 6_000 });
     expect(engine.monitor.detectAnomalies()).toHaveLength(1);

@@ -121,10 +121,13 @@ export class AnomalyTracker {
   #notify(anomaly: Anomaly): void {
     const { onAnomaly, logger } = this.#options;
     if (onAnomaly === undefined) return;
+    const report = (error: unknown): void => logger.warn('The monitor\'s `onAnomaly` callback failed', error);
     try {
-      onAnomaly({ ...anomaly });
+      // An async callback's rejection is reported too: it must never become an unhandled rejection.
+      const result: unknown = onAnomaly({ ...anomaly });
+      if (result instanceof Promise) result.catch(report);
     } catch (error) {
-      logger.warn('The monitor\'s `onAnomaly` callback failed', error);
+      report(error);
     }
   }
 
