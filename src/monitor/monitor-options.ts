@@ -73,7 +73,7 @@ export interface PerformanceMonitorOptions {
   /** Reads system CPU and memory on an interval. @default false */
   systemSampler?: SystemSamplerOptions | false;
   /** Called once for each new anomaly (the engine emits `anomaly-detect`). A throw is logged, never raised. */
-  onAnomaly?: (anomaly: Anomaly) => void | Promise<void>;
+  onAnomaly?: (anomaly: Anomaly) => unknown;
   /** Receives warnings (a failing sampler or `onAnomaly`). @default silent */
   logger?: Logger;
 }
@@ -90,7 +90,7 @@ export interface ResolvedMonitorOptions {
   readonly coldLoadMs: number;
   readonly sampleIntervalMs: number | false;
   readonly systemSampler: Readonly<{ intervalMs: number; read: (() => Promise<SystemReading>) | undefined }> | false;
-  readonly onAnomaly: ((anomaly: Anomaly) => void | Promise<void>) | undefined;
+  readonly onAnomaly: ((anomaly: Anomaly) => unknown) | undefined;
   readonly logger: Logger;
 }
 
@@ -150,7 +150,7 @@ export function resolveMonitorOptions(options: PerformanceMonitorOptions): Resol
     coldLoadMs: positiveNumber('coldLoadMs', options.coldLoadMs, 1000),
     sampleIntervalMs: interval === false ? false : positiveNumber('sampleIntervalMs', interval, 10_000),
     systemSampler: resolveSystemSampler(options.systemSampler),
-    onAnomaly: resolveFunction<(anomaly: Anomaly) => void | Promise<void>>('onAnomaly', options.onAnomaly),
+    onAnomaly: resolveFunction<(anomaly: Anomaly) => unknown>('onAnomaly', options.onAnomaly),
     logger: logger ?? silentLogger,
   });
 }
