@@ -473,7 +473,7 @@ export class OptimizationEngine {
   /** The stream path (src/stream) shares the call bookkeeping: lookups, records, events, savings. */
   #streamHost(): StreamHost {
     return {
-      internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle,
+      internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle, healing: this.#healing,
       prepare: (prompt, model, exec, options) => this.#prepare(prompt, model, exec, options),
       hit: (call, entry, stale) => this.#hit(call, entry, stale),
       end: (call, outcome, now, key, usage) => this.#end(call, outcome, now, key, usage),

@@ -5,6 +5,7 @@ import type { Call } from '../engine.js';
 import { OptimizerError } from '../errors.js';
 import type { EventHub } from '../events.js';
 import { oneOf, plainObject, describe } from '../internal/validate.js';
+import type { SelfHealing } from '../optimizer/self-heal.js';
 import type { Throttle } from '../optimizer/throttle.js';
 import type { CallOptions, CallOutcome, ExecFunction, Prompt, TokenUsage } from '../types.js';
 import { failedSource, replaySource, StreamConsumer, type ConsumerEnd } from './stream-consumer.js';
@@ -23,6 +24,8 @@ export interface StreamHost {
   readonly clock: Clock;
   readonly events: EventHub;
   readonly throttle: Throttle;
+  /** The engine's circuit breakers and retries, which every upstream stream goes through. */
+  readonly healing: SelfHealing;
   prepare(prompt: Prompt, model: string, exec: ExecFunction<unknown>, options: CallOptions): Call<unknown>;
   /** Counts and records a hit (a stale one: not counted) and returns a private copy of the value. */
   hit(call: Call<unknown>, entry: Entry, stale: boolean): unknown;
@@ -116,13 +119,14 @@ export class StreamCalls {
   }
 
   #start(call: Call<unknown>, exec: StreamExecFunction<unknown>, admit: Admission, key: string | undefined): StreamFlight<unknown> {
-    const { clock, throttle } = this.#host;
+    const { clock, throttle, healing } = this.#host;
     const flight = new StreamFlight<unknown>(clock, (f) => this.#settled(f, call, admit, key));
     if (key !== undefined) this.#flights.set(key, flight);
     this.#members.set(flight, new Set());
     flight.start(
       (signal, usage) => exec(call.prompt, call.model, { signal, key: call.key ?? '', reportUsage: (u) => Object.assign(usage, u) }),
       (work, signal) => throttle.run(work, signal),
+      (attempt, signal, delivered) => healing.runStream(call.model, attempt, signal, delivered),
     );
     return flight;
   }
