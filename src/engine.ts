@@ -480,6 +480,11 @@ export class OptimizationEngine {
       fail: (call, error) => this.#fail(call, error),
       store: (call, value, execMs, usage) => this.#store(call, value, execMs, usage),
       saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
+      readShared: (call, signal) => this.#tier2?.read(call.key ?? '', call.id, call.fp, signal),
+      storeHit: (call, found) => this.#storeHit(call, found),
+      share: (call, value, execMs, usage) => this.#tier2?.write(call.key ?? '', value, {
+        ttlMs: call.ttlMs ?? this.cache.options.ttlMs, execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0),
+      }),
     };
   }
 
