@@ -90,6 +90,7 @@ export class StreamCalls {
       const entry = this.#host.internals.lookup(call.id, call.fp, call.start);
       if (entry !== undefined) return this.#replay(call, entry, replay, false) as OptimizedStream<C>;
       call.stale = this.#host.internals.lastMiss.stale;
+      call.missCause = this.#host.internals.lastMiss.cause;
     }
     return this.#miss(call, exec as StreamExecFunction<unknown>, admit, replay) as OptimizedStream<C>;
   }
@@ -112,8 +113,7 @@ export class StreamCalls {
     call.key = key;
     if (call.status !== undefined) call.status.key = key;
     if (call.mode === 'bypass') return this.#attach(call, this.#start(call, exec, admit, undefined), 'bypass');
-    // Read now: lastMiss belongs to the latest lookup, which after the store read may be another call's.
-    const cause = call.mode === 'refresh' ? 'refresh' : internals.lastMiss.cause;
+    const cause = call.mode === 'refresh' ? 'refresh' : call.missCause;
     const fetch = (): OptimizedStream<unknown> => this.#fetch(call, exec, admit, replay, cause);
     if (call.mode === 'refresh' || this.#flights.has(key)) return fetch();
     return this.#readShared(call, replay, fetch) ?? fetch();

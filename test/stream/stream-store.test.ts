@@ -252,6 +252,21 @@ describe('optimizeAiStream with a shared store (L2)', () => {
     expect(run.runs()).toBe(0);
   });
 
+  it("keeps a stream's own miss cause when another call's lookup runs during its store read", async () => {
+    let now = 1_000_000;
+    const shared = countingStore();
+    const { open } = engineOn(shared.store, { clock: { now: () => now } });
+    await collect(open(story().exec, { ttlMs: 1000 }, 'p'));
+    await shared.written();
+    now += 5000;
+    const status: CallStatus = {};
+    const expired = open(story().exec, { status }, 'p');
+    const other = open(story().exec, {}, 'q');
+    expect(await collect(expired)).toEqual(STORY);
+    await collect(other);
+    expect(status).toMatchObject({ outcome: 'miss', missCause: 'expired' });
+  });
+
   it('two engines that miss the same stream at once each stream it (no cross-instance coalescing for streams)', async () => {
     const shared = countingStore();
     const a = engineOn(shared.store);
