@@ -204,6 +204,11 @@ describe('optimizeAiStream with a shared store (L2)', () => {
     expect(await returned.return()).toEqual({ done: true, value: undefined });
     expect(await returned.next()).toEqual({ done: true, value: undefined });
 
+    const thrown = open(run.exec, {}, 'thrown');
+    const oops = new Error('consumer failed');
+    await expect(thrown.throw(oops)).rejects.toBe(oops);
+    expect(await thrown.next()).toEqual({ done: true, value: undefined });
+
     const controller = new AbortController();
     const signalled = open(run.exec, { signal: controller.signal }, 'signalled');
     controller.abort(new Error('signal'));
@@ -211,7 +216,7 @@ describe('optimizeAiStream with a shared store (L2)', () => {
     release();
     await flush();
     expect(run.runs()).toBe(0);
-    expect(engine.monitor.outcomes.error).toBe(3);
+    expect(engine.monitor.outcomes.error).toBe(4);
   });
 
   it("answers 'only-if-cached' from the store, and fails with ERR_NOT_CACHED when the store has nothing either", async () => {
