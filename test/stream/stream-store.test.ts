@@ -206,7 +206,7 @@ describe('optimizeAiStream with a shared store (L2)', () => {
 
     const thrown = open(run.exec, {}, 'thrown');
     const oops = new Error('consumer failed');
-    await expect(thrown.throw(oops)).rejects.toBe(oops);
+    await expect((thrown as Required<typeof thrown>).throw(oops)).rejects.toBe(oops);
     expect(await thrown.next()).toEqual({ done: true, value: undefined });
 
     const controller = new AbortController();
