@@ -487,13 +487,18 @@ export class OptimizationEngine {
   /** The stream path (src/stream) shares the call bookkeeping: lookups, records, events, savings. */
   #streamHost(): StreamHost {
     return {
-      internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle,
+      internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle, healing: this.#healing,
       prepare: (prompt, model, exec, options) => this.#prepare(prompt, model, exec, options),
       hit: (call, entry, stale) => this.#hit(call, entry, stale),
       end: (call, outcome, now, key, usage) => this.#end(call, outcome, now, key, usage),
       fail: (call, error) => this.#fail(call, error),
       store: (call, value, execMs, usage) => this.#store(call, value, execMs, usage),
       saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
+      readShared: (call, signal) => this.#tier2?.read(call.key ?? '', call.id, call.fp, signal),
+      storeHit: (call, found) => this.#storeHit(call, found),
+      share: (call, value, execMs, usage) => this.#tier2?.write(call.key ?? '', value, {
+        ttlMs: call.ttlMs ?? this.cache.options.ttlMs, execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0),
+      }),
     };
   }
 

@@ -67,12 +67,30 @@ export class SelfHealing {
     this.#clock = options.clock;
   }
 
-  /** Runs one call's `exec` (`attempt`) through the circuit of `model` and the retry policy. */
-  run<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  /**
+   * Runs one call's `exec` (`attempt`) through the circuit of `model` and the retry policy; with
+   * `mayRetry`, a transient error is retried only while it answers true.
+   */
+  run<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal, mayRetry?: () => boolean): Promise<T> {
     const measured = (): Promise<T> => this.#measure(model, attempt, signal);
     const policy = this.#retry;
-    const retried = policy === undefined ? measured : () => retry(policy, measured, signal);
+    const retried = policy === undefined ? measured : () => retry(onlyWhile(policy, mayRetry), measured, signal);
     return this.#breakers === undefined ? retried() : this.#breakers.for(model).run(retried, signal);
+  }
+
+  /**
+   * Runs one upstream stream through the circuit of `model`: `read` opens it and reads it to its end.
+   * A stream that fails (opening or midway) is a failure, one read to its end a success, one whose
+   * `signal` aborted (every consumer left, or the engine closed) neither. Transient errors are
+   * retried only while `delivered()` is false: a stream half handed out is never replayed.
+   */
+  runStream(model: string, read: () => Promise<void>, signal: AbortSignal, delivered: () => boolean): Promise<void> {
+    const whole = async (): Promise<void> => {
+      await read();
+      // A read cut short because its consumers left resolves early: not a success of the model.
+      signal.throwIfAborted();
+    };
+    return this.run(model, whole, signal, () => !delivered());
   }
 
   /** Every circuit (or only those not closed). */
@@ -154,6 +172,12 @@ export class SelfHealing {
     }
     return stats;
   }
+}
+
+/** The retry policy, narrowed to errors met while `mayRetry()` holds. */
+function onlyWhile(policy: ResolvedRetryOptions, mayRetry: (() => boolean) | undefined): ResolvedRetryOptions {
+  if (mayRetry === undefined) return policy;
+  return { ...policy, isTransient: (error) => mayRetry() && policy.isTransient(error) };
 }
 
 /** Settles with `work`, or rejects when `signal` aborts first (a probe that ignores its signal cannot hang a tick). */

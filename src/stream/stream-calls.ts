@@ -1,12 +1,15 @@
 import type { CacheInternals } from '../cache/response-cache.js';
 import type { Entry } from '../cache/entry.js';
+import type { Envelope } from '../cache/envelope.js';
 import type { Clock } from '../clock.js';
 import type { Call } from '../engine.js';
 import { OptimizerError } from '../errors.js';
 import type { EventHub } from '../events.js';
 import { oneOf, plainObject, describe } from '../internal/validate.js';
+import type { SelfHealing } from '../optimizer/self-heal.js';
 import type { Throttle } from '../optimizer/throttle.js';
-import type { CallOptions, CallOutcome, ExecFunction, Prompt, TokenUsage } from '../types.js';
+import type { CallOptions, CallOutcome, ExecFunction, MissCause, Prompt, TokenUsage } from '../types.js';
+import { DeferredStream } from './deferred-stream.js';
 import { failedSource, replaySource, StreamConsumer, type ConsumerEnd } from './stream-consumer.js';
 import { StreamFlight } from './stream-flight.js';
 import type { OptimizedStream, ReplayMode, StreamCallOptions, StreamExecFunction } from './types.js';
@@ -23,6 +26,8 @@ export interface StreamHost {
   readonly clock: Clock;
   readonly events: EventHub;
   readonly throttle: Throttle;
+  /** The engine's circuit breakers and retries, which every upstream stream goes through. */
+  readonly healing: SelfHealing;
   prepare(prompt: Prompt, model: string, exec: ExecFunction<unknown>, options: CallOptions): Call<unknown>;
   /** Counts and records a hit (a stale one: not counted) and returns a private copy of the value. */
   hit(call: Call<unknown>, entry: Entry, stale: boolean): unknown;
@@ -31,6 +36,12 @@ export interface StreamHost {
   store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined;
   /** Adds what a coalesced call saved to the engine's savings. */
   saved(durationMs: number, usage: TokenUsage | undefined): void;
+  /** Reads the call's key from the shared store (a hit is promoted to L1); `undefined` when there is no store. */
+  readShared(call: Call<unknown>, signal: AbortSignal): Promise<Envelope | undefined> | undefined;
+  /** Records a hit served from the shared store and returns a private copy of its value. */
+  storeHit(call: Call<unknown>, found: Envelope): unknown;
+  /** Writes a stored answer to the shared store as well (fire-and-forget, fail-open; nothing without a store). */
+  share(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void;
 }
 
 type Role = 'miss' | 'coalesced' | 'bypass';
@@ -56,6 +67,8 @@ export class StreamCalls {
   readonly #flights = new Map<string, StreamFlight<unknown>>();
   readonly #members = new Map<StreamFlight<unknown>, Set<Member>>();
   readonly #offsets = new WeakMap<Entry, readonly number[]>();
+  /** Shared-store reads in progress, each ended by `abortAll`. */
+  readonly #lookups = new Set<AbortController>();
 
   constructor(host: StreamHost) {
     this.#host = host;
@@ -77,12 +90,14 @@ export class StreamCalls {
       const entry = this.#host.internals.lookup(call.id, call.fp, call.start);
       if (entry !== undefined) return this.#replay(call, entry, replay, false) as OptimizedStream<C>;
       call.stale = this.#host.internals.lastMiss.stale;
+      call.missCause = this.#host.internals.lastMiss.cause;
     }
     return this.#miss(call, exec as StreamExecFunction<unknown>, admit, replay) as OptimizedStream<C>;
   }
 
   /** Ends every stream in flight with `reason` (the engine is closing). */
   abortAll(reason: unknown): void {
+    for (const lookup of [...this.#lookups]) lookup.abort(reason);
     for (const flight of [...this.#members.keys()]) flight.cancel(reason);
   }
 
@@ -93,12 +108,51 @@ export class StreamCalls {
   }
 
   #miss(call: Call<unknown>, exec: StreamExecFunction<unknown>, admit: Admission, replay: ReplayMode): OptimizedStream<unknown> {
-    const { internals, events } = this.#host;
+    const { internals } = this.#host;
     const key = internals.keyFor(call.id);
     call.key = key;
     if (call.status !== undefined) call.status.key = key;
     if (call.mode === 'bypass') return this.#attach(call, this.#start(call, exec, admit, undefined), 'bypass');
-    const cause = call.mode === 'refresh' ? 'refresh' : internals.lastMiss.cause;
+    const cause = call.mode === 'refresh' ? 'refresh' : call.missCause;
+    const fetch = (): OptimizedStream<unknown> => this.#fetch(call, exec, admit, replay, cause);
+    if (call.mode === 'refresh' || this.#flights.has(key)) return fetch();
+    return this.#readShared(call, replay, fetch) ?? fetch();
+  }
+
+  /**
+   * L1 missed and no identical stream is in flight here: read the shared store first (within its
+   * deadline, fail-open). A hit replays the stored chunk list (now also in L1); a miss goes on to
+   * `fetch`. Undefined when there is no store.
+   */
+  #readShared(call: Call<unknown>, replay: ReplayMode, fetch: () => OptimizedStream<unknown>): OptimizedStream<unknown> | undefined {
+    const lookup = new AbortController();
+    const read = this.#host.readShared(call, lookup.signal);
+    if (read === undefined) return undefined;
+    const { signal } = call;
+    const onAbort = (): void => lookup.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#lookups.add(lookup);
+    const pending = read
+      .then((found) => {
+        lookup.signal.throwIfAborted();
+        if (found === undefined) return fetch();
+        const chunks = asChunks(this.#host.storeHit(call, found));
+        return new StreamConsumer(replaySource(chunks), noop, Promise.resolve(), replay);
+      })
+      .catch((error: unknown) => {
+        this.#host.fail(call, error);
+        return failed(error);
+      })
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#lookups.delete(lookup);
+      });
+    return new DeferredStream(pending, lookup);
+  }
+
+  #fetch(call: Call<unknown>, exec: StreamExecFunction<unknown>, admit: Admission, replay: ReplayMode, cause: MissCause): OptimizedStream<unknown> {
+    const { events } = this.#host;
+    const key = call.key ?? '';
     if (call.status !== undefined) call.status.missCause = cause;
     if (events.has('cache-miss')) events.emit('cache-miss', { key, model: call.model, scope: call.id.scope, cause });
     if (call.mode === 'only-if-cached') {
@@ -116,13 +170,14 @@ export class StreamCalls {
   }
 
   #start(call: Call<unknown>, exec: StreamExecFunction<unknown>, admit: Admission, key: string | undefined): StreamFlight<unknown> {
-    const { clock, throttle } = this.#host;
+    const { clock, throttle, healing } = this.#host;
     const flight = new StreamFlight<unknown>(clock, (f) => this.#settled(f, call, admit, key));
     if (key !== undefined) this.#flights.set(key, flight);
     this.#members.set(flight, new Set());
     flight.start(
       (signal, usage) => exec(call.prompt, call.model, { signal, key: call.key ?? '', reportUsage: (u) => Object.assign(usage, u) }),
       (work, signal) => throttle.run(work, signal),
+      (attempt, signal, delivered) => healing.runStream(call.model, attempt, signal, delivered),
     );
     return flight;
   }
@@ -182,6 +237,7 @@ export class StreamCalls {
     }
     const entry = this.#host.store(call, flight.chunks, flight.durationMs, flight.usage);
     if (entry !== undefined) this.#offsets.set(entry, flight.offsetsMs);
+    this.#host.share(call, flight.chunks, flight.durationMs, flight.usage);
   }
 
   #record(member: Member, flight: StreamFlight<unknown>, now: number): void {

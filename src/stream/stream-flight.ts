@@ -23,6 +23,14 @@ export type Gate = (work: () => Promise<void>, signal: AbortSignal) => Promise<v
 export type OpenStream<C> = (signal: AbortSignal, usage: TokenUsage) => AsyncIterable<C> | PromiseLike<AsyncIterable<C>>;
 
 /**
+ * Runs the upstream read (`attempt`, which may be called again for a retry) under the engine's
+ * self-healing: its circuit breaker and retries. `delivered()` tells whether a chunk was handed out.
+ */
+export type Guard = (attempt: () => Promise<void>, signal: AbortSignal, delivered: () => boolean) => Promise<void>;
+
+const unguarded: Guard = (attempt) => attempt();
+
+/**
  * One upstream stream teed to any number of consumers: every chunk is buffered (late joiners read
  * the prefix, then live chunks; the full list is what gets stored), the upstream is read as fast as
  * it produces, and it is aborted only when the last consumer leaves.
@@ -52,10 +60,15 @@ export class StreamFlight<C> implements ChunkSource<C> {
     this.ready.catch(() => undefined);
   }
 
-  /** Starts reading upstream through `gate`. */
-  start(open: OpenStream<C>, gate: Gate): void {
-    const started = this.#clock.now();
-    gate(() => this.#pump(open, started), this.controller.signal).then(
+  /**
+   * Starts reading upstream: each attempt through `gate` (so a retry's backoff holds no slot), the
+   * attempts through `guard`. Timing (duration, chunk offsets) starts with the last attempt.
+   */
+  start(open: OpenStream<C>, gate: Gate, guard: Guard = unguarded): void {
+    const { signal } = this.controller;
+    let started = this.#clock.now();
+    const attempt = (): Promise<void> => gate(() => this.#pump(open, (started = this.#clock.now())), signal);
+    guard(attempt, signal, () => this.chunks.length > 0).then(
       () => this.#settle('done', undefined, started),
       (error: unknown) => this.#settle('failed', error, started),
     );
