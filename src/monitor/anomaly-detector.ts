@@ -38,6 +38,8 @@ export interface AnomalyDetectorOptions {
   /**
    * `'rare-change'`: alert only when changes at least this large made up less than this fraction
    * of the recent history (about 1 in 330 points). In (0, 1]; `1` disables the rarity gate.
+   * Until the history holds `1 / rarity` points it cannot show such a tail, so the tail is
+   * extrapolated from changes half as large: alerts can come from the 33rd point on.
    * @default 0.003
    */
   readonly rarity?: number;

@@ -104,6 +104,32 @@ describe('createAnomalyDetector, default method', () => {
     expect(hits.filter((i) => i >= 800 && i < 950 + 200)).toHaveLength(1);
   });
 
+  it('flags a clear spike 60 points into a noisy stable series (no ~300-point warm-up blindness)', () => {
+    for (let seed = 100; seed < 120; seed++) {
+      const values = noise(400, seed);
+      values[60] = 130;
+      expect(alertsAt(createAnomalyDetector(), values)).toEqual([60]);
+    }
+  });
+
+  it('raises at most a couple of alerts on 200 series of pure noise during their first 300 points', () => {
+    let alerts = 0;
+    for (let seed = 200; seed < 400; seed++) alerts += alertsAt(createAnomalyDetector(), noise(300, seed)).length;
+    expect(alerts).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps most heavy-tailed series quiet during warm-up, and alerts at most once each', () => {
+    let noisy = 0;
+    for (let seed = 400; seed < 600; seed++) {
+      const g = gaussian(seed);
+      const values = Array.from({ length: 300 }, () => 100 + g() / Math.max(0.05, Math.abs(g())));
+      const hits = alertsAt(createAnomalyDetector(), values);
+      expect(hits.length).toBeLessThanOrEqual(1);
+      if (hits.length > 0) noisy++;
+    }
+    expect(noisy).toBeLessThan(100);
+  });
+
   it('never fires on a flat line', () => {
     const d = createAnomalyDetector();
     for (let i = 0; i < 5000; i++) expect(d.observe(42).isAnomaly).toBe(false);
