@@ -217,6 +217,9 @@ export class StreamCalls {
     if (flight.state === 'done' && key !== undefined) this.#admit(flight, call, admit);
     const now = this.#host.clock.now();
     for (const member of members) {
+      // A failed flight has nothing left to read but its error: drop the abort listener now, or a
+      // long-lived caller signal keeps the flight and its chunks alive for a consumer that never reads.
+      if (flight.state !== 'done' && member.onAbort !== undefined) member.call.signal?.removeEventListener('abort', member.onAbort);
       if (member.recorded) continue;
       member.recorded = true;
       if (flight.state === 'done') this.#record(member, flight, now);
@@ -277,7 +280,8 @@ function asChunks(value: unknown): readonly unknown[] {
 }
 
 function admission(isComplete: Admission | undefined): Admission {
-  if (isComplete === undefined) return () => true;
+  // Without `isComplete` the generic path cannot see truncation; it can at least refuse an empty stream.
+  if (isComplete === undefined) return (chunks) => chunks.length > 0;
   if (typeof isComplete !== 'function') throw new TypeError(`\`isComplete\` must be a function, received ${describe(isComplete)}`);
   return isComplete;
 }

@@ -24,7 +24,8 @@ export interface StreamCallOptions<C> extends Omit<CallOptions, 'isComplete'> {
   /**
    * Admission: whether a stream that ended without error is a complete answer worth storing (for
    * Ollama: the last chunk has `done: true` and `done_reason: 'stop'`). Aborted or failed streams
-   * are never stored. @default every stream that ends without error is complete
+   * are never stored. Without it the engine cannot tell a truncated stream from a whole one: give
+   * it whenever your chunks can say so. @default every non-empty stream that ends without error
    */
   isComplete?: (chunks: readonly C[]) => boolean;
   /** How a cache hit is replayed. @default 'instant' */

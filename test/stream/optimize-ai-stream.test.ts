@@ -321,3 +321,40 @@ describe('optimizeAiStream: cache modes and lifecycle', () => {
     expect(abort).toHaveBeenCalledOnce();
   });
 });
+
+describe('review fixes', () => {
+  it('does not store an empty stream by default', async () => {
+    const { OptimizationEngine } = await import('../../src/index.js');
+    const engine = new OptimizationEngine();
+    let opened = 0;
+    const exec = async function* () {
+      opened++;
+      yield* [];
+    };
+    for (let i = 0; i < 2; i++) {
+      const chunks: unknown[] = [];
+      for await (const chunk of engine.optimizeAiStream('p', 'm', exec)) chunks.push(chunk);
+      expect(chunks).toEqual([]);
+    }
+    expect(opened).toBe(2);
+  });
+
+  it('removes its abort listener from a long-lived signal when the stream fails before it is read', async () => {
+    const { OptimizationEngine } = await import('../../src/index.js');
+    const engine = new OptimizationEngine({ retry: false, breaker: false });
+    const controller = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const { signal } = controller;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => (added++, add(...args))) as typeof add;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => (removed++, remove(...args))) as typeof remove;
+    for (let i = 0; i < 5; i++) {
+      const stream = engine.optimizeAiStream(`p${i}`, 'm', () => Promise.reject(new Error('upstream down')), { signal });
+      await expect(stream.ready).rejects.toThrow('upstream down');
+    }
+    expect(added).toBeGreaterThan(0);
+    expect(removed).toBe(added);
+  });
+});
