@@ -26,17 +26,24 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
 }
 
 async function serve(handler: (request: Request) => Promise<Response>, req: ExpressRequest, res: ServerResponse): Promise<void> {
+  let request: Request;
   try {
-    const response = await handler(toRequest(req));
+    request = toRequest(req);
+  } catch {
+    // The fetch API refuses some methods outright (TRACE, CONNECT): none of them is a route here.
+    send(res, 405, { error: { status: 405, code: 'method_not_allowed', message: `Method ${req.method ?? ''} is not allowed` } });
+    if (!req.readableEnded) req.resume();
+    return;
+  }
+  try {
+    const response = await handler(request);
     const body = Buffer.from(await response.arrayBuffer());
     res.statusCode = response.status;
     response.headers.forEach((value, name) => res.setHeader(name, value));
     res.end(body);
   } catch {
     if (!res.headersSent) {
-      res.statusCode = 500;
-      res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ error: { status: 500, code: 'internal_error', message: 'The request could not be answered' } }));
+      send(res, 500, { error: { status: 500, code: 'internal_error', message: 'The request could not be answered' } });
     } else {
       res.destroy();
     }
@@ -44,6 +51,12 @@ async function serve(handler: (request: Request) => Promise<Response>, req: Expr
     // Whatever the handler did not read (a refused or oversized body) is discarded, not left to stall the socket.
     if (!req.readableEnded) req.resume();
   }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
 }
 
 function toRequest(req: ExpressRequest): Request {

@@ -28,6 +28,16 @@ describe('toNodeListener', () => {
     expect(() => toNodeListener('nope' as never)).toThrow(TypeError);
   });
 
+  it('answers 405 with a JSON body to methods the fetch API refuses (TRACE)', async () => {
+    let called = 0;
+    const { port, close } = await serve(async () => (called++, new Response('never')));
+    const r = await rawRequest(port, { path: '/health', method: 'TRACE' });
+    expect(r.status).toBe(405);
+    expect(JSON.parse(r.text)).toMatchObject({ error: { status: 405, code: 'method_not_allowed' } });
+    expect(called).toBe(0);
+    await close();
+  });
+
   it('answers 500 with a JSON body when the handler rejects or its body fails', async () => {
     let mode = 'reject';
     const { port, close } = await serve(async () => {
