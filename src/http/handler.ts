@@ -103,7 +103,7 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
   const { authorize, basePath = '', registry, logger } = options ?? ({} as Partial<OptimizationHandlerOptions>);
   if (authorize !== 'allow-all' && typeof authorize !== 'function') {
     throw new TypeError(
-      `\`authorize\` is required: a function \`(request, route) => true | false | 'unauthenticated' | 'forbidden'\`, or 'allow-all' to serve every caller; received ${describe(authorize)}`,
+      `\`authorize\` is required: a function \`(request, { route, method, mutating }) => true | false | 'unauthenticated' | 'forbidden'\`, or 'allow-all' to serve every caller; received ${describe(authorize)}`,
     );
   }
   if (typeof basePath !== 'string' || (basePath !== '' && (!basePath.startsWith('/') || basePath.includes('?') || basePath.includes('#')))) {
