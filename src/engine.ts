@@ -90,6 +90,9 @@ export class OptimizationEngine {
   readonly #health = new HealthRegistry();
   readonly #autonomous: AutonomousLoop;
   readonly #tier2: StoreTier | undefined;
+  /** Flights whose answer another instance computed, read from the store after waiting on its lock. */
+  readonly #answeredByStore = new WeakMap<Flight<unknown>, Envelope>();
+  #storeClosed: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: OptimizationEngineOptions = {}) {
@@ -267,8 +270,10 @@ export class OptimizationEngine {
       this.#flights.abortAll(new OptimizerError('ERR_CLOSED', 'The engine was closed'));
       this.#streams.abortAll(new OptimizerError('ERR_CLOSED', 'The engine was closed'));
       this.monitor.close();
+      // The store it was given is closed too (once no other open engine uses it), fail-open.
+      this.#storeClosed = this.#tier2?.close();
     }
-    return this.#autonomous.stop().then(() => undefined);
+    return Promise.all([this.#autonomous.stop(), this.#storeClosed]).then(() => undefined);
   }
 
   // Self-healing, health and autonomous mode (issue 6): the logic lives in src/optimizer/ and src/health.ts.
@@ -418,9 +423,11 @@ export class OptimizationEngine {
     }
     const tier2 = call.mode === 'default' ? this.#tier2 : undefined;
     flight = (this.#flights as SingleFlight<T>).start(key, (f) =>
-      tier2 === undefined ? this.#run(call, f) : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f)));
+      tier2 === undefined
+        ? this.#run(call, f)
+        : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f), (found) => this.#answeredByStore.set(f, found)));
     const value = await this.#flights.wait(flight, call.signal);
-    this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
+    if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
     return isolate(value) as T;
   }
 
@@ -436,8 +443,10 @@ export class OptimizationEngine {
       this.#events.emit('call-coalesce', { key: flight.key, model: call.model, scope: call.id.scope, waiters: flight.waiters + 1 });
     }
     const value = await (this.#flights as SingleFlight<T>).wait(flight, call.signal);
-    this.#saveCoalesced(flight.durationMs, flight.usage);
-    this.#end(call, 'coalesced', this.#clock.now(), flight.key);
+    if (!this.#endAnsweredByStore(call, flight)) {
+      this.#saveCoalesced(flight.durationMs, flight.usage);
+      this.#end(call, 'coalesced', this.#clock.now(), flight.key);
+    }
     return isolate(value);
   }
 
@@ -515,6 +524,22 @@ export class OptimizationEngine {
     }
     this.#end(call, 'hit', now, found.key);
     return isolate(found.value) as T;
+  }
+
+  /**
+   * A call whose flight got its answer from another instance through the store's lock: coalesced
+   * across instances (`source: 'store'`), a request saved, not a model call. False for other flights.
+   */
+  #endAnsweredByStore(call: Call<unknown>, flight: Flight<unknown>): boolean {
+    const found = this.#answeredByStore.get(flight);
+    if (found === undefined) return false;
+    const now = this.#clock.now();
+    if (call.status !== undefined) Object.assign(call.status, { source: 'store', ageMs: Math.max(0, now - found.createdAt) });
+    this.#savings.coalesced++;
+    this.#savings.timeSavedMs += found.execMs;
+    this.#savings.tokensSaved += found.tokens;
+    this.#end(call, 'coalesced', now, found.key);
+    return true;
   }
 
   #serveStale<T>(call: Call<T>, entry: Entry): T {

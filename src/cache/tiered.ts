@@ -25,6 +25,13 @@ const MAX_ROUNDS = 100;
 const GRACE_MS = 20;
 /** Fire-and-forget writes in flight at once; beyond it answers are not written (a slow store must not pile them up). */
 const MAX_PENDING_WRITES = 1000;
+/** Longest hold of store operations for `store.ready()`, whatever the store's own bound. */
+const MAX_READY_HOLD_MS = 10_000;
+/** Added to the store's deadline for its `close()` (a store may flush or end connections). */
+const CLOSE_EXTRA_MS = 5000;
+
+/** Open engines using each store: `engine.close()` closes a store once no other open engine uses it. */
+const storeUsers = new WeakMap<CacheStore, number>();
 
 /**
  * The shared store (L2) behind the in-process cache (L1). Every store call is bounded by the
@@ -45,6 +52,10 @@ export class StoreTier {
   readonly #reads = new Map<string, Promise<Envelope | undefined>>();
   readonly #writes = new Map<string, Promise<void>>();
   readonly #warnedAt = new Map<string, number>();
+  readonly #releases = new Set<Promise<unknown>>();
+  /** Pending while the store's `ready()` has not settled: store operations wait for it. */
+  #hold: Promise<void> | undefined;
+  #closed = false;
 
   constructor(store: CacheStore, internals: CacheInternals, events: EventHub, logger: Logger) {
     this.store = store;
@@ -55,6 +66,23 @@ export class StoreTier {
     this.#maxValueBytes = store.maxValueBytes ?? Number.POSITIVE_INFINITY;
     this.#lockTtlMs = store.lockTtlMs ?? 30_000;
     this.#lockWaitMs = store.lockWaitMs ?? 60_000;
+    storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1);
+    if (typeof store.ready === 'function') this.#holdUntilReady(store.ready.bind(store));
+  }
+
+  /**
+   * Closes the store once no other open engine uses it, after the writes and lock releases in
+   * flight; bounded and fail-open (a failure is a `store-error` with operation `close`).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const users = (storeUsers.get(this.store) ?? 1) - 1;
+    storeUsers.set(this.store, users);
+    await Promise.allSettled([...this.#writes.values(), ...this.#releases]);
+    const { store } = this;
+    if (users > 0 || typeof store.close !== 'function') return;
+    await this.#attempt('close', () => store.close?.() ?? Promise.resolve(), undefined, undefined, CLOSE_EXTRA_MS);
   }
 
   /** Reads `key` from the store and promotes a valid entry to L1; `undefined` on a miss or any failure. */
@@ -69,23 +97,27 @@ export class StoreTier {
 
   /**
    * Runs `run` under the store's lock of `key` when the store coordinates; otherwise runs it at once.
-   * Resolves with the answer `run` produced here, or the one another instance stored while we waited.
+   * Resolves with the answer `run` produced here, or the one another instance stored while we waited
+   * (then `answered` is called with its entry first: the call was coalesced across instances).
    */
-  async compute<T>(key: string, id: RequestIdentity, fp: number, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+  async compute<T>(key: string, id: RequestIdentity, fp: number, signal: AbortSignal, run: () => Promise<T>, answered?: (found: Envelope) => void): Promise<T> {
     const { store } = this;
     if (!canCoordinate(store)) return run();
     const deadline = this.#internals.clock.now() + this.#lockWaitMs;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const token = await this.#attempt('acquire', () => store.acquire(key, { ttlMs: this.#lockTtlMs }), signal, null);
       if (token === null) return run();
-      if (token !== undefined) return this.#own(key, id, fp, token, run);
+      if (token !== undefined) return this.#own(key, id, fp, token, run, answered);
       const remaining = deadline - this.#internals.clock.now();
       if (remaining <= 0) break;
       const waitMs = Math.min(remaining, this.#lockTtlMs);
       const freed = await this.#attempt('wait', () => store.waitFor(key, { signal, timeoutMs: waitMs }), signal, null, waitMs);
       if (freed === null) break;
       const found = await this.read(key, id, fp, signal);
-      if (found !== undefined) return found.value as T;
+      if (found !== undefined) {
+        answered?.(found);
+        return found.value as T;
+      }
     }
     return run();
   }
@@ -120,18 +152,38 @@ export class StoreTier {
     });
   }
 
-  async #own<T>(key: string, id: RequestIdentity, fp: number, token: string, run: () => Promise<T>): Promise<T> {
+  async #own<T>(key: string, id: RequestIdentity, fp: number, token: string, run: () => Promise<T>, answered?: (found: Envelope) => void): Promise<T> {
     try {
       // Another instance may have stored the answer between our read and our lock.
       const found = await this.#load(key, id, fp);
-      if (found !== undefined) return found.value as T;
+      if (found !== undefined) {
+        answered?.(found);
+        return found.value as T;
+      }
       const value = await run();
       // Waiters read the store as soon as the lock is released: the answer must be there first.
       await this.#writes.get(key);
       return value;
     } finally {
-      void this.#attempt('release', () => this.store.release?.(key, token) ?? Promise.resolve(), undefined, undefined);
+      const release = this.#attempt('release', () => this.store.release?.(key, token) ?? Promise.resolve(), undefined, undefined);
+      this.#releases.add(release);
+      void release.finally(() => this.#releases.delete(release));
     }
+  }
+
+  #holdUntilReady(ready: () => Promise<void>): void {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, MAX_READY_HOLD_MS);
+      timer.unref();
+    });
+    // A rejection is not reported here: the operations that follow report the store's failure.
+    const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);
+    const hold = Promise.race([settled, bound]).finally(() => {
+      clearTimeout(timer);
+      if (this.#hold === hold) this.#hold = undefined;
+    });
+    this.#hold = hold;
   }
 
   async #load(key: string, id: RequestIdentity, fp: number): Promise<Envelope | undefined> {
@@ -161,11 +213,13 @@ export class StoreTier {
   async #attempt<T, F>(operation: string, op: () => Promise<T>, signal: AbortSignal | undefined, fallback: F, extraMs = 0): Promise<T | F> {
     const timeoutMs = this.#timeoutMs + GRACE_MS + extraMs;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
     try {
+      // Waiting for a store still connecting is not part of the operation's deadline.
+      if (this.#hold !== undefined) await (signal === undefined ? this.#hold : raceSignal(this.#hold, signal));
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`)), timeoutMs);
+        timer.unref();
+      });
       const pending = Promise.resolve().then(op);
       pending.catch(() => undefined);
       return await Promise.race([pending, deadline]);
@@ -179,6 +233,8 @@ export class StoreTier {
   }
 
   #report(operation: string, error: unknown): void {
+    // After close(), a store that refuses work because it is closed is expected, not a failure.
+    if (this.#closed && (error as { code?: unknown } | null)?.code === 'ERR_CLOSED') return;
     const { name } = this.store;
     if (this.#events.has('store-error')) this.#events.emit('store-error', { store: name, operation, error });
     const now = this.#internals.clock.now();

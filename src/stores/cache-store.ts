@@ -33,8 +33,19 @@ export interface CacheStore {
   delete(key: string): Promise<boolean>;
   /** Removes every value of this store (and only of this store: a Redis store clears its own prefix). */
   clear(): Promise<void>;
-  /** Releases connections and timers the store created. */
+  /**
+   * Releases connections and timers the store created (never a connection it was given).
+   * `engine.close()` calls it once no other open engine uses this store; it is bounded and fails open.
+   */
   close?(): Promise<void>;
+  /**
+   * Settles once the store can serve (resolves) or knows it cannot (rejects), within a bound of its
+   * own. The engine calls it when it is created and holds its store operations until it settles
+   * (each call's own signal still ends the wait; at most 10 s), so that the first calls of a process
+   * share through a store that is still connecting instead of timing out on it. A rejection only ends
+   * the hold: the operations then run, and fail open, as usual.
+   */
+  ready?(): Promise<void>;
   /** Whether the store currently works; read by health endpoints. */
   health?(): StoreHealth;
 

@@ -1,7 +1,7 @@
 import { describe } from '../internal/validate.js';
 
 /**
- * The part of a node-redis (v4/v5) client the store uses: `sendCommand(['GET', key])`.
+ * The part of a node-redis client (v4.6 or later) the store uses: `sendCommand(['GET', key])`.
  * Structural, so the package never imports `redis` for its types.
  */
 export interface NodeRedisClientLike {
@@ -149,7 +149,7 @@ export function openUrl(url: string, connectTimeoutMs: number, onError: (error: 
     try {
       module = (await import(REDIS_MODULE)) as NodeRedisModule;
     } catch (error) {
-      throw new Error('`createRedisStore({ url })` needs the `redis` package (node-redis v4 or v5): run `npm install redis`, or pass your own `client`', { cause: error });
+      throw new Error('`createRedisStore({ url })` needs the `redis` package (node-redis, v4.6 or later): run `npm install redis`, or pass your own `client`', { cause: error });
     }
     const client = module.createClient({
       url,

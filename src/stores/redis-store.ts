@@ -11,12 +11,20 @@ import { waitForLockRelease } from './redis-lock-wait.js';
 /** Options of {@link createRedisStore}. Give `client` or `url`, not both. */
 export interface RedisStoreOptions {
   /**
-   * Your connected node-redis (v4/v5) or ioredis client; the store never closes it. Attach your own
-   * `'error'` listener, and prefer `disableOfflineQueue: true` (node-redis) or
-   * `enableOfflineQueue: false` (ioredis): the store's deadline bounds each command either way.
+   * Your connected node-redis or ioredis client. **You own it: the store never closes it**;
+   * `store.close()` (which `engine.close()` calls) ends only the subscriber connection the store
+   * opened itself (a `duplicate()` of your client, for cross-instance waits), so after
+   * `engine.close()` your `client.quit()` lets the process exit. Attach your own `'error'`
+   * listener, and prefer `disableOfflineQueue: true` (node-redis) or `enableOfflineQueue: false`
+   * (ioredis): the store's deadline bounds each command either way.
    */
   client?: RedisClientLike;
-  /** A Redis URL (`redis://[:password@]host:port[/db]`); the store then loads `redis` (node-redis) and owns the client. */
+  /**
+   * A Redis URL (`redis://[:password@]host:port[/db]`); the store then loads `redis` (node-redis)
+   * and connects at once, when it is created. **The store owns that client**: `store.close()` (and so
+   * `engine.close()`) ends it. Until the first connection is made, store operations wait for it
+   * (up to `connectTimeoutMs`) instead of timing out; `await store.ready()` at startup to know it is up.
+   */
   url?: string;
   /**
    * Namespace of every key (`prefix:v1:[scope:]sha256`). Required: two applications sharing one
@@ -25,6 +33,13 @@ export interface RedisStoreOptions {
   prefix: string;
   /** Deadline of each Redis command, in ms: past it the call goes on without the store. @default 200 */
   timeoutMs?: number;
+  /**
+   * Url mode: longest wait for the first connection (loading `redis` and connecting), in ms, counted
+   * from creation. Commands sent meanwhile wait for the connection rather than failing; past it, or
+   * at a connection error, Redis counts as unavailable (and `ready()` rejects). Also node-redis's
+   * `socket.connectTimeout`. Ignored with an injected `client`. @default 2000
+   */
+  connectTimeoutMs?: number;
   /** Largest value written or read, in UTF-8 bytes; the engine serves larger answers but does not store them. @default 1_048_576 */
   maxValueBytes?: number;
   /**
@@ -51,14 +66,27 @@ export interface RedisStore extends CacheStore {
   readonly maxValueBytes: number;
   readonly lockTtlMs: number;
   readonly lockWaitMs: number;
+  readonly connectTimeoutMs: number;
   health(): StoreHealth;
+  /**
+   * Resolves once the store is connected: in url mode when the first connection is made, at once
+   * with an injected client (connecting it is yours). Rejects, with the reason, when that connection
+   * failed or did not come within `connectTimeoutMs`, when Redis is currently down, or after
+   * `close()`. A rejection does not disable the store: it keeps reconnecting and recovers by itself.
+   */
+  ready(): Promise<void>;
   acquire(key: string, options: StoreLockOptions): Promise<string | undefined>;
   release(key: string, token: string): Promise<void>;
   waitFor(key: string, options: StoreWaitOptions): Promise<boolean>;
+  /**
+   * Releases the locks this store holds, then ends the connections it created: the subscriber
+   * connection and, in url mode, its client. An injected `client` is never closed. Idempotent;
+   * `engine.close()` calls it.
+   */
   close(): Promise<void>;
 }
 
-const KEYS = ['client', 'url', 'prefix', 'timeoutMs', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'retryAfterMs', 'clock'] as const;
+const KEYS = ['client', 'url', 'prefix', 'timeoutMs', 'connectTimeoutMs', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'retryAfterMs', 'clock'] as const;
 const SCAN_COUNT = '500';
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', ARGV[2], ARGV[3]); return 1 end return 0";
 /** After a failed subscription, the next attempt waits this long (waiters poll meanwhile). */
@@ -71,6 +99,9 @@ const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
  * slow or restarting, each command ends within `timeoutMs` (or at once, see `retryAfterMs`) and the
  * engine carries on without it; `health()` says so, and it recovers by itself.
  *
+ * Ownership: the store closes what it created (its subscriber connection, and the client it made
+ * from `url`), never a `client` you pass. `engine.close()` closes the store.
+ *
  * @example
  * ```ts
  * import { createClient } from 'redis';
@@ -79,6 +110,9 @@ const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
  * client.on('error', (error) => log.warn(error));
  * await client.connect();
  * const engine = new OptimizationEngine({ store: createRedisStore({ client, prefix: 'support-bot' }) });
+ * // at shutdown: the engine closes the store (its subscriber), you close your client
+ * await engine.close();
+ * await client.quit();
  * ```
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
@@ -101,6 +135,7 @@ class RedisStoreImpl implements RedisStore {
   readonly maxValueBytes: number;
   readonly lockTtlMs: number;
   readonly lockWaitMs: number;
+  readonly connectTimeoutMs: number;
   readonly #guard: RedisGuard;
   readonly #renewals = new Map<string, NodeJS.Timeout>();
   readonly #owned: OwnedConnection | undefined;
@@ -117,18 +152,24 @@ class RedisStoreImpl implements RedisStore {
     this.maxValueBytes = positiveInteger('maxValueBytes', options.maxValueBytes, 1_048_576);
     this.lockTtlMs = positiveInteger('lockTtlMs', options.lockTtlMs, 10_000);
     this.lockWaitMs = positiveNumber('lockWaitMs', options.lockWaitMs, 60_000);
+    this.connectTimeoutMs = positiveNumber('connectTimeoutMs', options.connectTimeoutMs, 2000);
     const retryAfterMs = positiveNumber('retryAfterMs', options.retryAfterMs, 1000);
     const clock = clockOption('clock', options.clock) ?? systemClock;
-    let connection: Promise<RedisConnection>;
-    if (injected === undefined) {
-      this.#owned = openUrl(options.url as string, 5000, (error) => this.#guard.noteFailure(error));
-      connection = this.#owned.ready;
-    } else {
-      connection = Promise.resolve(injected);
-    }
-    this.#connection = connection;
+    const guard = { timeoutMs: this.timeoutMs, retryAfterMs, clock };
     this.#clock = clock;
-    this.#guard = new RedisGuard(connection, { timeoutMs: this.timeoutMs, retryAfterMs, clock });
+    if (injected === undefined) {
+      // Loading `redis` and connecting start now, not at the first command.
+      this.#owned = openUrl(options.url as string, this.connectTimeoutMs, (error) => this.#guard.noteFailure(error));
+      this.#connection = this.#owned.ready;
+      this.#guard = new RedisGuard(this.#connection, { ...guard, connectTimeoutMs: this.connectTimeoutMs });
+    } else {
+      this.#connection = Promise.resolve(injected);
+      this.#guard = new RedisGuard(this.#connection, guard);
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.#guard.ready();
   }
 
   async get(key: string, options?: StoreGetOptions): Promise<string | undefined> {
@@ -184,15 +225,18 @@ class RedisStoreImpl implements RedisStore {
     return waitForLockRelease(isFree, options, (wake) => this.#listen(key, wake));
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
+    // Locks still held (a computation cut short by engine.close()) are released so that other
+    // instances waiting on them go on at once instead of after `lockTtlMs`.
+    const held = [...this.#renewals.keys()].map((id) => id.split('\n') as [string, string]);
     for (const timer of this.#renewals.values()) clearInterval(timer);
     this.#renewals.clear();
+    await Promise.allSettled(held.map(([key, token]) => this.#guard.run(['EVAL', RELEASE, '1', this.#lock(key), token, this.#channel(), key])));
     this.#guard.close();
     if (typeof this.#subscription === 'object') this.#subscription.end();
     this.#owned?.end();
-    return Promise.resolve();
   }
 
   #listen(key: string, wake: () => void): () => void {
