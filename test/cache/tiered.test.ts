@@ -77,6 +77,34 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(exec).toHaveBeenCalledTimes(1);
   });
 
+  it('reports a call answered by another engine through the lock as coalesced from the store, not as a model call', async () => {
+    const store = createMemoryStore();
+    const a = new OptimizationEngine({ store });
+    const b = new OptimizationEngine({ store });
+    const gate = deferred<void>();
+    const holder = a.optimizeAiCall('q', MODEL, async (_p, _m, { reportUsage }) => {
+      await gate.promise;
+      reportUsage({ promptTokens: 7, outputTokens: 5 });
+      return 'from a';
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    const exec = vi.fn(async () => 'from b');
+    const statuses: [CallStatus, CallStatus] = [{}, {}];
+    // The second call on b joins b's own flight, which waits on a's lock.
+    const waiting = [b.optimizeAiCall('q', MODEL, exec, { status: statuses[0] }), b.optimizeAiCall('q', MODEL, exec, { status: statuses[1] })];
+    await new Promise((r) => setTimeout(r, 10));
+    gate.resolve();
+    expect(await holder).toBe('from a');
+    expect(await Promise.all(waiting)).toEqual(['from a', 'from a']);
+    expect(exec).not.toHaveBeenCalled();
+    for (const status of statuses) expect(status).toMatchObject({ outcome: 'coalesced', source: 'store' });
+    const { summary } = b.getOptimizationReport();
+    expect(summary).toMatchObject({ model_calls: 0, requests_saved: 2, effective_hit_rate_percent: 100, total_calls: 2 });
+    expect(b.getCacheStats().performance_impact.requests_saved).toBe(2);
+    expect(b.monitor.getHistory('responseTimeMs')).toEqual([]);
+    expect(a.getOptimizationReport().summary).toMatchObject({ model_calls: 1, requests_saved: 0 });
+  });
+
   it('lets a waiting engine compute when the lock holder errs, and passes the error to its own callers only', async () => {
     const store = createMemoryStore();
     const a = new OptimizationEngine({ store });

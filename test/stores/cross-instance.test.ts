@@ -76,6 +76,29 @@ describe('one cache shared by several instances over Redis', () => {
     await Promise.all([a.store!.close!(), b.store!.close!()]);
   });
 
+  it('reports a call answered through the lock of another engine as coalesced from the store', async () => {
+    const prefix = uniquePrefix('lock-answered');
+    const stores = [createRedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 }), createRedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 })];
+    await Promise.all(stores.map((store) => store.ready()));
+    const [a, b] = stores.map((store) => new OptimizationEngine({ store })) as [OptimizationEngine, OptimizationEngine];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const holder = a.optimizeAiCall('q', 'm', async () => (await gate, 'from a'));
+    await sleep(50);
+    const status: CallStatus = {};
+    const exec = vi.fn(() => 'from b');
+    const waiting = b.optimizeAiCall('q', 'm', exec, { status });
+    await sleep(50);
+    release();
+    expect(await Promise.all([holder, waiting])).toEqual(['from a', 'from a']);
+    expect(exec).not.toHaveBeenCalled();
+    expect(status).toMatchObject({ outcome: 'coalesced', source: 'store' });
+    expect(b.getOptimizationReport().summary).toMatchObject({ model_calls: 0, requests_saved: 1, effective_hit_rate_percent: 100 });
+    expect(b.monitor.getHistory('responseTimeMs')).toEqual([]);
+    await stores[0]!.clear();
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('keeps tenants apart: 2 prefixes × 8 scopes × 5 prompts never share an answer', async () => {
     const base = uniquePrefix('tenants');
     const prefixes = [`${base}-a`, `${base}-b`];

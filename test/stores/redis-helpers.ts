@@ -115,3 +115,44 @@ export async function storeReady(store: { get(key: string): Promise<unknown> }):
   const ok = await eventually(() => store.get('readiness-probe').then(() => true, () => false));
   if (!ok) throw new Error('The store never answered');
 }
+
+/**
+ * A TCP proxy to the test Redis that holds every connection for `delayMs` before forwarding it
+ * (`Infinity`: never), so that a store's first connection takes that long, deterministically.
+ */
+export async function slowProxy(delayMs: number, target = REDIS_URL): Promise<{ url: string; close(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    if (!Number.isFinite(delayMs)) return;
+    socket.pause();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const upstream = net.connect(Number(port || 6379), hostname);
+      sockets.add(upstream);
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+      upstream.on('close', () => socket.destroy());
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+      socket.resume();
+    }, delayMs);
+    timers.add(timer);
+  });
+  const proxyPort = await new Promise<number>((resolve, reject) => {
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+  return {
+    url: `redis://127.0.0.1:${proxyPort}`,
+    close: () => new Promise<void>((resolve) => {
+      for (const timer of timers) clearTimeout(timer);
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
