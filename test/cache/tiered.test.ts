@@ -174,6 +174,34 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(warn.mock.calls.length).toBe(3);
   });
 
+  it('holds store operations until the store is ready, outside their deadline, then shares', async () => {
+    const memory = createMemoryStore();
+    const ready = deferred<void>();
+    const store: CacheStore = {
+      name: 'connecting', timeoutMs: 20, ready: () => ready.promise,
+      get: (k) => memory.get(k), set: (k, v, o) => memory.set(k, v, o), delete: (k) => memory.delete(k), clear: () => memory.clear(),
+      acquire: (k, o) => memory.acquire!(k, o), release: (k, t) => memory.release!(k, t), waitFor: (k, o) => memory.waitFor!(k, o),
+    };
+    const engines = [new OptimizationEngine({ store }), new OptimizationEngine({ store })];
+    const errors = engines.flatMap(storeErrors);
+    const exec = vi.fn(async () => 'shared');
+    const calls = engines.map((e) => e.optimizeAiCall('q', MODEL, exec));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(exec).not.toHaveBeenCalled();
+    ready.resolve();
+    expect(await Promise.all(calls)).toEqual(['shared', 'shared']);
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('stops holding when the store says it cannot get ready, and goes on without it', async () => {
+    const store = { ...brokenStore('reject'), ready: () => Promise.reject(new Error('no connection')) };
+    const engine = new OptimizationEngine({ store });
+    const errors = storeErrors(engine);
+    expect(await engine.optimizeAiCall('q', MODEL, () => 'still works')).toBe('still works');
+    expect(errors.map((e) => e.operation)).toContain('get');
+  });
+
   it('computes without waiting when waiting for the lock fails', async () => {
     const memory = createMemoryStore();
     const store: CacheStore = {
