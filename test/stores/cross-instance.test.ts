@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import type { CallStatus } from '../../src/index.js';
 import { createRedisStore } from '../../src/redis.js';
-import { connect, REDIS_URL, sleep, storeReady, uniquePrefix } from './redis-helpers.js';
+import { connect, eventually, REDIS_URL, sleep, storeReady, uniquePrefix } from './redis-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -83,8 +83,11 @@ describe('one cache shared by several instances over Redis', () => {
     const [a, b] = stores.map((store) => new OptimizationEngine({ store })) as [OptimizationEngine, OptimizationEngine];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const holder = a.optimizeAiCall('q', 'm', async () => (await gate, 'from a'));
-    await sleep(50);
+    const held: CallStatus = {};
+    const holder = a.optimizeAiCall('q', 'm', async () => (await gate, 'from a'), { status: held });
+    const redis = await connect();
+    expect(await eventually(async () => held.key !== undefined && (await redis.exists(`${prefix}:lock:${held.key}`)) === 1)).toBe(true);
+    redis.destroy();
     const status: CallStatus = {};
     const exec = vi.fn(() => 'from b');
     const waiting = b.optimizeAiCall('q', 'm', exec, { status });

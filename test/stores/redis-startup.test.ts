@@ -7,10 +7,10 @@ import { connect, freePort, sleep, slowProxy, uniquePrefix, type NodeRedis } fro
 /**
  * A store's first connection (loading `redis`, then connecting) takes longer than its command
  * deadline: ~370 ms + 60–130 ms against the default `timeoutMs` of 200 ms. A proxy that holds
- * connections for 600 ms makes that happen deterministically, with `timeoutMs` 100.
+ * connections for 800 ms makes that happen deterministically, with `timeoutMs` 250.
  */
-const CONNECT_DELAY_MS = 600;
-const FAST = { timeoutMs: 100, retryAfterMs: 50 };
+const CONNECT_DELAY_MS = 800;
+const FAST = { timeoutMs: 250, retryAfterMs: 50 };
 
 let client: NodeRedis;
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -48,7 +48,7 @@ describe('a url-mode store while its first connection is being made', () => {
     await s.set('k', 'v', { ttlMs: 60_000 }).catch(() => undefined);
     const cleared = s.clear();
     // Well past `timeoutMs`, still connecting: not an outage.
-    await sleep(FAST.timeoutMs * 3);
+    await sleep(FAST.timeoutMs * 2);
     expect(s.health()).toMatchObject({ ok: true, lastError: undefined });
     await expect(cleared).resolves.toBeUndefined();
     expect(await s.get('k')).toBeUndefined();
@@ -90,7 +90,7 @@ describe('a url-mode store while its first connection is being made', () => {
   });
 
   it('ready() rejects when the connection does not come within connectTimeoutMs; Redis then counts as down', async () => {
-    const s = store(await proxy(Number.POSITIVE_INFINITY), { connectTimeoutMs: 300 });
+    const s = store(await proxy(Number.POSITIVE_INFINITY), { connectTimeoutMs: 300, retryAfterMs: 10_000 });
     const read = s.get('k');
     await expect(s.ready()).rejects.toThrow(/Redis is unavailable: Redis did not connect within 300 ms/);
     await expect(read).rejects.toMatchObject({ code: 'ERR_STORE', message: expect.stringMatching(/Redis `GET` failed: Redis did not connect/) });
