@@ -65,8 +65,33 @@ function canonicalObject(value: object, path: string, seen: unknown[]): string {
 export function requestIdentity(prompt: Prompt, model: string, scope: string, params: string): RequestIdentity {
   const isText = typeof prompt === 'string';
   const text = isText ? flatten(prompt) : canonicalJson(prompt, 'prompt');
-  const header = `${isText ? 's' : 'm'}${scope.length}:${scope}${model.length}:${model}${params}`;
-  return { header, text, model, scope };
+  return { header: headerOf(isText, scope, model, params), text, model, scope };
+}
+
+interface RecentHeader {
+  isText: boolean;
+  scope: string;
+  model: string;
+  params: string;
+  header: string;
+}
+
+const recentHeaders: RecentHeader[] = [];
+let nextRecent = 0;
+
+/**
+ * The header string, reused from the last few built: a service calls few models with few params, and
+ * a reused header is flat (fast to fingerprint) and usually the very string the cache entry holds
+ * (compared by pointer). Built with length prefixes, so no two requests share one.
+ */
+function headerOf(isText: boolean, scope: string, model: string, params: string): string {
+  for (const r of recentHeaders) {
+    if (r.model === model && r.scope === scope && r.params === params && r.isText === isText) return r.header;
+  }
+  const header = flatten(`${isText ? 's' : 'm'}${scope.length}:${scope}${model.length}:${model}${params}`);
+  recentHeaders[nextRecent] = { isText, scope, model, params, header };
+  nextRecent = (nextRecent + 1) % 8;
+  return header;
 }
 
 /**
@@ -101,7 +126,7 @@ export function fullKey(id: Pick<RequestIdentity, 'header' | 'text' | 'scope'>, 
   return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeURIComponent(id.scope)}:${digest}`;
 }
 
-const SAMPLES = 48;
+const SAMPLES = 32;
 const ENDS = 16;
 const FULL_BELOW = 64;
 const PRIME = 0x01000193;
@@ -151,7 +176,7 @@ function avalanche(h: number): number {
 
 /**
  * A fast, non-cryptographic fingerprint of a request for the in-process map: every character of the
- * header and of prompts up to 64 characters, and for longer prompts their length, 16 characters at each end and 48
+ * header and of prompts up to 64 characters, and for longer prompts their length, 16 characters at each end and 32
  * evenly spaced samples at a per-process random offset. It only picks a bucket: entries are always
  * confirmed by comparing the full text, so a collision costs a comparison, never a wrong answer, and
  * buckets are bounded (see MemoryTier), so crafted collisions cannot turn lookups into long scans.
