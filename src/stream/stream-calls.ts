@@ -2,7 +2,7 @@ import type { CacheInternals } from '../cache/response-cache.js';
 import type { Entry } from '../cache/entry.js';
 import type { Envelope } from '../cache/envelope.js';
 import type { Clock } from '../clock.js';
-import type { Call } from '../engine.js';
+import type { Call } from '../call-path.js';
 import { OptimizerError } from '../errors.js';
 import type { EventHub } from '../events.js';
 import { oneOf, plainObject, describe } from '../internal/validate.js';
