@@ -1,5 +1,6 @@
 import { OptimizerError } from './errors.js';
-import { raceAbort, systemTimers, type Timers } from './optimizer/self-heal.js';
+import { raceSignal } from './internal/abort.js';
+import { systemTimers, type Timers } from './optimizer/self-heal.js';
 
 /** Overall health: `ok`, `degraded` (answers, with reduced service: an open circuit, an unreachable store), or `down`. */
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -56,7 +57,7 @@ export class HealthRegistry {
     const timer = timers.setTimeout(() => controller.abort(new OptimizerError('ERR_TIMEOUT', 'health source timed out')), timeoutMs);
     try {
       const source = this.#sources.get(name) as HealthSource;
-      return normalize(await raceAbort(Promise.resolve().then(() => source(controller.signal)), controller.signal));
+      return normalize(await raceSignal(Promise.resolve().then(() => source(controller.signal)), controller.signal));
     } catch {
       return { status: 'degraded', reason: controller.signal.aborted ? `no answer within ${timeoutMs} ms` : 'the health check failed' };
     } finally {

@@ -1,6 +1,7 @@
 import type { ListResponse } from 'ollama';
 import { OptimizerError } from '../errors.js';
 import { validateModel } from '../internal/arguments.js';
+import { raceSignal } from '../internal/abort.js';
 
 /** What the probe needs of an `ollama` client. */
 export interface OllamaListClient {
@@ -26,21 +27,9 @@ export function createOllamaHealthProbe(client: OllamaListClient, model: string)
   const names = model.includes(':') ? [model] : [model, `${model}:latest`];
   return async (signal) => {
     signal?.throwIfAborted();
-    const { models } = await untilAborted(client.list(), signal);
+    const { models } = await raceSignal(client.list(), signal);
     if (!models.some((m) => names.includes(m.name) || names.includes(m.model))) {
       throw new OptimizerError('ERR_UNAVAILABLE', `Ollama does not list the model '${model}' (it lists ${models.length} models)`);
     }
   };
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }

@@ -5,6 +5,7 @@ import { canCoordinate, type CacheStore } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
 import { parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import type { CacheInternals } from './response-cache.js';
+import { raceSignal } from '../internal/abort.js';
 
 /** What the engine hands over when an answer should also go to the store. */
 export interface StoreWrite {
@@ -244,16 +245,4 @@ export class StoreTier {
       this.#logger.warn(`Store '${name}' failed to ${operation}; the call went on without it`, error);
     }
   }
-}
-
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }

@@ -3,6 +3,7 @@ import { OptimizerError } from '../errors.js';
 import type { HealthCheck } from '../health.js';
 import { CircuitBreakers, type CircuitStatus, type ResolvedBreakerOptions } from './circuit-breaker.js';
 import { retry, type ResolvedRetryOptions } from './retry.js';
+import { raceSignal } from '../internal/abort.js';
 
 /**
  * Checks that the model answers (the Ollama adapter supplies one that lists the server's models).
@@ -136,7 +137,7 @@ export class SelfHealing {
     const controller = new AbortController();
     const timer = timers.setTimeout(() => controller.abort(new OptimizerError('ERR_TIMEOUT', `The health probe did not answer within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await raceAbort(probe(controller.signal), controller.signal);
+      await raceSignal(probe(controller.signal), controller.signal);
       this.#probeFailing = false;
       this.#breakers?.closeAll();
       return 'ok';
@@ -178,17 +179,4 @@ export class SelfHealing {
 function onlyWhile(policy: ResolvedRetryOptions, mayRetry: (() => boolean) | undefined): ResolvedRetryOptions {
   if (mayRetry === undefined) return policy;
   return { ...policy, isTransient: (error) => mayRetry() && policy.isTransient(error) };
-}
-
-/** Settles with `work`, or rejects when `signal` aborts first (a probe that ignores its signal cannot hang a tick). */
-export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }
