@@ -165,7 +165,8 @@ export class AutonomousLoop {
     const lookups = now.hits + now.misses - this.#window.hits - this.#window.misses;
     const hitRate = lookups === 0 ? 0 : Math.round(((now.hits - this.#window.hits) / lookups) * 1000) / 10;
     this.#window = now;
-    const actions = [`monitor: ${calls} call(s), ${errors} error(s), hit rate ${hitRate} % since the last run`];
+    const rate = lookups === 0 ? 'no cache lookups' : `hit rate ${hitRate} %`;
+    const actions = [`monitor: ${calls} call(s), ${errors} error(s), ${rate} since the last run`];
     this.#host.sample();
     const anomalies = this.#host.detectAnomalies();
     if (Array.isArray(anomalies) && anomalies.length > 0) actions.push(`monitor: ${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} detected`);

@@ -122,7 +122,7 @@ describe('autonomous mode', () => {
     timers.fire(1000);
     const { actions } = await ticked;
     expect(actions.slice(0, 3)).toEqual([
-      'monitor: 0 call(s), 0 error(s), hit rate 0 % since the last run',
+      'monitor: 0 call(s), 0 error(s), no cache lookups since the last run',
       'monitor: 2 anomalies detected',
       'monitor: degrading responseTimeMs, errorRate',
     ]);
