@@ -61,3 +61,13 @@ export async function collect<C>(stream: AsyncIterable<C>): Promise<C[]> {
   for await (const chunk of stream) out.push(chunk);
   return out;
 }
+
+/** The chunk shape the stream tests use: text, and whether the model said it was done. */
+export interface Chunk {
+  text: string;
+  done: boolean;
+}
+
+export const MODEL = 'llama3.1:8b';
+export const chunk = (text: string, done = false): Chunk => ({ text, done });
+export const lastDone = (chunks: readonly Chunk[]): boolean => chunks.at(-1)?.done === true;

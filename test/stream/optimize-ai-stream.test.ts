@@ -1,15 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine, isOptimizerError, type CallStatus } from '../../src/index.js';
-import { collect, fakeStreamExec, flush } from './fake-source.js';
+import { chunk, collect, fakeStreamExec, flush, lastDone, MODEL, type Chunk } from './fake-source.js';
 
-interface Chunk {
-  text: string;
-  done: boolean;
-}
-
-const MODEL = 'llama3.1:8b';
-const chunk = (text: string, done = false): Chunk => ({ text, done });
-const lastDone = (chunks: readonly Chunk[]): boolean => chunks.at(-1)?.done === true;
 
 function setup(engineOptions: ConstructorParameters<typeof OptimizationEngine>[0] = {}) {
   const engine = new OptimizationEngine(engineOptions);

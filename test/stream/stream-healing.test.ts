@@ -3,16 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { OptimizationEngine, isOptimizerError, type CallStatus, type ExecContext, type StreamExecFunction } from '../../src/index.js';
 import { withOptimization } from '../../src/ollama.js';
 import { freePort } from '../stores/redis-helpers.js';
-import { collect, fakeStreamExec, flush } from './fake-source.js';
+import { chunk, collect, fakeStreamExec, flush, lastDone, MODEL, type Chunk } from './fake-source.js';
 
-interface Chunk {
-  text: string;
-  done: boolean;
-}
-
-const MODEL = 'llama3.1:8b';
-const chunk = (text: string, done = false): Chunk => ({ text, done });
-const lastDone = (chunks: readonly Chunk[]): boolean => chunks.at(-1)?.done === true;
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:11434'), { code: 'ECONNREFUSED' });
 
 function manualClock(start = 1_000_000) {

@@ -4,16 +4,8 @@ import {
   type CacheStore, type CallStatus, type StreamExecFunction,
 } from '../../src/index.js';
 import { parseEnvelope } from '../../src/cache/envelope.js';
-import { collect, fakeStreamExec, flush } from './fake-source.js';
+import { chunk, collect, fakeStreamExec, flush, lastDone, MODEL, type Chunk } from './fake-source.js';
 
-interface Chunk {
-  text: string;
-  done: boolean;
-}
-
-const MODEL = 'llama3.1:8b';
-const chunk = (text: string, done = false): Chunk => ({ text, done });
-const lastDone = (chunks: readonly Chunk[]): boolean => chunks.at(-1)?.done === true;
 const STORY = [chunk('Once'), chunk(' upon', true)];
 
 /** A memory store whose calls are counted and whose writes can be awaited. */
