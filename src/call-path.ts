@@ -105,6 +105,7 @@ export class CallPath {
     }
     return this.#miss(call);
   }
+
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
   abortAll(reason: unknown): void {
     this.#flights.abortAll(reason);
