@@ -136,8 +136,11 @@ export class CallPath {
 
   #hit(call: Call<unknown>, entry: Entry, stale = false): unknown {
     if (!stale) this.#internals.countHit(entry);
-    const now = this.#clock.now();
     const { status } = call;
+    // The monitor times model calls only; a hit is timed (a second clock read) just for a caller who
+    // asked: a status object or a listener that receives its duration or age.
+    const timed = status !== undefined || this.#events.has('call-end') || this.#events.has('cache-hit');
+    const now = timed ? this.#clock.now() : call.start;
     if (status !== undefined) {
       status.outcome = 'hit';
       status.source = 'memory';
