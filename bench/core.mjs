@@ -63,8 +63,12 @@ async function timeFresh(texts, count, fn, isAsync) {
   return Number(total) / (Math.ceil(count / BATCH_MADE) * BATCH_MADE);
 }
 
-/** Median ns per operation over rounds, interleaving the contenders to share the noise. */
-async function race(contenders, rounds = 7) {
+/**
+ * Median ns per operation over rounds, interleaving the contenders to share the noise, after two
+ * untimed rounds each so that every contender runs optimized code when timed.
+ */
+async function race(contenders, rounds = 7, warmup = 2) {
+  for (let r = 0; r < warmup; r++) for (const run of Object.values(contenders)) await run();
   const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [name, run] of Object.entries(contenders)) samples[name].push(await run());

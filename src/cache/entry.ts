@@ -5,6 +5,8 @@ export interface HeaderInfo {
   readonly scope: string;
   /** The cache's time origin: entries store times as small integers relative to it. */
   readonly epoch: number;
+  /** The hit counters of this model and this scope, looked up once rather than on every hit. */
+  readonly counters: { readonly model: { hits: number }; readonly scope: { hits: number } };
 }
 
 /**

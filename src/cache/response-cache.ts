@@ -226,7 +226,7 @@ export class ResponseCache {
       },
       countHit(entry) {
         entry.hits++;
-        stats.countHit(entry.model, entry.scope, entry.execMs, entry.tokens);
+        stats.countHit(entry.info.counters, entry.execMs, entry.tokens);
       },
       write: (id, fp, value, meta) => this.#write(id, fp, value, meta),
       entries: () => tier.entries(),
@@ -238,7 +238,8 @@ export class ResponseCache {
     let info = this.#headers.get(id.header);
     if (info === undefined) {
       if (this.#headers.size >= MAX_INTERNED) this.#headers.clear();
-      info = Object.freeze({ header: id.header, model: id.model, scope: id.scope, epoch: this.#epoch });
+      const counters = this.#stats.countersFor(id.model, id.scope);
+      info = Object.freeze({ header: id.header, model: id.model, scope: id.scope, epoch: this.#epoch, counters });
       this.#headers.set(id.header, info);
     }
     return info;

@@ -69,12 +69,17 @@ export class CacheStatistics {
   readonly #byModel = new Map<string, Counter>();
   readonly #byScope = new Map<string, Counter>();
 
-  countHit(model: string, scope: string, execMs: number, tokens: number): void {
+  /** The per-model and per-scope counters of a header, for `countHit`. */
+  countersFor(model: string, scope: string): { model: Counter; scope: Counter } {
+    return { model: counter(this.#byModel, model), scope: counter(this.#byScope, scope) };
+  }
+
+  countHit(counters: { model: { hits: number }; scope: { hits: number } }, execMs: number, tokens: number): void {
     this.hits++;
     this.timeSavedMs += execMs;
     this.tokensSaved += tokens;
-    counter(this.#byModel, model).hits++;
-    counter(this.#byScope, scope).hits++;
+    counters.model.hits++;
+    counters.scope.hits++;
   }
 
   countMiss(model: string, scope: string, cause: MissCause): void {

@@ -3,7 +3,7 @@ import { fingerprint, requestIdentity } from '../../src/cache/cache-key.js';
 import { Entry, type HeaderInfo } from '../../src/cache/entry.js';
 import { MemoryTier } from '../../src/cache/memory-tier.js';
 
-const info: HeaderInfo = { header: requestIdentity('', 'm', '', '').header, model: 'm', scope: '', epoch: 0 };
+const info: HeaderInfo = { header: requestIdentity('', 'm', '', '').header, model: 'm', scope: '', epoch: 0, counters: { model: { hits: 0 }, scope: { hits: 0 } } };
 const id = (text: string) => requestIdentity(text, 'm', '', '');
 
 function insert(tier: MemoryTier, text: string): Entry {
