@@ -3,9 +3,16 @@ import { writeFileSync } from 'node:fs';
 import { benchCoalescing, benchHitPath, benchMemory, benchMissOverhead } from './core.mjs';
 
 const results = { node: process.version, date: new Date().toISOString() };
+let failed = 0;
 const section = async (name, run) => {
   process.stdout.write(`${name}… `);
-  results[name] = await run();
+  try {
+    results[name] = await run();
+  } catch (error) {
+    // One section failing must not lose the others' figures: it is recorded, and the run exits non-zero.
+    failed++;
+    results[name] = { error: String(error?.stack ?? error) };
+  }
   console.log(JSON.stringify(results[name]));
 };
 
@@ -26,3 +33,7 @@ await section('monitor', async () => (await import('./monitor.mjs')).benchMonito
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');
+if (failed > 0) {
+  console.error(`${failed} section(s) failed`);
+  process.exitCode = 1;
+}
