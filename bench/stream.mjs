@@ -55,10 +55,10 @@ export async function benchSharedStreams() {
   const mock = createMockModel({ respond: () => 'lorem ipsum '.repeat(100).trim() });
   const server = await startOllamaTestServer({ backend: mock.backend });
   const client = new Ollama({ host: server.url });
-  const run = async (ollama, prompt) => {
-    const streams = await Promise.all(Array.from({ length: 50 }, () => ollama.generate({ model: MODEL, prompt, stream: true })));
-    await Promise.all(streams.map(drain));
-  };
+  // Each stream is read as soon as it opens: an `ollama` stream left unread can be cut short when V8
+  // collects the fetch Response the client dropped (undici then cancels the unlocked body).
+  const run = (ollama, prompt) =>
+    Promise.all(Array.from({ length: 50 }, async () => drain(await ollama.generate({ model: MODEL, prompt, stream: true }))));
   const plainRequests = server.requests.length;
   const plain = await timed((r) => run(client, `plain ${r}`), 5);
   const afterPlain = server.requests.length;
