@@ -63,11 +63,11 @@ export class OptimizationEngine {
 
   constructor(options: OptimizationEngineOptions = {}) {
     this.#options = resolveEngineOptions(options);
-    this.cache = new ResponseCache(this.#options.cache);
+    this.cache = withOptionPath('cache', () => new ResponseCache(this.#options.cache));
     this.#internals = cacheInternals(this.cache);
     this.#clock = this.#internals.clock;
     this.#events = new EventHub(this.#options.logger ?? silentLogger);
-    this.monitor = this.#createMonitor();
+    this.monitor = withOptionPath('monitor', () => this.#createMonitor());
     this.#throttle = new Throttle(this.#options.maxConcurrency);
     linkMonitorContext(this.monitor, () => ({ cache: this.cache.getStats(), concurrencyLimit: this.#throttle.limit }));
     this.#optimizer = new AutoOptimizer({
@@ -305,6 +305,21 @@ export class OptimizationEngine {
   }
 
 
+}
+
+/**
+ * Builds a component from a nested options object, so that its configuration errors name the option
+ * as the user wrote it (`cache.ttlMs`, not `ttlMs`). Messages that already carry a path are left alone.
+ */
+function withOptionPath<T>(path: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if ((error instanceof TypeError || error instanceof RangeError) && error.message.startsWith('`') && !error.message.startsWith(`\`${path}.`)) {
+      error.message = `\`${path}.${error.message.slice(1)}`;
+    }
+    throw error;
+  }
 }
 
 function round6(value: number): number {

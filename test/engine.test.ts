@@ -207,7 +207,8 @@ describe('OptimizationEngine.optimizeAiCall', () => {
     await expect(engine.optimizeAiCall('p', 'm', exec, { cache: 'sometimes' as never })).rejects.toThrow(/`cache` must be one of/);
     await expect(engine.optimizeAiCall('p', 'm', exec, { signal: {} as AbortSignal })).rejects.toThrow(/`signal`/);
     expect(exec).not.toHaveBeenCalled();
-    expect(() => new OptimizationEngine({ cache: { maxEntries: -1 } })).toThrow(/`maxEntries`/);
+    expect(() => new OptimizationEngine({ cache: { maxEntries: -1 } })).toThrow(/`cache.maxEntries` must be/);
+    expect(() => new OptimizationEngine({ monitor: { historySize: 0 } })).toThrow(/`monitor.historySize` must be/);
     expect(() => new OptimizationEngine({ maxConcurrency: 0 })).toThrow(/`maxConcurrency`/);
     expect(() => new OptimizationEngine({ cachee: {} } as object)).toThrow(/Unknown option `options.cachee`/);
     expect(() => new OptimizationEngine({ logger: {} as never })).toThrow(/`logger`/);
