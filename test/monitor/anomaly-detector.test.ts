@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAnomalyDetector } from '../../src/index.js';
 import type { AnomalyDetector } from '../../src/index.js';
+import { createPrng } from '../../src/testing/deterministic.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const referencePath = path.resolve(here, '../../../shared/tools/nab/detectors/seed-3sigma.mjs');
@@ -12,16 +13,9 @@ interface ReferenceModule {
   createDetector(o: { window: number; warmup: number; k: number }): { push(x: number): boolean };
 }
 
-/** Deterministic standard-normal generator (mulberry32 + Box–Muller). */
+/** Deterministic standard-normal generator (the test kit's mulberry32 + Box–Muller). */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = createPrng(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
