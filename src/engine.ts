@@ -20,6 +20,7 @@ import { AutonomousLoop, type AutonomousOptions, type AutonomousStatus } from '.
 import { autonomousHost } from './optimizer/autonomous-host.js';
 import type { CircuitStatus } from './optimizer/circuit-breaker.js';
 import { SelfHealing } from './optimizer/self-heal.js';
+import { round } from './internal/summary.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
 export interface CacheStatsReport {
@@ -174,7 +175,7 @@ export class OptimizationEngine {
       performance_impact: {
         requests_saved: saved,
         time_saved_estimate_seconds: Math.round(stats.timeSavedMs + timeSavedMs) / 1000,
-        cost_saved_usd: round6(saved * costPerRequestUsd + ((stats.tokensSaved + tokensSaved) / 1000) * costPer1kTokensUsd),
+        cost_saved_usd: round(saved * costPerRequestUsd + ((stats.tokensSaved + tokensSaved) / 1000) * costPer1kTokensUsd, 6),
       },
     };
   }
@@ -320,8 +321,4 @@ function withOptionPath<T>(path: string, build: () => T): T {
     }
     throw error;
   }
-}
-
-function round6(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
 }
