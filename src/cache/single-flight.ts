@@ -24,10 +24,6 @@ export interface Flight<T> {
 export class SingleFlight<T> {
   readonly #flights = new Map<string, Flight<T>>();
 
-  get size(): number {
-    return this.#flights.size;
-  }
-
   get(key: string): Flight<T> | undefined {
     return this.#flights.get(key);
   }
