@@ -14,6 +14,8 @@ const SECOND_BUCKET = 4;
 /** Second-level buckets (full fingerprints) live above the first level's 30-bit range in the same LRU. */
 const SECOND_LEVEL = 2 ** 30;
 
+type Fingerprint = (id: { readonly header: string; readonly text: string }) => number;
+
 export type RemovalReason = 'evict' | 'delete' | 'clear' | 'overwrite';
 
 export interface TierLimits {
@@ -35,8 +37,13 @@ export class MemoryTier {
   #limits: TierLimits;
   #count = 0;
   #bytes = 0;
+  readonly #fingerprint: Fingerprint;
+  readonly #fullFingerprint: Fingerprint;
 
-  constructor(limits: TierLimits, onRemove: (entry: Entry, reason: RemovalReason) => void) {
+  /** `hashes` exists for tests, which need collisions at every level on demand. */
+  constructor(limits: TierLimits, onRemove: (entry: Entry, reason: RemovalReason) => void, hashes: { fingerprint: Fingerprint; fullFingerprint: Fingerprint } = { fingerprint, fullFingerprint }) {
+    this.#fingerprint = hashes.fingerprint;
+    this.#fullFingerprint = hashes.fullFingerprint;
     this.#limits = limits;
     this.#onRemove = onRemove;
     // One slot more than entries: an insert lands before the shrink that restores the bound.
@@ -75,10 +82,10 @@ export class MemoryTier {
    * caller decides). Three levels: the sampled fingerprint's bucket; once that bucket overflowed, the
    * full fingerprint's bucket; once that overflowed too (crafted collisions), the full text.
    */
-  find(id: RequestIdentity, fp: number = fingerprint(id)): Entry | undefined {
+  find(id: RequestIdentity, fp: number = this.#fingerprint(id)): Entry | undefined {
     const found = this.#walk(fp, id);
     if (found !== undefined || !this.#overflowed.has(fp)) return found;
-    const fp2 = SECOND_LEVEL + fullFingerprint(id);
+    const fp2 = SECOND_LEVEL + this.#fullFingerprint(id);
     const deeper = this.#walk(fp2, id);
     if (deeper !== undefined || !this.#overflowed.has(fp2)) return deeper;
     return this.#lru.get(overflowKey(id));
@@ -110,7 +117,7 @@ export class MemoryTier {
     if (!this.#chain(fp, entry, FIRST_BUCKET)) {
       if (this.#overflowed.size > 2 * this.#limits.maxEntries + 64) this.#rebuildOverflowed();
       this.#overflowed.add(fp);
-      const fp2 = SECOND_LEVEL + fullFingerprint(entry);
+      const fp2 = SECOND_LEVEL + this.#fullFingerprint(entry);
       if (!this.#chain(fp2, entry, SECOND_BUCKET)) {
         this.#overflowed.add(fp2);
         this.#lru.set(overflowKey(entry), entry);
@@ -125,8 +132,8 @@ export class MemoryTier {
     for (const [slot, head] of this.#lru.entries()) {
       if (typeof slot === 'number' && slot < SECOND_LEVEL) continue;
       for (let e: Entry | undefined = head; e !== undefined; e = e.next) {
-        this.#overflowed.add(fingerprint(e));
-        if (typeof slot === 'string') this.#overflowed.add(SECOND_LEVEL + fullFingerprint(e));
+        this.#overflowed.add(this.#fingerprint(e));
+        if (typeof slot === 'string') this.#overflowed.add(SECOND_LEVEL + this.#fullFingerprint(e));
       }
     }
   }
@@ -142,7 +149,7 @@ export class MemoryTier {
     this.#unlink(entry);
     this.#count--;
     this.#bytes -= entry.bytes;
-    if (reason === 'evict') this.#ghosts.set(fingerprint(entry), 'evicted');
+    if (reason === 'evict') this.#ghosts.set(this.#fingerprint(entry), 'evicted');
     this.#onRemove(entry, reason);
   }
 
@@ -165,7 +172,7 @@ export class MemoryTier {
 
   /** Records that an entry was found expired, so its next miss is counted as an expiry. */
   noteExpired(entry: Entry): void {
-    this.#ghosts.set(fingerprint(entry), 'expired');
+    this.#ghosts.set(this.#fingerprint(entry), 'expired');
   }
 
   #shrink(): void {
@@ -181,8 +188,8 @@ export class MemoryTier {
 
   /** Takes an entry out of whichever level holds it (found again from its fingerprints). */
   #unlink(entry: Entry): void {
-    if (this.#unchain(fingerprint(entry), entry)) return;
-    if (this.#unchain(SECOND_LEVEL + fullFingerprint(entry), entry)) return;
+    if (this.#unchain(this.#fingerprint(entry), entry)) return;
+    if (this.#unchain(SECOND_LEVEL + this.#fullFingerprint(entry), entry)) return;
     this.#lru.delete(overflowKey(entry));
   }
 

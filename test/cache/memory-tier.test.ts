@@ -64,3 +64,43 @@ describe('MemoryTier under churn', () => {
     }
   });
 });
+
+describe('MemoryTier with every fingerprint colliding (crafted input)', () => {
+  const constant = () => 7;
+  const tierOf = (maxEntries: number, removed: string[] = []) =>
+    new MemoryTier({ maxEntries, maxBytes: Number.POSITIVE_INFINITY }, (e, reason) => removed.push(`${String(e.value)}:${reason}`), {
+      fingerprint: constant, fullFingerprint: constant,
+    });
+  const add = (tier: MemoryTier, text: string): Entry => {
+    const entry = new Entry(info, text, text, 0, 1000, 0, 0);
+    tier.insert(entry, 7);
+    return entry;
+  };
+
+  it('keeps one entry at the first level, four at the second, the rest by full text, and finds each', () => {
+    const tier = tierOf(100);
+    const entries = Array.from({ length: 12 }, (_, i) => add(tier, `t${i}`));
+    expect(tier.bucketDepth(7)).toBe(1);
+    expect(tier.bucketDepth(2 ** 30 + 7)).toBe(4);
+    entries.forEach((e, i) => expect(tier.find(id(`t${i}`), 7)).toBe(e));
+    expect(tier.find(id('absent'), 7)).toBeUndefined();
+  });
+
+  it('removes entries from every level, including the middle of a second-level chain', () => {
+    const removed: string[] = [];
+    const tier = tierOf(100, removed);
+    const entries = Array.from({ length: 8 }, (_, i) => add(tier, `t${i}`));
+    for (const i of [0, 2, 7]) tier.remove(entries[i] as Entry, 'delete');
+    expect(removed).toEqual(['t0:delete', 't2:delete', 't7:delete']);
+    entries.forEach((e, i) => expect(tier.find(id(`t${i}`), 7)).toBe([0, 2, 7].includes(i) ? undefined : e));
+    expect(tier.size).toBe(5);
+  });
+
+  it('evicts one at a time and stays within its bound', () => {
+    const removed: string[] = [];
+    const tier = tierOf(3, removed);
+    for (let i = 0; i < 10; i++) add(tier, `t${i}`);
+    expect(tier.size).toBe(3);
+    expect(removed.filter((r) => r.endsWith(':evict'))).toHaveLength(7);
+  });
+});
