@@ -1,4 +1,5 @@
 import type { OptimizationEngine } from '../engine.js';
+import type { CircuitState } from '../optimizer/circuit-breaker.js';
 import type { CallOutcome } from '../types.js';
 
 /** A prom-client `Registry`, or anything with its `registerMetric` (typed structurally: prom-client is not a dependency). */
@@ -31,6 +32,9 @@ const BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const OUTCOMES: readonly CallOutcome[] = ['hit', 'miss', 'coalesced', 'bypass', 'error'];
 /** Distinct label values kept for anomaly types and circuit models; more are pooled as `other` (no cardinality bomb). */
 const MAX_LABEL_VALUES = 50;
+/** The label value the values beyond `MAX_LABEL_VALUES` are pooled under. */
+const OTHER = 'other';
+const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'half-open', 'open'];
 
 class Histogram {
   readonly counts = new Array<number>(BUCKETS.length).fill(0);
@@ -61,7 +65,7 @@ export class EngineMetrics {
     this.#engine = engine;
     engine.on('call-end', ({ outcome, durationMs }) => this.#histograms.get(outcome)?.observe(Math.max(0, durationMs) / 1000));
     engine.on('anomaly-detect', ({ type }) => {
-      const label = this.#anomalies.has(type) || this.#anomalies.size < MAX_LABEL_VALUES ? type : 'other';
+      const label = this.#anomalies.has(type) || this.#anomalies.size < MAX_LABEL_VALUES ? type : OTHER;
       this.#anomalies.set(label, (this.#anomalies.get(label) ?? 0) + 1);
     });
     engine.on('autonomous-tick', () => void this.#ticks++);
@@ -142,12 +146,23 @@ export class EngineMetrics {
     return family('llm_optimizer_call_duration_seconds', 'histogram', 'Duration of calls through the engine, in seconds, by outcome.', samples);
   }
 
+  /**
+   * A 0/1 gauge per state for each of the first 50 models; the circuits beyond them are counted by
+   * state under `model="other"` (pooled, never dropped).
+   */
   #circuits(): Family {
+    const byModel = new Map<string, Record<CircuitState, number>>();
+    this.#engine.getCircuitStates().forEach((c, i) => {
+      const model = i < MAX_LABEL_VALUES ? c.model : OTHER;
+      const counts = byModel.get(model) ?? { closed: 0, 'half-open': 0, open: 0 };
+      counts[c.state]++;
+      byModel.set(model, counts);
+    });
     const samples: Sample[] = [];
-    for (const c of this.#engine.getCircuitStates().slice(0, MAX_LABEL_VALUES)) {
-      for (const state of ['closed', 'half-open', 'open'] as const) samples.push({ suffix: '', labels: { model: c.model, state }, value: c.state === state ? 1 : 0 });
+    for (const [model, counts] of byModel) {
+      for (const state of CIRCUIT_STATES) samples.push({ suffix: '', labels: { model, state }, value: counts[state] });
     }
-    return family('llm_optimizer_circuit_state', 'gauge', 'Circuit breaker state per model (1 for the current state).', samples);
+    return family('llm_optimizer_circuit_state', 'gauge', 'Circuit breaker state per model (1 for the current state; under model="other", how many further circuits are in it).', samples);
   }
 
   /** The report's score (its anomaly count included); left out if the report cannot be built. */

@@ -45,6 +45,26 @@ describe('Prometheus text', () => {
     await engine.close();
   });
 
+  it('pools circuits beyond 50 models under model="other" by state, dropping none', async () => {
+    const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1 } });
+    const metrics = engineMetrics(engine);
+    for (let i = 0; i < 70; i++) {
+      const exec = i % 2 === 0 ? () => Promise.reject(new Error('down')) : () => 'up';
+      await engine.optimizeAiCall('p', `model-${i}`, exec).catch(() => undefined);
+    }
+    const text = metrics.render();
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(LINE);
+    const samples = [...text.matchAll(/^llm_optimizer_circuit_state\{model="([^"]+)",state="([a-z-]+)"\} (\d+)$/gm)];
+    expect(new Set(samples.map((m) => m[1])).size).toBe(51);
+    expect(samples.reduce((sum, m) => sum + Number(m[3]), 0)).toBe(70);
+    expect(text).toContain('llm_optimizer_circuit_state{model="model-49",state="closed"} 1');
+    expect(text).toContain('llm_optimizer_circuit_state{model="other",state="open"} 10');
+    expect(text).toContain('llm_optimizer_circuit_state{model="other",state="closed"} 10');
+    expect(text).toContain('llm_optimizer_circuit_state{model="other",state="half-open"} 0');
+    expect(text).not.toContain('model-50"');
+    await engine.close();
+  });
+
   it('reads the efficiency score from the report, and leaves it out when the report fails', async () => {
     const engine = new OptimizationEngine();
     const metrics = engineMetrics(engine);
