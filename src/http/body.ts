@@ -45,10 +45,14 @@ export async function readJsonObject(request: Request, maxBytes: number): Promis
 async function readText(request: Request, maxBytes: number): Promise<string> {
   const body = request.body;
   if (body === null) return '';
-  const reader = body.getReader();
+  if (request.bodyUsed || body.locked) {
+    throw new BodyError(400, 'body_already_read', 'The body was already read before this handler (by `authorize` or earlier middleware)');
+  }
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
+    reader = body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -63,7 +67,7 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
     if (error instanceof BodyError) throw error;
     throw new BodyError(400, 'malformed_body', 'The body could not be read');
   } finally {
-    reader.releaseLock();
+    reader?.releaseLock();
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(concat(chunks, size));

@@ -145,7 +145,11 @@ async function handle(request: Request, routes: ReadonlyMap<string, Route>, opti
   }
 }
 
-/** The route a URL asks for, relative to `basePath`; undefined when it is outside it. */
+/**
+ * The route a URL asks for, relative to `basePath`; undefined when it is outside it. Exact: no
+ * trailing slash, case or empty segment is forgiven, so a reverse proxy's rule for a path covers
+ * every request this handler serves for it.
+ */
 function routePath(url: string, basePath: string): string | undefined {
   let pathname: string;
   try {
@@ -153,11 +157,7 @@ function routePath(url: string, basePath: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (basePath !== '') {
-    if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return undefined;
-    pathname = pathname.slice(basePath.length);
-  }
-  return pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+  return pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
 }
 
 function buildRoutes(engine: OptimizationEngine, options: Resolved, metrics: EngineMetrics): ReadonlyMap<string, Route> {

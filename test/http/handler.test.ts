@@ -265,9 +265,10 @@ describe('createOptimizationHandler options', () => {
     expect(() => createOptimizationHandler({} as never, { authorize: 'allow-all' })).toThrow(/`engine`/);
   });
 
-  it('tolerates a trailing slash on basePath and on routes', async () => {
+  it('tolerates a trailing slash on basePath, but serves routes only at their exact path', async () => {
     const send = direct(createOptimizationHandler(engine, { authorize: 'allow-all', basePath: '/ops/' }));
-    expect((await send('/ops/health/')).status).toBe(200);
+    expect((await send('/ops/health')).status).toBe(200);
+    for (const path of ['/ops/health/', '/ops//health', '/OPS/health', '/ops/Health', '/ops/health;x', '/ops/h%65alth']) expect((await send(path)).status).toBe(404);
   });
 });
 
@@ -327,6 +328,27 @@ describe('Express', () => {
     }
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+    await engine.close();
+  });
+});
+
+describe('a body already read before the handler', () => {
+  it('answers 400 body_already_read when authorize read the body', async () => {
+    const engine = new OptimizationEngine();
+    const send = direct(createOptimizationHandler(engine, { authorize: async (request) => (await request.text(), true) }));
+    const r = await send('/autonomous/enable', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"interval_seconds":30}' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ error: { status: 400, code: 'body_already_read' } });
+    expect(engine.getAutonomousStatus().enabled).toBe(false);
+    await engine.close();
+  });
+
+  it('answers 400 body_already_read when authorize only locked the body', async () => {
+    const engine = new OptimizationEngine();
+    const send = direct(createOptimizationHandler(engine, { authorize: (request) => (request.body?.getReader(), true) }));
+    const r = await send('/optimization/auto-optimize', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('body_already_read');
     await engine.close();
   });
 });
