@@ -236,6 +236,7 @@ function bodyStream(req: IncomingMessage): Body {
   const stop = (): void => {
     done = true;
     req.off('data', onData);
+    req.pause();
   };
   const fail = (message: string): void => {
     if (done) return;
