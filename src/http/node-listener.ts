@@ -100,20 +100,23 @@ function settleBody(req: IncomingMessage, res: ServerResponse, body: Body | unde
   body?.detach();
   if (req.readableEnded || req.destroyed) return;
   const declared = declaredLength(req);
-  if (declared !== undefined && declared - (body?.received() ?? 0) > MAX_DRAIN_BYTES) {
-    res.setHeader('connection', 'close');
-    return;
-  }
+  if (declared !== undefined && declared - (body?.received() ?? 0) > MAX_DRAIN_BYTES) return closeAfterAnswer(req, res);
   let drained = 0;
   req.on('data', (chunk: Buffer) => {
     drained += chunk.byteLength;
     if (drained <= MAX_DRAIN_BYTES) return;
     req.pause();
-    if (res.writableFinished) req.socket.destroy();
-    else res.once('finish', () => req.socket.destroy());
+    closeAfterAnswer(req, res);
   });
   req.on('error', () => undefined);
   req.resume();
+}
+
+/** Before the answer is written, `connection: close` (Node closes once it is sent); after, the socket once it is flushed. */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('connection', 'close');
+  else if (res.writableFinished) req.socket.destroy();
+  else res.once('finish', () => req.socket.destroy());
 }
 
 function declaredLength(req: IncomingMessage): number | undefined {
@@ -162,7 +165,7 @@ function toRequest(req: ExpressRequest): { request: Request; body: Body | undefi
 }
 
 function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (declaredLength(req) ?? 1) > 0;
+  return req.headers['transfer-encoding'] !== undefined || (declaredLength(req) ?? 0) > 0;
 }
 
 /** A body an Express parser left in `req.body`: a string or bytes as they are, anything else as JSON. */

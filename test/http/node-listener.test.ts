@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import express from 'express';
 import { OptimizationEngine } from '../../src/index.js';
@@ -231,6 +231,20 @@ describe('toNodeListener under Express: a body earlier middleware consumed', () 
     expect(await r.json()).toMatchObject({ error: { status: 400, code: 'body_already_read' } });
     expect(engine.getAutonomousStatus().enabled).toBe(false);
     expect((await answered(fetch(`${base}/health`), 'health')).status).toBe(200);
+    await close();
+  });
+
+  it('treats a request without a body, which the middleware also read, as an empty body', async () => {
+    const { base, close } = await app((req, _res, next) => (req.resume(), req.on('end', next)));
+    const { port } = new URL(base);
+    const text = await answered(new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end('POST /ops/autonomous/disable HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n'));
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('end', () => resolve(received));
+      socket.on('error', reject);
+    }), 'disable');
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
     await close();
   });
 
