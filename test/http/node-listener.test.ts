@@ -2,6 +2,7 @@ import http from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import express from 'express';
+import fc from 'fast-check';
 import { OptimizationEngine } from '../../src/index.js';
 import { createOptimizationHandler, toNodeListener } from '../../src/http.js';
 
@@ -256,4 +257,31 @@ describe('toNodeListener under Express: a body earlier middleware consumed', () 
     expect((await answered(post(`${base}/autonomous/disable`, ''), 'disable')).status).toBe(200);
     await close();
   });
+});
+
+describe('toNodeListener: random request targets and Host headers', () => {
+  it('each gets a 4xx or the handler\'s answer over a raw socket, never a 500 or silence', async () => {
+    const { port, close } = await serve(async (request) => new Response(new URL(request.url).pathname));
+    const printable = fc.stringMatching(/^[\x21-\x7e]{0,24}$/);
+    const target = fc.oneof(printable, printable.map((t) => `/${t}`), printable.map((t) => `http://${t}`));
+    const host = fc.option(fc.oneof(printable, fc.constantFrom('a:b@c', 'x:1', '[::1]:80', 'my_service', 'h:99999999')), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(target, host, async (t, h) => {
+        const head = `GET ${t} HTTP/1.1\r\n${h === undefined ? '' : `Host: ${h}\r\n`}Connection: close\r\n\r\n`;
+        const answer = await answered(new Promise<string>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write(head));
+          let received = '';
+          socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+          socket.on('close', () => resolve(received));
+          socket.on('error', () => undefined);
+        }), t);
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+        expect([200, 400, 405], `${JSON.stringify(head)} answered ${answer.slice(0, 40)}`).toContain(status);
+        // What the handler was given is the path as sent, never a rewritten one.
+        if (status === 200 && t.startsWith('/')) expect(answer.slice(answer.indexOf('\r\n\r\n') + 4)).toBe(t.split('?')[0]);
+      }),
+      { numRuns: 400 },
+    );
+    await close();
+  }, 60_000);
 });
