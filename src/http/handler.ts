@@ -31,7 +31,7 @@ export interface OptimizationHandlerOptions {
    * `'allow-all'` to serve everyone, only behind a network boundary you trust.
    */
   authorize: Authorize | 'allow-all';
-  /** Prefix of every route, e.g. `'/ops'` for `/ops/health`. @default '' */
+  /** Prefix of every route, e.g. `'/ops'` for `/ops/health`. Routes are served at their exact path only (not `/ops/health/`). @default '' */
   basePath?: string;
   /** Largest request body read, in bytes; larger bodies get 413. @default 16_384 */
   maxBodyBytes?: number;
