@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One Redis for the run: a private redis-server when installed, else REDIS_URL (see the file).
+    globalSetup: ['test/stores/redis-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     coverage: {

@@ -1,7 +1,8 @@
 import { cacheInternals, ResponseCache, type CacheInternals } from './cache/response-cache.js';
 import type { Clock } from './clock.js';
 import { OptimizerError } from './errors.js';
-import { EventHub, silentLogger, type EngineEventName, type EngineListener } from './events.js';
+import { EventHub, type EngineEventName, type EngineListener } from './events.js';
+import { silentLogger } from './logger.js';
 import { describe, positiveNumber } from './internal/validate.js';
 import { linkMonitorContext, PerformanceMonitor } from './monitor/performance-monitor.js';
 import { AutoOptimizer, type AutoOptimizeResult } from './optimizer/auto-optimizer.js';

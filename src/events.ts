@@ -1,6 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause } from './types.js';
 import type { Anomaly } from './monitor/types.js';
+import type { Logger } from './logger.js';
+
+export type { Logger } from './logger.js';
 
 interface CallInfo {
   model: string;
@@ -30,13 +33,6 @@ export interface EngineEvents {
 
 export type EngineEventName = keyof EngineEvents;
 export type EngineListener<E extends EngineEventName> = (payload: EngineEvents[E]) => unknown;
-
-/** Where the library reports what it survived (a throwing listener, a failing store). Silent by default. */
-export interface Logger {
-  warn(message: string, details?: unknown): void;
-}
-
-export const silentLogger: Logger = { warn: () => undefined };
 
 type AnyListener = (payload: unknown) => unknown;
 

@@ -7,7 +7,7 @@ import { createMockModel, startOllamaTestServer } from '../src/testing.js';
 describe('README snippets', () => {
   it('"Testing your code": a repeated generate reaches the test server once', async () => {
     const mock = createMockModel({ latencyMs: 50 });
-    const server = await startOllamaTestServer({ backend: mock.backend });
+    const server = await startOllamaTestServer({ backend: mock });
     const engine = new OptimizationEngine();
     const ollama = withOptimization(new Ollama({ host: server.url }), engine);
     const first = await ollama.generate({ model: 'llama3.1:8b', prompt: 'hi' });

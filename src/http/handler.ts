@@ -1,6 +1,6 @@
 import type { OptimizationEngine } from '../engine.js';
 import { isOptimizerError } from '../errors.js';
-import { silentLogger, type Logger } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { describe, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { AutonomousOptions } from '../optimizer/autonomous.js';
 import { BodyError, onlyKeys, readJsonObject } from './body.js';

@@ -1,7 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import type { Logger } from '../events.js';
-import { silentLogger } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { AnomalyDetectorOptions } from './anomaly-detector.js';
 import { createAnomalyDetector } from './anomaly-detector.js';

@@ -43,7 +43,8 @@ export interface MockModelOptions {
   readonly chunkDelayMs?: number;
   /**
    * How the answer is split into stream chunks: `'words'` (each word with its leading space, like
-   * LLM tokens), a number of characters per chunk, or a function returning the chunks.
+   * LLM tokens; trailing whitespace stays on the last chunk), a number of characters per chunk, or
+   * a function returning the chunks. The answer is always the chunks joined.
    * @default 'words'
    */
   readonly chunks?: 'words' | number | ((text: string) => readonly string[]);
@@ -134,7 +135,9 @@ const KNOWN = [
 const defaultRespond = (prompt: ModelPrompt, model: string): string =>
   wordsFromSeed(hash32(`${model}\n${promptText(prompt)}`));
 
-const splitWords = (text: string): readonly string[] => text.match(/\s*\S+/g) ?? (text === '' ? [] : [text]);
+// Every word with the whitespace before it; trailing whitespace stays on the last chunk, so the
+// chunks always join back to the whole text.
+const splitWords = (text: string): readonly string[] => text.match(/\s*\S+(?:\s+$)?/g) ?? (text === '' ? [] : [text]);
 
 function splitter(chunks: MockModelOptions['chunks']): (text: string) => readonly string[] {
   if (chunks === undefined || chunks === 'words') return splitWords;

@@ -63,7 +63,7 @@ export interface MockModel {
   readonly callLog: readonly MockCall[];
   /** Clears `calls` and `callLog` and restarts the failure PRNG from `seed`. */
   reset(): void;
-  /** This model as an {@link OllamaBackend}, for `startOllamaTestServer({ backend: mock.backend })`. */
+  /** This model as an {@link OllamaBackend} (`startOllamaTestServer` also accepts the mock itself). */
   readonly backend: OllamaBackend;
 }
 

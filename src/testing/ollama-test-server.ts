@@ -11,8 +11,12 @@ import { HttpError, readJsonBody, sendJson, sendText } from './ollama-wire.js';
 
 /** Options of {@link startOllamaTestServer}. */
 export interface OllamaTestServerOptions {
-  /** What answers: `createMockModel().backend`, `createLlamaCppBackend(...)`, or your own. */
-  readonly backend: OllamaBackend;
+  /**
+   * What answers: a mock model (`createMockModel()`, or its `.backend`), `createLlamaCppBackend(...)`,
+   * or your own {@link OllamaBackend}.
+   * @example `startOllamaTestServer({ backend: createMockModel({ latencyMs: 50 }) })`
+   */
+  readonly backend: OllamaBackend | { readonly backend: OllamaBackend };
   /**
    * Port to listen on; 0 picks a free one (read it from `url`).
    * @default 0
@@ -83,13 +87,21 @@ interface ResolvedServerOptions {
   readonly maxBodyBytes: number;
 }
 
+const isBackend = (value: unknown): value is OllamaBackend => typeof value === 'object' && value !== null
+  && typeof (value as Partial<OllamaBackend>).generate === 'function' && Array.isArray((value as Partial<OllamaBackend>).models);
+
+/** The backend itself, or the one a mock model carries (`createMockModel()` is accepted as it is). */
+function asBackend(value: unknown): OllamaBackend {
+  if (isBackend(value)) return value;
+  const carried: unknown = typeof value === 'object' && value !== null ? (value as { backend?: unknown }).backend : undefined;
+  if (isBackend(carried)) return carried;
+  throw new TypeError(`\`backend\` must be an OllamaBackend ({ models, generate }) or a mock model, received ${describeValue(value)}`);
+}
+
 function resolveServerOptions(input: unknown): ResolvedServerOptions {
   const options = expectOptionsObject('startOllamaTestServer', input) as Partial<OllamaTestServerOptions>;
   rejectUnknownKeys('startOllamaTestServer', options, ['backend', 'port', 'host', 'version', 'maxBodyBytes']);
-  const { backend } = options;
-  if (backend === null || typeof backend !== 'object' || typeof backend.generate !== 'function' || !Array.isArray(backend.models)) {
-    throw new TypeError(`\`backend\` must be an OllamaBackend ({ models, generate }), received ${describeValue(backend)}`);
-  }
+  const backend = asBackend(options.backend);
   const port = expectNonNegativeNumber('port', options.port ?? 0);
   if (!Number.isInteger(port) || port > 65535) throw new RangeError(`\`port\` must be an integer from 0 to 65535, received ${port}`);
   return Object.freeze({
@@ -201,7 +213,7 @@ function fail(res: ServerResponse, signal: AbortSignal, error: unknown): RouteRe
  * @example
  * ```ts
  * const mock = createMockModel();
- * const server = await startOllamaTestServer({ backend: mock.backend });
+ * const server = await startOllamaTestServer({ backend: mock });
  * const ollama = new Ollama({ host: server.url });
  * const { response } = await ollama.generate({ model: 'llama3.1:8b', prompt: 'Hi' });
  * await server.close();

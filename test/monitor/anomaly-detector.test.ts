@@ -7,7 +7,7 @@ import type { AnomalyDetector } from '../../src/index.js';
 import { createPrng } from '../../src/testing/deterministic.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const referencePath = path.resolve(here, '../../../shared/tools/nab/detectors/seed-3sigma.mjs');
+const referencePath = path.resolve(here, 'seed-3sigma-reference.mjs');
 
 interface ReferenceModule {
   createDetector(o: { window: number; warmup: number; k: number }): { push(x: number): boolean };

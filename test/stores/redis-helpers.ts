@@ -1,38 +1,36 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { createClient } from 'redis';
+import { inject } from 'vitest';
+import { freePort, spawnRedisServer } from './redis-server.js';
 
-/** The shared Redis the tests run against; unreachable means the tests fail (never skip). */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { freePort };
+
+/**
+ * The run's Redis (test/stores/redis-global-setup.ts): a private redis-server when the binary is
+ * installed, else REDIS_URL. '' when there is none: then `connect()` fails saying what to install.
+ */
+export const REDIS_URL = inject('redisUrl');
 
 export type NodeRedis = ReturnType<typeof createClient>;
 
-/** A connected node-redis client, or a thrown error naming the URL when Redis cannot be reached. */
+/** A connected node-redis client, or a thrown error saying what to install or start. */
 export async function connect(url = REDIS_URL): Promise<NodeRedis> {
+  if (url === '') throw new Error(inject('redisProblem'));
   const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: false, connectTimeout: 3000 } });
   client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`These tests need a Redis server at ${url} (set REDIS_URL): ${String(error)}`, { cause: error });
+    throw new Error(`These tests need a Redis server at ${url}, and it does not answer: ${String(error)}`, { cause: error });
   }
   return client;
 }
 
+/** A key prefix of the test's own, under this run's namespace (teardown deletes everything in it). */
 export function uniquePrefix(name = 'test'): string {
-  return `llmoe-test-${name}-${randomUUID().slice(0, 8)}`;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+  return `${inject('redisKeyPrefix')}-${name}-${randomUUID().slice(0, 8)}`;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -73,10 +71,7 @@ export class TestRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    this.#process = child;
+    this.#process = spawnRedisServer(this.port);
     const up = await eventually(async () => {
       try {
         const client = await connect(this.url);

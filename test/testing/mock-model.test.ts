@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import { createManualClock, createMockModel } from '../../src/testing.js';
@@ -71,6 +72,30 @@ describe('createMockModel: streaming and completion details', () => {
     const chunks = await collect(mock.stream('Tell me a story', MODEL));
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.join('')).toBe(await mock.exec('Tell me a story', MODEL));
+  });
+
+  it('streams chunks that join to the whole answer for any text, trailing whitespace included', async () => {
+    const text = fc.oneof(
+      fc.string({ unit: fc.constantFrom(' ', '  ', '\n', '\t', '\u00a0', 'a', 'bc', 'é', '😀') }),
+      fc.string({ unit: 'binary' }),
+    );
+    await fc.assert(
+      fc.asyncProperty(text, fc.constantFrom<'words' | number>('words', 1, 3), async (answer, chunks) => {
+        const mock = createMockModel({ respond: () => answer, chunks });
+        const streamed = (await collect(mock.stream('x', MODEL))).join('');
+        const completion = await mock.complete('x', MODEL);
+        expect(streamed).toBe(answer);
+        expect(completion.text).toBe(answer);
+        expect(completion.chunks.join('')).toBe(answer);
+        expect(await mock.exec('x', MODEL)).toBe(answer);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps a trailing space on the last word chunk', async () => {
+    const mock = createMockModel({ respond: () => ' hello world \n' });
+    expect(await collect(mock.stream('x', MODEL))).toEqual([' hello', ' world \n']);
   });
 
   it('splits into fixed-size character chunks when asked', async () => {

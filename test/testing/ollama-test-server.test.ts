@@ -216,8 +216,28 @@ describe('startOllamaTestServer: requests, aborts and closing', () => {
     await expect(ollama.version()).resolves.toEqual({ version: '0.12.0' });
   });
 
+  it('accepts a mock model itself as the backend', async () => {
+    const mock = createMockModel({ respond: () => 'from the mock' });
+    server = await startOllamaTestServer({ backend: mock });
+    const { response } = await new Ollama({ host: server.url }).generate({ model: MODEL, prompt: 'x' });
+    expect(response).toBe('from the mock');
+    expect(mock.calls).toBe(1);
+  });
+
+  it('streams the same text it answers without streaming, trailing whitespace included', async () => {
+    const answer = ' Two words \n ';
+    const { ollama } = await start({ respond: () => answer });
+    const whole = await ollama.generate({ model: MODEL, prompt: 'x' });
+    const parts = await collect(await ollama.generate({ model: MODEL, prompt: 'x', stream: true }));
+    expect(parts.map((p) => p.response).join('')).toBe(whole.response);
+    expect(whole.response).toBe(answer);
+    const chat = await collect(await ollama.chat({ model: MODEL, messages: [{ role: 'user', content: 'x' }], stream: true }));
+    expect(chat.map((p) => p.message.content).join('')).toBe(answer);
+  });
+
   it('rejects bad options naming them', async () => {
     await expect(startOllamaTestServer({} as never)).rejects.toThrow(/`backend`/);
+    await expect(startOllamaTestServer({ backend: { backend: {} } } as never)).rejects.toThrow(/`backend` must be an OllamaBackend/);
     const backend = createMockModel().backend;
     await expect(startOllamaTestServer({ backend, port: 70_000 })).rejects.toThrow(RangeError);
     await expect(startOllamaTestServer({ backend, port: 70_000 })).rejects.toThrow(/`port`.*70000/);
