@@ -3,9 +3,10 @@ import type { EventHub, Logger } from '../events.js';
 import type { HealthCheck } from '../health.js';
 import { canCoordinate, type CacheStore } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
-import { parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
+import { MAX_EXEC_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import type { CacheInternals } from './response-cache.js';
 import { raceSignal } from '../internal/abort.js';
+import { describe } from '../internal/validate.js';
 
 /** What the engine hands over when an answer should also go to the store. */
 export interface StoreWrite {
@@ -135,7 +136,10 @@ export class StoreTier {
     const now = this.#internals.clock.now();
     let text: string;
     try {
-      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + meta.ttlMs, execMs: meta.execMs, tokens: meta.tokens });
+      // Readers refuse counters out of range: a clock jump back must not make a negative exec time unreadable.
+      const execMs = Math.min(Math.max(0, meta.execMs), MAX_EXEC_MS);
+      const tokens = Math.min(Math.max(0, meta.tokens), MAX_TOKENS);
+      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + meta.ttlMs, execMs, tokens });
     } catch (error) {
       this.#report('set', error);
       return;
@@ -188,23 +192,39 @@ export class StoreTier {
   }
 
   async #load(key: string, id: RequestIdentity, fp: number): Promise<Envelope | undefined> {
-    const text = await this.#attempt('get', () => this.store.get(key), undefined, undefined);
-    if (text === undefined) return undefined;
+    const { store } = this;
+    const get = (): Promise<unknown> => (typeof store.getWithTtl === 'function' ? store.getWithTtl(key) : store.get(key));
+    const read = await this.#attempt('get', get, undefined, undefined);
+    if (read === undefined) return undefined;
     let envelope: Envelope | undefined;
+    let storeTtlMs: number | undefined;
     try {
-      if (typeof text !== 'string') throw new OptimizerError('ERR_SERIALIZATION', `Store '${this.store.name}' returned a ${typeof text}, not a string`);
+      const { text, ttlMs } = storeRead(store.name, read);
       envelope = parseEnvelope(text, key);
+      storeTtlMs = ttlMs;
     } catch (error) {
       this.#report('get', error);
-      void this.#attempt('delete', () => this.store.delete(key), undefined, undefined);
+      void this.#attempt('delete', () => store.delete(key), undefined, undefined);
       return undefined;
     }
     // Another format version (a rolling deploy): a miss, left in place for the instances that read it.
     if (envelope === undefined) return undefined;
-    const remaining = envelope.expiresAt - this.#internals.clock.now();
-    if (remaining <= 0) return undefined;
+    const remaining = this.#lifetimeMs(envelope, storeTtlMs);
+    if (!(remaining > 0)) return undefined;
     this.#internals.write(id, fp, envelope.value, { ttlMs: remaining, execMs: envelope.execMs, tokens: envelope.tokens, key });
     return envelope;
+  }
+
+  /**
+   * How long a promoted entry may live in memory. The times inside an entry come from its writer's
+   * clock, which may be hours off ours: the entry lives no longer than the writer's own TTL
+   * (`expiresAt - createdAt`, whatever the clock), than this cache's TTL, and than the store keeps
+   * it (its remaining TTL, when the store says; then the writer's expiry time is not used at all,
+   * so a writer behind us does not make fresh entries read as expired).
+   */
+  #lifetimeMs(envelope: Envelope, storeTtlMs: number | undefined): number {
+    const left = storeTtlMs ?? envelope.expiresAt - this.#internals.clock.now();
+    return Math.min(left, envelope.expiresAt - envelope.createdAt, this.#internals.ttlMs());
   }
 
   /**
@@ -245,4 +265,16 @@ export class StoreTier {
       this.#logger.warn(`Store '${name}' failed to ${operation}; the call went on without it`, error);
     }
   }
+}
+
+/** What `get` (a string) or `getWithTtl` (`{ value, ttlMs }`) answered, checked: a store is outside data too. */
+function storeRead(name: string, read: unknown): { text: string; ttlMs: number | undefined } {
+  const pair = typeof read === 'object' && read !== null;
+  const text: unknown = pair ? (read as { value?: unknown }).value : read;
+  const ttlMs: unknown = pair ? (read as { ttlMs?: unknown }).ttlMs : undefined;
+  if (typeof text !== 'string') throw new OptimizerError('ERR_SERIALIZATION', `Store '${name}' returned a ${describe(text)}, not a string`);
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || Number.isNaN(ttlMs))) {
+    throw new OptimizerError('ERR_SERIALIZATION', `Store '${name}' returned a TTL of ${describe(ttlMs)}, not a number of ms`);
+  }
+  return { text, ttlMs };
 }

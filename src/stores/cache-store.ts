@@ -27,6 +27,13 @@ export interface CacheStore {
 
   /** The value, or `undefined` when absent or expired. */
   get(key: string, options?: StoreGetOptions): Promise<string | undefined>;
+  /**
+   * Optional: the value with the time it has left in the store, in ms (`undefined` when it does not
+   * expire), or `undefined` when absent. When a store has it, the engine reads through it and keeps a
+   * promoted entry in memory no longer than the store keeps it: the expiry inside the entry comes
+   * from the writer's clock, which may be hours off.
+   */
+  getWithTtl?(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined>;
   /** Stores a value for `ttlMs` ms, replacing any previous one. */
   set(key: string, value: string, options: StoreSetOptions): Promise<void>;
   /** Removes a value; true when there was one. */
@@ -69,6 +76,13 @@ export interface CacheStore {
 export interface StoreGetOptions {
   /** Abandons the read. */
   signal?: AbortSignal;
+}
+
+/** What {@link CacheStore.getWithTtl} returns. */
+export interface StoreRead {
+  value: string;
+  /** Time left before the store expires the value, in ms; `undefined` when it does not expire. */
+  ttlMs: number | undefined;
 }
 
 /** Options of {@link CacheStore.set}. */

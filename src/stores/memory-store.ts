@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
-import type { CacheStore, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
+import type { CacheStore, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -77,6 +77,11 @@ class MemoryStore implements CacheStore {
 
   get(key: string): Promise<string | undefined> {
     return Promise.resolve(this.#live(this.#values, key)?.value);
+  }
+
+  getWithTtl(key: string): Promise<StoreRead | undefined> {
+    const held = this.#live(this.#values, key);
+    return Promise.resolve(held && { value: held.value, ttlMs: held.expiresAt - this.#clock.now() });
   }
 
   set(key: string, value: string, options: StoreSetOptions): Promise<void> {

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
-import type { CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
+import type { CacheStore, StoreGetOptions, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
 import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection, type Subscription } from './redis-client.js';
 import { RedisGuard } from './redis-guard.js';
 import { waitForLockRelease } from './redis-lock-wait.js';
@@ -68,6 +68,7 @@ export interface RedisStore extends CacheStore {
   readonly lockWaitMs: number;
   readonly connectTimeoutMs: number;
   health(): StoreHealth;
+  getWithTtl(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined>;
   /**
    * Resolves once the store is connected: in url mode when the first connection is made, at once
    * with an injected client (connecting it is yours). Rejects, with the reason, when that connection
@@ -91,6 +92,7 @@ const SCAN_COUNT = '500';
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', ARGV[2], ARGV[3]); return 1 end return 0";
 /** After a failed subscription, the next attempt waits this long (waiters poll meanwhile). */
 const RESUBSCRIBE_MS = 5000;
+const GET_WITH_TTL = "local v = redis.call('GET', KEYS[1]) if not v then return nil end return {v, redis.call('PTTL', KEYS[1])}";
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 /**
@@ -176,6 +178,17 @@ class RedisStoreImpl implements RedisStore {
     const value = await this.#guard.run(['GET', this.#key(key)], options?.signal);
     if (typeof value !== 'string' || value.length > this.maxValueBytes) return undefined;
     return value;
+  }
+
+  /** The value and its remaining Redis TTL (`PTTL`), read atomically in one round trip. */
+  async getWithTtl(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined> {
+    const reply = await this.#guard.run(['EVAL', GET_WITH_TTL, '1', this.#key(key)], options?.signal);
+    if (!Array.isArray(reply)) return undefined;
+    const [value, pttl] = reply as unknown[];
+    if (typeof value !== 'string' || value.length > this.maxValueBytes) return undefined;
+    const ms = Number(pttl);
+    // PTTL is -1 for a key without expiry (not one the engine wrote, but possible), -2 when absent.
+    return { value, ttlMs: ms === -1 ? undefined : ms };
   }
 
   async set(key: string, value: string, options: StoreSetOptions): Promise<void> {

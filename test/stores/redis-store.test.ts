@@ -51,6 +51,19 @@ describe('createRedisStore', () => {
     expect(left[1]).toEqual([]);
   });
 
+  it('reads a value with its remaining Redis TTL (PTTL) in one command', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('get-ttl') });
+    await store.set('k', 'v', { ttlMs: 30_000 });
+    const read = await store.getWithTtl('k');
+    expect(read?.value).toBe('v');
+    expect(read?.ttlMs).toBeGreaterThan(0);
+    expect(read?.ttlMs).toBeLessThanOrEqual(30_000);
+    expect(await store.getWithTtl('absent')).toBeUndefined();
+    await client.set(`${store.prefix}:forever`, 'x');
+    expect(await store.getWithTtl('forever')).toEqual({ value: 'x', ttlMs: undefined });
+    await store.clear();
+  });
+
   it('stores a value with its TTL in Redis', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('ttl') });
     await store.set('k', 'v', { ttlMs: 30_000 });
