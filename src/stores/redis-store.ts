@@ -27,8 +27,10 @@ export interface RedisStoreOptions {
    */
   url?: string;
   /**
-   * Namespace of every key (`prefix:v1:[scope:]sha256`). Required: two applications sharing one
-   * Redis must use different prefixes; `clear()` deletes this prefix only. Must not contain `*?[]\`.
+   * Namespace of every key (`prefix::v1:[scope:]sha256`; locks `prefix::lock:…`). Required: two
+   * applications sharing one Redis must use different prefixes; `clear()` deletes this prefix only,
+   * even when another one starts with it (`app` and `app:staging`). Must not contain `*?[]\` or
+   * `::`, nor end with `:` (then no prefix's keys can start like another's).
    */
   prefix: string;
   /** Deadline of each Redis command, in ms: past it the call goes on without the store. @default 200 */
@@ -124,8 +126,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     throw new TypeError(`Give exactly one of \`client\` and \`url\`, received ${client === undefined ? 'neither' : 'both'}`);
   }
   if (url !== undefined && (typeof url !== 'string' || url === '')) throw new TypeError(`\`url\` must be a non-empty string, received ${describe(url)}`);
-  if (typeof prefix !== 'string' || prefix === '' || /[*?[\]\\]/.test(prefix)) {
-    throw new TypeError(`\`prefix\` must be a non-empty string without *?[]\\, received ${describe(prefix)}`);
+  if (typeof prefix !== 'string' || prefix === '' || /[*?[\]\\]|::|:$/.test(prefix)) {
+    throw new TypeError(`\`prefix\` must be a non-empty string without *?[]\\ or \`::\`, not ending with \`:\`, received ${describe(prefix)}`);
   }
   return new RedisStoreImpl(options, client === undefined ? undefined : adaptClient(client));
 }
@@ -138,6 +140,8 @@ class RedisStoreImpl implements RedisStore {
   readonly lockTtlMs: number;
   readonly lockWaitMs: number;
   readonly connectTimeoutMs: number;
+  /** `prefix::`, the start of every key and channel of this store. */
+  readonly #namespace: string;
   readonly #guard: RedisGuard;
   readonly #renewals = new Map<string, NodeJS.Timeout>();
   readonly #owned: OwnedConnection | undefined;
@@ -150,6 +154,7 @@ class RedisStoreImpl implements RedisStore {
 
   constructor(options: RedisStoreOptions, injected: RedisConnection | undefined) {
     this.prefix = options.prefix;
+    this.#namespace = `${options.prefix}::`;
     this.timeoutMs = positiveNumber('timeoutMs', options.timeoutMs, 200);
     this.maxValueBytes = positiveInteger('maxValueBytes', options.maxValueBytes, 1_048_576);
     this.lockTtlMs = positiveInteger('lockTtlMs', options.lockTtlMs, 10_000);
@@ -203,11 +208,15 @@ class RedisStoreImpl implements RedisStore {
     return Number(await this.#guard.run(['UNLINK', this.#key(key)])) > 0;
   }
 
-  /** Deletes every key of this prefix (values and locks) with SCAN and UNLINK in batches; other prefixes are untouched. */
+  /**
+   * Deletes every key of this prefix (values and locks) with SCAN and UNLINK in batches. Other
+   * prefixes are untouched: keys are `prefix::…` and a prefix holds no `::` and does not end with
+   * `:`, so `prefix::*` matches no key of any other prefix (`app::*` does not match `app:staging::…`).
+   */
   async clear(): Promise<void> {
     let cursor = '0';
     do {
-      const reply = await this.#guard.run(['SCAN', cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', SCAN_COUNT]);
+      const reply = await this.#guard.run(['SCAN', cursor, 'MATCH', `${this.#namespace}*`, 'COUNT', SCAN_COUNT]);
       const [next, keys] = reply as [string | number, string[]];
       cursor = String(next);
       if (keys.length > 0) await this.#guard.run(['UNLINK', ...keys]);
@@ -286,7 +295,7 @@ class RedisStoreImpl implements RedisStore {
   }
 
   #channel(): string {
-    return `${this.prefix}:released`;
+    return `${this.#namespace}released`;
   }
 
   #renew(key: string, token: string, ttlMs: string, everyMs: number): void {
@@ -307,10 +316,10 @@ class RedisStoreImpl implements RedisStore {
   }
 
   #key(key: string): string {
-    return `${this.prefix}:${key}`;
+    return `${this.#namespace}${key}`;
   }
 
   #lock(key: string): string {
-    return `${this.prefix}:lock:${key}`;
+    return `${this.#namespace}lock:${key}`;
   }
 }
