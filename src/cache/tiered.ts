@@ -27,7 +27,7 @@ const MAX_ROUNDS = 100;
 const GRACE_MS = 20;
 /** Fire-and-forget writes in flight at once; beyond it answers are not written (a slow store must not pile them up). */
 const MAX_PENDING_WRITES = 1000;
-/** Longest hold of store operations for `store.ready()`, whatever the store's own bound. */
+/** Longest time store operations skip a store whose `ready()` has not settled, whatever the store's own bound. */
 const MAX_READY_HOLD_MS = 10_000;
 /** Added to the store's deadline for its `close()` (a store may flush or end connections). */
 const CLOSE_EXTRA_MS = 5000;
@@ -57,6 +57,8 @@ export class StoreTier {
   readonly #releases = new Set<Promise<unknown>>();
   /** Pending while the store's `ready()` has not settled: store operations wait for it. */
   #hold: Promise<void> | undefined;
+  /** Set when an operation waited its whole deadline for the hold: the others skip the store until it ends. */
+  #skipUntilReady = false;
   #closed = false;
 
   constructor(store: CacheStore, internals: CacheInternals, events: EventHub, logger: Logger) {
@@ -186,7 +188,9 @@ export class StoreTier {
     const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);
     const hold = Promise.race([settled, bound]).finally(() => {
       clearTimeout(timer);
-      if (this.#hold === hold) this.#hold = undefined;
+      if (this.#hold !== hold) return;
+      this.#hold = undefined;
+      this.#skipUntilReady = false;
     });
     this.#hold = hold;
   }
@@ -230,17 +234,27 @@ export class StoreTier {
   /**
    * Runs one store operation within the deadline; an error or a timeout is reported and answered
    * with `fallback`. An abort of `signal` is not a store failure: it rejects with the signal's reason.
+   * Waiting for a store that is not ready yet counts within the deadline: no call waits longer than
+   * the store's `timeoutMs` for it, start-up included. Once an operation has waited its whole
+   * deadline for `ready()`, the next ones skip the store at once until it settles.
    */
   async #attempt<T, F>(operation: string, op: () => Promise<T>, signal: AbortSignal | undefined, fallback: F, extraMs = 0): Promise<T | F> {
     const timeoutMs = this.#timeoutMs + GRACE_MS + extraMs;
     let timer: NodeJS.Timeout | undefined;
+    let holding = false;
     try {
-      // Waiting for a store still connecting is not part of the operation's deadline.
-      if (this.#hold !== undefined) await (signal === undefined ? this.#hold : raceSignal(this.#hold, signal));
+      // Not unref'd: the caller's call waits on it.
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`)), timeoutMs);
-        timer.unref();
+        timer = setTimeout(() => reject(holding ? this.#notReady(operation, timeoutMs) : this.#timedOut(operation, timeoutMs)), timeoutMs);
       });
+      deadline.catch(() => undefined);
+      const hold = this.#hold;
+      if (hold !== undefined) {
+        if (this.#skipUntilReady) throw new OptimizerError('ERR_STORE', `Store '${this.store.name}' skipped \`${operation}\`: it is not ready yet`);
+        holding = true;
+        await Promise.race([signal === undefined ? hold : raceSignal(hold, signal), deadline]);
+        holding = false;
+      }
       const pending = Promise.resolve().then(op);
       pending.catch(() => undefined);
       return await Promise.race([pending, deadline]);
@@ -251,6 +265,15 @@ export class StoreTier {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #timedOut(operation: string, timeoutMs: number): OptimizerError {
+    return new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`);
+  }
+
+  #notReady(operation: string, timeoutMs: number): OptimizerError {
+    if (this.#hold !== undefined) this.#skipUntilReady = true;
+    return new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' was not ready for \`${operation}\` within ${timeoutMs} ms; calls go on without it until it is`);
   }
 
   #report(operation: string, error: unknown): void {

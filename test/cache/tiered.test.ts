@@ -183,24 +183,46 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(warn.mock.calls.length).toBe(3);
   });
 
-  it('holds store operations until the store is ready, outside their deadline, then shares', async () => {
+  /** A memory store behind a `ready()` the test settles, with the engine's deadline `timeoutMs`. */
+  function connecting(timeoutMs: number): { store: CacheStore; ready: ReturnType<typeof deferred<void>> } {
     const memory = createMemoryStore();
     const ready = deferred<void>();
-    const store: CacheStore = {
-      name: 'connecting', timeoutMs: 20, ready: () => ready.promise,
-      get: (k) => memory.get(k), set: (k, v, o) => memory.set(k, v, o), delete: (k) => memory.delete(k), clear: () => memory.clear(),
-      acquire: (k, o) => memory.acquire!(k, o), release: (k, t) => memory.release!(k, t), waitFor: (k, o) => memory.waitFor!(k, o),
-    };
+    const store: CacheStore = { ...withoutTtl(memory), name: 'connecting', timeoutMs, ready: () => ready.promise };
+    return { store, ready };
+  }
+
+  it('holds store operations for a store not ready yet, within their deadline, then shares', async () => {
+    const { store, ready } = connecting(5000);
     const engines = [new OptimizationEngine({ store }), new OptimizationEngine({ store })];
     const errors = engines.flatMap(storeErrors);
     const exec = vi.fn(async () => 'shared');
     const calls = engines.map((e) => e.optimizeAiCall('q', MODEL, exec));
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 30));
     expect(exec).not.toHaveBeenCalled();
     ready.resolve();
     expect(await Promise.all(calls)).toEqual(['shared', 'shared']);
     expect(exec).toHaveBeenCalledTimes(1);
     expect(errors).toEqual([]);
+  });
+
+  it('waits for a store that is not ready at most its deadline once per call, then skips it until it is ready', async () => {
+    const { store, ready } = connecting(20);
+    const engine = new OptimizationEngine({ store });
+    const errors = storeErrors(engine);
+    const timeouts = (): number => errors.filter((e) => (e.error as { code?: string }).code === 'ERR_TIMEOUT').length;
+    expect(await engine.optimizeAiCall('first', MODEL, () => 'a')).toBe('a');
+    expect(timeouts()).toBe(1);
+    expect(errors[0]).toMatchObject({ operation: 'get', error: { message: expect.stringMatching(/was not ready for `get` within 40 ms/) } });
+    expect(errors.slice(1).map((e) => e.operation)).toEqual(['acquire', 'set']);
+    expect(errors.slice(1).every((e) => /skipped `\w+`: it is not ready yet/.test((e.error as Error).message))).toBe(true);
+    expect(await engine.optimizeAiCall('second', MODEL, () => 'b')).toBe('b');
+    expect(timeouts()).toBe(1);
+    ready.resolve();
+    await new Promise((r) => setTimeout(r, 5));
+    await engine.optimizeAiCall('third', MODEL, () => 'c');
+    await new Promise((r) => setTimeout(r, 5));
+    const reader = new OptimizationEngine({ store });
+    expect(await reader.optimizeAiCall('third', MODEL, () => 'not shared')).toBe('c');
   });
 
   it('stops holding when the store says it cannot get ready, and goes on without it', async () => {
