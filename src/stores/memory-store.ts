@@ -146,9 +146,9 @@ class MemoryStore implements CacheStore {
       const wake = (): void => finish(() => resolve(true));
       const onAbort = (): void => finish(() => reject(signal?.reason));
       // The lock may also simply expire (its holder gave up without releasing): wake then and check.
-      const expiresInMs = Math.max(0, lock.expiresAt - this.#clock.now());
+      // One ms past the expiry: a timer may fire a fraction of a ms early, while the lock still lives.
+      const expiresInMs = Math.max(0, lock.expiresAt - this.#clock.now()) + 1;
       const timer = setTimeout(() => finish(() => resolve(this.#live(this.#locks, key) === undefined)), Math.min(timeoutMs, expiresInMs));
-      timer.unref();
       waiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
