@@ -47,10 +47,11 @@ export interface CacheStore {
   close?(): Promise<void>;
   /**
    * Settles once the store can serve (resolves) or knows it cannot (rejects), within a bound of its
-   * own. The engine calls it when it is created and holds its store operations until it settles
-   * (each call's own signal still ends the wait; at most 10 s), so that the first calls of a process
-   * share through a store that is still connecting instead of timing out on it. A rejection only ends
-   * the hold: the operations then run, and fail open, as usual.
+   * own. The engine calls it when it is created and holds its store operations until it settles, each
+   * within its own deadline (`timeoutMs`): a store that gets ready in time is shared from the first
+   * call; once one operation has waited its whole deadline, the next ones skip the store at once
+   * until it settles (at most 10 s). A rejection only ends the hold: the operations then run, and
+   * fail open, as usual.
    */
   ready?(): Promise<void>;
   /** Whether the store currently works; read by health endpoints. */

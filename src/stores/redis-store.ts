@@ -22,8 +22,9 @@ export interface RedisStoreOptions {
   /**
    * A Redis URL (`redis://[:password@]host:port[/db]`); the store then loads `redis` (node-redis)
    * and connects at once, when it is created. **The store owns that client**: `store.close()` (and so
-   * `engine.close()`) ends it. Until the first connection is made, store operations wait for it
-   * (up to `connectTimeoutMs`) instead of timing out; `await store.ready()` at startup to know it is up.
+   * `engine.close()`) ends it. Until the first connection is made, a command waits for it within its
+   * own `timeoutMs` (then the call goes on without the store); `await store.ready()` at startup to
+   * wait for it (up to `connectTimeoutMs`) and to know it is up.
    */
   url?: string;
   /**
@@ -33,12 +34,17 @@ export interface RedisStoreOptions {
    * `::`, nor end with `:` (then no prefix's keys can start like another's).
    */
   prefix: string;
-  /** Deadline of each Redis command, in ms: past it the call goes on without the store. @default 200 */
+  /**
+   * Deadline of each Redis command, in ms, waiting for the first connection included: past it the
+   * call goes on without the store. @default 200
+   */
   timeoutMs?: number;
   /**
    * Url mode: longest wait for the first connection (loading `redis` and connecting), in ms, counted
-   * from creation. Commands sent meanwhile wait for the connection rather than failing; past it, or
-   * at a connection error, Redis counts as unavailable (and `ready()` rejects). Also node-redis's
+   * from creation: `ready()` waits this long. Commands sent meanwhile wait for the connection within
+   * their own `timeoutMs`, and once one has waited it out the next ones fail at once until the
+   * connection is made (not an outage: `health()` stays ok). Past it, or at a connection error,
+   * Redis counts as unavailable (and `ready()` rejects). Also node-redis's
    * `socket.connectTimeout`. Ignored with an injected `client`. @default 2000
    */
   connectTimeoutMs?: number;
