@@ -4,7 +4,9 @@
 // together, the same question asked of both at once (a 100 ms exec), then a direct `store.clear()`.
 // Prints per run the model calls (1 when they shared), the outcomes, the store-error events, the
 // time to both answers in ms, and how clear() ended.
-// Usage: `node bench/redis-startup.mjs [runs=3]`.
+// With AWAIT_READY=1 the stores' ready() is awaited before the calls, as a service that wants its
+// first calls shared does (without it a call waits at most `timeoutMs` for the connection; ADR 0015).
+// Usage: `[AWAIT_READY=1] node bench/redis-startup.mjs [runs=3]`.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +18,7 @@ async function once() {
   const { createRedisStore } = await import('../dist/redis.js');
   const prefix = `llmoe-bench-startup-${process.pid}`;
   const stores = [0, 1].map(() => createRedisStore({ url, prefix }));
+  if (process.env.AWAIT_READY === '1') await Promise.all(stores.map((store) => store.ready()));
   const engines = stores.map((store) => new OptimizationEngine({ store }));
   const storeErrors = [];
   for (const engine of engines) engine.on('store-error', (e) => storeErrors.push(e.operation));

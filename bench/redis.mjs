@@ -40,7 +40,7 @@ export async function benchRedis() {
   try {
     const status = {};
     await engine.optimizeAiCall(prompt, MODEL, async () => answer(), { ...options, status });
-    const redisKey = `${prefix}:${status.key}`;
+    const redisKey = `${prefix}::${status.key}`;
     while ((await client.get(redisKey)) === null) await new Promise((r) => setTimeout(r, 5));
     let storeHits = 0;
     const l2Hit = async () => {

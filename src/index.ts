@@ -37,5 +37,5 @@ export type { AutonomousOptions, AutonomousStatus } from './optimizer/autonomous
 export { createMemoryStore } from './stores/memory-store.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {
-  CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions,
+  CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
 } from './stores/cache-store.js';

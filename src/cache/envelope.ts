@@ -1,4 +1,5 @@
 import { OptimizerError } from '../errors.js';
+import { jsonDataProblem } from '../internal/json-data.js';
 
 /** Version of the stored envelope: bumped whenever its shape changes; other versions read as a miss. */
 export const ENVELOPE_VERSION = 1;
@@ -53,8 +54,9 @@ function checkJson(value: unknown, path: string, ancestors: object[], depth: num
     case 'boolean':
       return;
     case 'number':
-      if (Number.isFinite(value)) return;
-      throw refuse(path, `${value}`);
+      // JSON writes -0 as 0: a hit would differ from the answer.
+      if (Number.isFinite(value) && !Object.is(value, -0)) return;
+      throw refuse(path, Object.is(value, -0) ? '-0' : `${value}`);
     case 'object':
       if (value === null) return;
       return checkObject(value, path, ancestors, depth);
@@ -94,48 +96,59 @@ function refuse(path: string, what: string): OptimizerError {
   );
 }
 
+/** Longest `exec` time an entry may claim, in ms (a day): a larger or negative claim is not an answer we wrote. */
+export const MAX_EXEC_MS = 86_400_000;
+/** Most tokens an entry may claim. */
+export const MAX_TOKENS = 1_000_000_000;
+/** Times are epoch ms (or an injected clock's ms): beyond a `Date`'s range they are not times. */
+const MAX_TIME = 8.64e15;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /**
- * Parses and validates an envelope read from a store. Returns `undefined` (a miss) for another
- * version; throws `ERR_SERIALIZATION` for anything malformed, for a key that is not the one asked
- * for (the entry belongs to another scope or request), and for `__proto__` / `constructor.prototype`
- * keys anywhere (prototype poisoning), so the caller deletes the entry.
+ * Parses and validates an envelope read from a store: outside data, so every field gets a type and
+ * range check. Returns `undefined` (a miss) for another version; throws `ERR_SERIALIZATION` for
+ * anything malformed or out of range (times beyond a `Date`'s range or an expiry before creation,
+ * an `exec` time or token count that is negative or absurd, bytes that are not canonical base64, a
+ * value nested deeper than the writer allows), for a key that is not the one asked for (the entry
+ * belongs to another scope or request), and for `__proto__` / `constructor.prototype` keys anywhere
+ * in the parsed value, however the text spelt them (prototype poisoning), so the caller deletes the
+ * entry.
  */
 export function parseEnvelope(text: string, key: string): Envelope | undefined {
   let wire: unknown;
   try {
-    wire = text.includes('"__proto__"') || text.includes('"constructor"') ? JSON.parse(text, rejectPoison) : JSON.parse(text);
+    wire = JSON.parse(text);
   } catch (error) {
-    if (error instanceof OptimizerError) throw error;
     throw new OptimizerError('ERR_SERIALIZATION', 'A stored entry is not valid JSON', { cause: error });
   }
   if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) throw invalid('not an object');
-  const w = wire as Partial<Wire>;
+  const w = wire as Partial<Record<keyof Wire, unknown>>;
   if (w.v !== ENVELOPE_VERSION) {
     if (typeof w.v === 'number') return undefined;
     throw invalid('no version');
   }
   if (w.k !== key) throw invalid('written under another key or scope');
-  if (!isNumber(w.c) || !isNumber(w.e) || !isNumber(w.x) || !isNumber(w.n) || !('d' in w)) throw invalid('missing fields');
-  let value: unknown = w.d;
-  if (w.t === 'b') {
-    if (typeof w.d !== 'string') throw invalid('bytes not base64');
-    value = new Uint8Array(Buffer.from(w.d, 'base64'));
-  } else if (w.t !== 'j') {
-    throw invalid('unknown encoding');
-  }
-  return { key, value, createdAt: w.c, expiresAt: w.e, execMs: w.x, tokens: w.n };
+  const { c: createdAt, e: expiresAt, x: execMs, n: tokens } = w;
+  if (!inRange(createdAt, -MAX_TIME, MAX_TIME) || !inRange(expiresAt, createdAt, MAX_TIME)) throw invalid('times out of range');
+  if (!inRange(execMs, 0, MAX_EXEC_MS) || !inRange(tokens, 0, MAX_TOKENS)) throw invalid('counters out of range');
+  if (!('d' in w)) throw invalid('no data');
+  return { key, value: decode(w.t, w.d), createdAt, expiresAt, execMs: execMs + 0, tokens: tokens + 0 };
 }
 
-function rejectPoison(this: unknown, name: string, value: unknown): unknown {
-  if (name === '__proto__') throw invalid('a `__proto__` key (prototype poisoning)');
-  if (name === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value) {
-    throw invalid('a `constructor.prototype` key (prototype poisoning)');
+function decode(encoding: unknown, data: unknown): unknown {
+  if (encoding === 'b') {
+    if (typeof data !== 'string' || !BASE64.test(data)) throw invalid('bytes not base64');
+    return new Uint8Array(Buffer.from(data, 'base64'));
   }
-  return value;
+  if (encoding !== 'j') throw invalid('unknown encoding');
+  const problem = jsonDataProblem(data, MAX_DEPTH);
+  if (problem !== undefined) throw invalid(problem);
+  return data;
 }
 
-function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
+/** A finite number within [min, max]; `-0` counts as 0 (the caller adds 0 to normalize it). */
+function inRange(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && value >= min && value <= max;
 }
 
 function invalid(why: string): OptimizerError {

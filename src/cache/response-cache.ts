@@ -70,6 +70,8 @@ export interface CacheInternals {
   peek(id: RequestIdentity, fp: number, now: number): Entry | undefined;
   readonly lastMiss: { cause: MissCause; stale: Entry | undefined };
   write(id: RequestIdentity, fp: number, value: unknown, meta: WriteMeta): Entry | undefined;
+  /** The cache's current default TTL, in ms (`resize({ ttlMs })` changes it). */
+  ttlMs(): number;
   keyOf(entry: Entry): string;
   keyFor(id: RequestIdentity): string;
   countHit(entry: Entry): void;
@@ -229,6 +231,7 @@ export class ResponseCache {
         stats.countHit(entry.info.counters, entry.execMs, entry.tokens);
       },
       write: (id, fp, value, meta) => this.#write(id, fp, value, meta),
+      ttlMs: () => this.#options.ttlMs,
       entries: () => tier.entries(),
     };
   }

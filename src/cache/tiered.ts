@@ -3,9 +3,10 @@ import type { EventHub, Logger } from '../events.js';
 import type { HealthCheck } from '../health.js';
 import { canCoordinate, type CacheStore } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
-import { parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
+import { MAX_EXEC_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import type { CacheInternals } from './response-cache.js';
 import { raceSignal } from '../internal/abort.js';
+import { describe } from '../internal/validate.js';
 
 /** What the engine hands over when an answer should also go to the store. */
 export interface StoreWrite {
@@ -26,7 +27,7 @@ const MAX_ROUNDS = 100;
 const GRACE_MS = 20;
 /** Fire-and-forget writes in flight at once; beyond it answers are not written (a slow store must not pile them up). */
 const MAX_PENDING_WRITES = 1000;
-/** Longest hold of store operations for `store.ready()`, whatever the store's own bound. */
+/** Longest time store operations skip a store whose `ready()` has not settled, whatever the store's own bound. */
 const MAX_READY_HOLD_MS = 10_000;
 /** Added to the store's deadline for its `close()` (a store may flush or end connections). */
 const CLOSE_EXTRA_MS = 5000;
@@ -56,6 +57,8 @@ export class StoreTier {
   readonly #releases = new Set<Promise<unknown>>();
   /** Pending while the store's `ready()` has not settled: store operations wait for it. */
   #hold: Promise<void> | undefined;
+  /** Set when an operation waited its whole deadline for the hold: the others skip the store until it ends. */
+  #skipUntilReady = false;
   #closed = false;
 
   constructor(store: CacheStore, internals: CacheInternals, events: EventHub, logger: Logger) {
@@ -135,7 +138,10 @@ export class StoreTier {
     const now = this.#internals.clock.now();
     let text: string;
     try {
-      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + meta.ttlMs, execMs: meta.execMs, tokens: meta.tokens });
+      // Readers refuse counters out of range: a clock jump back must not make a negative exec time unreadable.
+      const execMs = Math.min(Math.max(0, meta.execMs), MAX_EXEC_MS);
+      const tokens = Math.min(Math.max(0, meta.tokens), MAX_TOKENS);
+      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + meta.ttlMs, execMs, tokens });
     } catch (error) {
       this.#report('set', error);
       return;
@@ -182,45 +188,73 @@ export class StoreTier {
     const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);
     const hold = Promise.race([settled, bound]).finally(() => {
       clearTimeout(timer);
-      if (this.#hold === hold) this.#hold = undefined;
+      if (this.#hold !== hold) return;
+      this.#hold = undefined;
+      this.#skipUntilReady = false;
     });
     this.#hold = hold;
   }
 
   async #load(key: string, id: RequestIdentity, fp: number): Promise<Envelope | undefined> {
-    const text = await this.#attempt('get', () => this.store.get(key), undefined, undefined);
-    if (text === undefined) return undefined;
+    const { store } = this;
+    const get = (): Promise<unknown> => (typeof store.getWithTtl === 'function' ? store.getWithTtl(key) : store.get(key));
+    const read = await this.#attempt('get', get, undefined, undefined);
+    if (read === undefined) return undefined;
     let envelope: Envelope | undefined;
+    let storeTtlMs: number | undefined;
     try {
-      if (typeof text !== 'string') throw new OptimizerError('ERR_SERIALIZATION', `Store '${this.store.name}' returned a ${typeof text}, not a string`);
+      const { text, ttlMs } = storeRead(store.name, read);
       envelope = parseEnvelope(text, key);
+      storeTtlMs = ttlMs;
     } catch (error) {
       this.#report('get', error);
-      void this.#attempt('delete', () => this.store.delete(key), undefined, undefined);
+      void this.#attempt('delete', () => store.delete(key), undefined, undefined);
       return undefined;
     }
     // Another format version (a rolling deploy): a miss, left in place for the instances that read it.
     if (envelope === undefined) return undefined;
-    const remaining = envelope.expiresAt - this.#internals.clock.now();
-    if (remaining <= 0) return undefined;
+    const remaining = this.#lifetimeMs(envelope, storeTtlMs);
+    if (!(remaining > 0)) return undefined;
     this.#internals.write(id, fp, envelope.value, { ttlMs: remaining, execMs: envelope.execMs, tokens: envelope.tokens, key });
     return envelope;
   }
 
   /**
+   * How long a promoted entry may live in memory. The times inside an entry come from its writer's
+   * clock, which may be hours off ours: the entry lives no longer than the writer's own TTL
+   * (`expiresAt - createdAt`, whatever the clock), than this cache's TTL, and than the store keeps
+   * it (its remaining TTL, when the store says; then the writer's expiry time is not used at all,
+   * so a writer behind us does not make fresh entries read as expired).
+   */
+  #lifetimeMs(envelope: Envelope, storeTtlMs: number | undefined): number {
+    const left = storeTtlMs ?? envelope.expiresAt - this.#internals.clock.now();
+    return Math.min(left, envelope.expiresAt - envelope.createdAt, this.#internals.ttlMs());
+  }
+
+  /**
    * Runs one store operation within the deadline; an error or a timeout is reported and answered
    * with `fallback`. An abort of `signal` is not a store failure: it rejects with the signal's reason.
+   * Waiting for a store that is not ready yet counts within the deadline: no call waits longer than
+   * the store's `timeoutMs` for it, start-up included. Once an operation has waited its whole
+   * deadline for `ready()`, the next ones skip the store at once until it settles.
    */
   async #attempt<T, F>(operation: string, op: () => Promise<T>, signal: AbortSignal | undefined, fallback: F, extraMs = 0): Promise<T | F> {
     const timeoutMs = this.#timeoutMs + GRACE_MS + extraMs;
     let timer: NodeJS.Timeout | undefined;
+    let holding = false;
     try {
-      // Waiting for a store still connecting is not part of the operation's deadline.
-      if (this.#hold !== undefined) await (signal === undefined ? this.#hold : raceSignal(this.#hold, signal));
+      // Not unref'd: the caller's call waits on it.
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`)), timeoutMs);
-        timer.unref();
+        timer = setTimeout(() => reject(holding ? this.#notReady(operation, timeoutMs) : this.#timedOut(operation, timeoutMs)), timeoutMs);
       });
+      deadline.catch(() => undefined);
+      const hold = this.#hold;
+      if (hold !== undefined) {
+        if (this.#skipUntilReady) throw new OptimizerError('ERR_STORE', `Store '${this.store.name}' skipped \`${operation}\`: it is not ready yet`);
+        holding = true;
+        await Promise.race([signal === undefined ? hold : raceSignal(hold, signal), deadline]);
+        holding = false;
+      }
       const pending = Promise.resolve().then(op);
       pending.catch(() => undefined);
       return await Promise.race([pending, deadline]);
@@ -231,6 +265,15 @@ export class StoreTier {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #timedOut(operation: string, timeoutMs: number): OptimizerError {
+    return new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`);
+  }
+
+  #notReady(operation: string, timeoutMs: number): OptimizerError {
+    if (this.#hold !== undefined) this.#skipUntilReady = true;
+    return new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' was not ready for \`${operation}\` within ${timeoutMs} ms; calls go on without it until it is`);
   }
 
   #report(operation: string, error: unknown): void {
@@ -245,4 +288,16 @@ export class StoreTier {
       this.#logger.warn(`Store '${name}' failed to ${operation}; the call went on without it`, error);
     }
   }
+}
+
+/** What `get` (a string) or `getWithTtl` (`{ value, ttlMs }`) answered, checked: a store is outside data too. */
+function storeRead(name: string, read: unknown): { text: string; ttlMs: number | undefined } {
+  const pair = typeof read === 'object' && read !== null;
+  const text: unknown = pair ? (read as { value?: unknown }).value : read;
+  const ttlMs: unknown = pair ? (read as { ttlMs?: unknown }).ttlMs : undefined;
+  if (typeof text !== 'string') throw new OptimizerError('ERR_SERIALIZATION', `Store '${name}' returned a ${describe(text)}, not a string`);
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || Number.isNaN(ttlMs))) {
+    throw new OptimizerError('ERR_SERIALIZATION', `Store '${name}' returned a TTL of ${describe(ttlMs)}, not a number of ms`);
+  }
+  return { text, ttlMs };
 }

@@ -1,5 +1,7 @@
 import { KEY_VERSION, fingerprint } from '../cache/cache-key.js';
+import { MAX_EXEC_MS, MAX_TOKENS } from '../cache/envelope.js';
 import type { CacheInternals } from '../cache/response-cache.js';
+import { jsonDataProblem } from '../internal/json-data.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { ModelStatistics, SelfHealing } from './self-heal.js';
 
@@ -53,6 +55,8 @@ export interface LearnedStateHost {
 }
 
 export const MAX_DECISIONS = 50;
+/** Deepest value a snapshot keeps (and restores). */
+const SNAPSHOT_VALUE_DEPTH = 64;
 
 export function exportLearnedState(host: LearnedStateHost, decisions: readonly OptimizationDecision[], snapshotCache: boolean): LearnedState {
   const stats = host.cache.getStats();
@@ -84,7 +88,7 @@ function snapshotEntries(host: LearnedStateHost): SnapshotEntry[] {
 
 /** Values that survive JSON unchanged: a snapshot must never turn a Date into a string behind the caller's back. */
 function isJsonSafe(value: unknown, depth: number): boolean {
-  if (depth > 64) return false;
+  if (depth > SNAPSHOT_VALUE_DEPTH) return false;
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -161,7 +165,10 @@ function restoreEntries(host: LearnedStateHost, entries: unknown): number {
 
 function isEntry(e: Partial<SnapshotEntry>): e is SnapshotEntry {
   return typeof e.header === 'string' && typeof e.text === 'string' && typeof e.model === 'string' && typeof e.scope === 'string'
-    && e.value !== undefined && isFiniteNumber(e.expires_at) && isNonNegative(e.exec_ms) && isNonNegative(e.tokens)
+    && isFiniteNumber(e.expires_at) && isNonNegative(e.exec_ms) && e.exec_ms <= MAX_EXEC_MS
+    && isNonNegative(e.tokens) && e.tokens <= MAX_TOKENS
+    // The value is served as an answer: plain JSON data only, as a store entry's must be.
+    && e.value !== undefined && jsonDataProblem(e.value, SNAPSHOT_VALUE_DEPTH) === undefined
     // The header names the scope and model the entry is served under: they must agree with the fields.
     && e.header.slice(1).startsWith(`${e.scope.length}:${e.scope}${e.model.length}:${e.model}`);
 }
@@ -172,7 +179,7 @@ function validModels(value: unknown): Record<string, ModelStatistics> | undefine
   for (const [model, raw] of Object.entries(value)) {
     const s = raw as Partial<ModelStatistics> | null;
     if (typeof s !== 'object' || s === null) continue;
-    if (isNonNegative(s.runs) && isNonNegative(s.failures) && isNonNegative(s.exec_ms_total)) {
+    if (isNonNegative(s.runs) && isNonNegative(s.failures) && s.failures <= s.runs && isNonNegative(s.exec_ms_total)) {
       out[model] = { runs: s.runs, failures: s.failures, exec_ms_total: s.exec_ms_total };
     }
   }

@@ -27,6 +27,13 @@ export interface CacheStore {
 
   /** The value, or `undefined` when absent or expired. */
   get(key: string, options?: StoreGetOptions): Promise<string | undefined>;
+  /**
+   * Optional: the value with the time it has left in the store, in ms (`undefined` when it does not
+   * expire), or `undefined` when absent. When a store has it, the engine reads through it and keeps a
+   * promoted entry in memory no longer than the store keeps it: the expiry inside the entry comes
+   * from the writer's clock, which may be hours off.
+   */
+  getWithTtl?(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined>;
   /** Stores a value for `ttlMs` ms, replacing any previous one. */
   set(key: string, value: string, options: StoreSetOptions): Promise<void>;
   /** Removes a value; true when there was one. */
@@ -40,10 +47,11 @@ export interface CacheStore {
   close?(): Promise<void>;
   /**
    * Settles once the store can serve (resolves) or knows it cannot (rejects), within a bound of its
-   * own. The engine calls it when it is created and holds its store operations until it settles
-   * (each call's own signal still ends the wait; at most 10 s), so that the first calls of a process
-   * share through a store that is still connecting instead of timing out on it. A rejection only ends
-   * the hold: the operations then run, and fail open, as usual.
+   * own. The engine calls it when it is created and holds its store operations until it settles, each
+   * within its own deadline (`timeoutMs`): a store that gets ready in time is shared from the first
+   * call; once one operation has waited its whole deadline, the next ones skip the store at once
+   * until it settles (at most 10 s). A rejection only ends the hold: the operations then run, and
+   * fail open, as usual.
    */
   ready?(): Promise<void>;
   /** Whether the store currently works; read by health endpoints. */
@@ -69,6 +77,13 @@ export interface CacheStore {
 export interface StoreGetOptions {
   /** Abandons the read. */
   signal?: AbortSignal;
+}
+
+/** What {@link CacheStore.getWithTtl} returns. */
+export interface StoreRead {
+  value: string;
+  /** Time left before the store expires the value, in ms; `undefined` when it does not expire. */
+  ttlMs: number | undefined;
 }
 
 /** Options of {@link CacheStore.set}. */

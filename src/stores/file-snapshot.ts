@@ -1,12 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { jsonDataProblem } from '../internal/json-data.js';
 
 /** Envelope version of snapshot files. */
 export const SNAPSHOT_VERSION = 1;
 
 /** Largest snapshot file read back, in bytes: anything larger is not ours. */
 const MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+/** Deepest nesting read back: the envelope, the state and a cached value nested as deep as a store allows. */
+const MAX_DEPTH = 300;
 
 /** What `readSnapshot` found. */
 export type SnapshotRead =
@@ -74,10 +78,13 @@ export async function readSnapshot(path: string, format: string, now: number = D
 function check(text: string, format: string): Envelope | string {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+    parsed = JSON.parse(text);
   } catch {
     return text.length === 0 ? 'the file is empty' : 'the file is not JSON';
   }
+  // The parsed value, not the text: `"\u005f_proto__"` is a `__proto__` key once parsed.
+  const problem = jsonDataProblem(parsed, MAX_DEPTH);
+  if (problem !== undefined) return `the file holds ${problem}`;
   const envelope = parsed as Partial<Envelope> | null;
   if (typeof envelope !== 'object' || envelope === null || envelope.format !== format) return `the file is not a ${format} snapshot`;
   if (envelope.version !== SNAPSHOT_VERSION) return `the snapshot has version ${String(envelope.version)}, expected ${SNAPSHOT_VERSION}`;

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
-import type { CacheStore, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
+import type { CacheStore, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -79,6 +79,11 @@ class MemoryStore implements CacheStore {
     return Promise.resolve(this.#live(this.#values, key)?.value);
   }
 
+  getWithTtl(key: string): Promise<StoreRead | undefined> {
+    const held = this.#live(this.#values, key);
+    return Promise.resolve(held && { value: held.value, ttlMs: held.expiresAt - this.#clock.now() });
+  }
+
   set(key: string, value: string, options: StoreSetOptions): Promise<void> {
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > this.maxValueBytes) {
@@ -141,9 +146,9 @@ class MemoryStore implements CacheStore {
       const wake = (): void => finish(() => resolve(true));
       const onAbort = (): void => finish(() => reject(signal?.reason));
       // The lock may also simply expire (its holder gave up without releasing): wake then and check.
-      const expiresInMs = Math.max(0, lock.expiresAt - this.#clock.now());
+      // One ms past the expiry: a timer may fire a fraction of a ms early, while the lock still lives.
+      const expiresInMs = Math.max(0, lock.expiresAt - this.#clock.now()) + 1;
       const timer = setTimeout(() => finish(() => resolve(this.#live(this.#locks, key) === undefined)), Math.min(timeoutMs, expiresInMs));
-      timer.unref();
       waiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -21,10 +21,12 @@ export interface GuardOptions {
  * paused Redis costs a call at most `timeoutMs` once per `retryAfterMs`, not on every call, and the
  * client's own queue of pending commands stays small.
  *
- * While the first connection of a store-made client is being made (not failed), commands wait for
- * it, up to `connectTimeoutMs` after creation, instead of paying the command deadline for it; that
- * wait is not an outage (health stays ok, the breaker stays closed). A connection error or the end
- * of that bound is one: the breaker then works as for any failure.
+ * While the first connection of a store-made client is being made (not failed), a command waits
+ * for it within its own deadline (`timeoutMs`, counted from when it was sent), so no command waits
+ * longer than that, start-up included; after one command has waited its whole deadline, the others
+ * fail at once until the connection is made. That wait is not an outage (health stays ok, the
+ * breaker stays closed). A connection error or `connectTimeoutMs` after creation is one: the
+ * breaker then works as for any failure. `ready()` waits for the connection up to `connectTimeoutMs`.
  */
 export class RedisGuard {
   readonly #connection: Promise<RedisConnection>;
@@ -39,6 +41,8 @@ export class RedisGuard {
   #connecting: Promise<void> | undefined;
   #endConnecting: (() => void) | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
+  /** Set when a command waited its whole deadline for the first connection: the next ones fail at once until it settles. */
+  #connectWaitTimedOut = false;
 
   constructor(connection: Promise<RedisConnection>, options: GuardOptions) {
     this.#connection = connection;
@@ -50,7 +54,6 @@ export class RedisGuard {
     this.#connectTimer = setTimeout(() => {
       this.noteFailure(new OptimizerError('ERR_TIMEOUT', `Redis did not connect within ${connectTimeoutMs} ms (\`connectTimeoutMs\`)`));
     }, connectTimeoutMs);
-    this.#connectTimer.unref();
     // A connection made, even after the bound, is a recovery; a failure is reported through noteFailure.
     connection.then(() => this.#connected(), () => undefined);
   }
@@ -85,44 +88,72 @@ export class RedisGuard {
     this.#connectionSettled();
   }
 
+  /**
+   * Sends one command within `timeoutMs`, counted from now: waiting for the first connection is part
+   * of it. A command that waited its whole deadline for that connection fails with `ERR_TIMEOUT`
+   * (not an outage: health stays ok, the breaker stays closed), and the next ones fail at once until
+   * the connection is made or fails, so a call pays that wait once, not once per command.
+   */
   async run(args: string[], signal?: AbortSignal): Promise<unknown> {
     const command = args[0] ?? '';
     if (this.#closed) throw new OptimizerError('ERR_CLOSED', 'The Redis store was closed');
     signal?.throwIfAborted();
-    if (this.#connecting !== undefined) await this.#waitConnecting(command, signal);
-    const probe = this.#admit(command);
+    const deadline = this.#deadline(command, signal);
     try {
-      const reply = await this.#send(args, signal);
-      if (!this.#ok) {
-        this.#ok = true;
-        this.#since = this.#options.clock.now();
+      if (this.#connecting !== undefined) await this.#waitConnecting(command, deadline.promise);
+      const probe = this.#admit(command);
+      try {
+        const reply = await this.#send(args, deadline.promise);
+        if (!this.#ok) {
+          this.#ok = true;
+          this.#since = this.#options.clock.now();
+        }
+        return reply;
+      } catch (error) {
+        if (signal?.aborted === true) throw signal.reason;
+        this.noteFailure(error);
+        throw error instanceof OptimizerError ? error : new OptimizerError('ERR_STORE', `Redis \`${command}\` failed: ${this.#lastError}`, { cause: error });
+      } finally {
+        if (probe) this.#probing = false;
       }
-      return reply;
-    } catch (error) {
-      if (signal?.aborted === true) throw signal.reason;
-      this.noteFailure(error);
-      throw error instanceof OptimizerError ? error : new OptimizerError('ERR_STORE', `Redis \`${command}\` failed: ${this.#lastError}`, { cause: error });
     } finally {
-      if (probe) this.#probing = false;
+      deadline.clear();
     }
   }
 
-  /** A command sent while the first connection is being made waits for it (the caller's signal still ends the wait). */
-  async #waitConnecting(command: string, signal: AbortSignal | undefined): Promise<void> {
+  /** Rejects at the command's deadline (`ERR_TIMEOUT`) or with the signal's reason. Not unref'd: a caller waits on it. */
+  #deadline(command: string, signal: AbortSignal | undefined): { promise: Promise<never>; clear(): void } {
+    const { timeoutMs } = this.#options;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const promise = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Redis \`${command}\` did not answer within ${timeoutMs} ms`)), timeoutMs);
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    promise.catch(() => undefined);
+    return {
+      promise,
+      clear: () => {
+        clearTimeout(timer);
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  /** A command sent while the first connection is being made waits for it, within its own deadline. */
+  async #waitConnecting(command: string, deadline: Promise<never>): Promise<void> {
     const connecting = this.#connecting;
     if (connecting === undefined) return;
-    if (signal === undefined) await connecting;
-    else {
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      try {
-        await Promise.race([connecting, aborted]);
-      } finally {
-        signal.removeEventListener('abort', onAbort as () => void);
-      }
+    if (this.#connectWaitTimedOut) {
+      throw new OptimizerError('ERR_STORE', `Redis \`${command}\` skipped: Redis is still connecting`);
+    }
+    try {
+      await Promise.race([connecting, deadline]);
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== 'ERR_TIMEOUT') throw error;
+      if (this.#connecting !== undefined) this.#connectWaitTimedOut = true;
+      throw new OptimizerError('ERR_TIMEOUT', `Redis \`${command}\` did not answer within ${this.#options.timeoutMs} ms: Redis is still connecting`);
     }
     if (this.#closed) throw new OptimizerError('ERR_CLOSED', 'The Redis store was closed');
     if (!this.#ok) throw new OptimizerError('ERR_STORE', `Redis \`${command}\` failed: Redis did not connect (${this.#lastError})`);
@@ -139,6 +170,7 @@ export class RedisGuard {
     if (this.#connecting === undefined) return;
     clearTimeout(this.#connectTimer);
     this.#connecting = undefined;
+    this.#connectWaitTimedOut = false;
     this.#endConnecting?.();
   }
 
@@ -152,23 +184,9 @@ export class RedisGuard {
     return true;
   }
 
-  async #send(args: string[], signal: AbortSignal | undefined): Promise<unknown> {
-    const { timeoutMs } = this.#options;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const stop = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Redis \`${args[0]}\` did not answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      onAbort = () => reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  async #send(args: string[], deadline: Promise<never>): Promise<unknown> {
     const reply = this.#connection.then((connection) => connection.send(args));
     reply.catch(() => undefined);
-    try {
-      return await Promise.race([reply, stop]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
-    }
+    return Promise.race([reply, deadline]);
   }
 }

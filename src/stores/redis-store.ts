@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
-import type { CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
+import type { CacheStore, StoreGetOptions, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
 import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection, type Subscription } from './redis-client.js';
 import { RedisGuard } from './redis-guard.js';
 import { waitForLockRelease } from './redis-lock-wait.js';
@@ -22,21 +22,29 @@ export interface RedisStoreOptions {
   /**
    * A Redis URL (`redis://[:password@]host:port[/db]`); the store then loads `redis` (node-redis)
    * and connects at once, when it is created. **The store owns that client**: `store.close()` (and so
-   * `engine.close()`) ends it. Until the first connection is made, store operations wait for it
-   * (up to `connectTimeoutMs`) instead of timing out; `await store.ready()` at startup to know it is up.
+   * `engine.close()`) ends it. Until the first connection is made, a command waits for it within its
+   * own `timeoutMs` (then the call goes on without the store); `await store.ready()` at startup to
+   * wait for it (up to `connectTimeoutMs`) and to know it is up.
    */
   url?: string;
   /**
-   * Namespace of every key (`prefix:v1:[scope:]sha256`). Required: two applications sharing one
-   * Redis must use different prefixes; `clear()` deletes this prefix only. Must not contain `*?[]\`.
+   * Namespace of every key (`prefix::v1:[scope:]sha256`; locks `prefix::lock:…`). Required: two
+   * applications sharing one Redis must use different prefixes; `clear()` deletes this prefix only,
+   * even when another one starts with it (`app` and `app:staging`). Must not contain `*?[]\` or
+   * `::`, nor end with `:` (then no prefix's keys can start like another's).
    */
   prefix: string;
-  /** Deadline of each Redis command, in ms: past it the call goes on without the store. @default 200 */
+  /**
+   * Deadline of each Redis command, in ms, waiting for the first connection included: past it the
+   * call goes on without the store. @default 200
+   */
   timeoutMs?: number;
   /**
    * Url mode: longest wait for the first connection (loading `redis` and connecting), in ms, counted
-   * from creation. Commands sent meanwhile wait for the connection rather than failing; past it, or
-   * at a connection error, Redis counts as unavailable (and `ready()` rejects). Also node-redis's
+   * from creation: `ready()` waits this long. Commands sent meanwhile wait for the connection within
+   * their own `timeoutMs`, and once one has waited it out the next ones fail at once until the
+   * connection is made (not an outage: `health()` stays ok). Past it, or at a connection error,
+   * Redis counts as unavailable (and `ready()` rejects). Also node-redis's
    * `socket.connectTimeout`. Ignored with an injected `client`. @default 2000
    */
   connectTimeoutMs?: number;
@@ -68,6 +76,7 @@ export interface RedisStore extends CacheStore {
   readonly lockWaitMs: number;
   readonly connectTimeoutMs: number;
   health(): StoreHealth;
+  getWithTtl(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined>;
   /**
    * Resolves once the store is connected: in url mode when the first connection is made, at once
    * with an injected client (connecting it is yours). Rejects, with the reason, when that connection
@@ -91,6 +100,7 @@ const SCAN_COUNT = '500';
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', ARGV[2], ARGV[3]); return 1 end return 0";
 /** After a failed subscription, the next attempt waits this long (waiters poll meanwhile). */
 const RESUBSCRIBE_MS = 5000;
+const GET_WITH_TTL = "local v = redis.call('GET', KEYS[1]) if not v then return nil end return {v, redis.call('PTTL', KEYS[1])}";
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 /**
@@ -122,8 +132,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     throw new TypeError(`Give exactly one of \`client\` and \`url\`, received ${client === undefined ? 'neither' : 'both'}`);
   }
   if (url !== undefined && (typeof url !== 'string' || url === '')) throw new TypeError(`\`url\` must be a non-empty string, received ${describe(url)}`);
-  if (typeof prefix !== 'string' || prefix === '' || /[*?[\]\\]/.test(prefix)) {
-    throw new TypeError(`\`prefix\` must be a non-empty string without *?[]\\, received ${describe(prefix)}`);
+  if (typeof prefix !== 'string' || prefix === '' || /[*?[\]\\]|::|:$/.test(prefix)) {
+    throw new TypeError(`\`prefix\` must be a non-empty string without *?[]\\ or \`::\`, not ending with \`:\`, received ${describe(prefix)}`);
   }
   return new RedisStoreImpl(options, client === undefined ? undefined : adaptClient(client));
 }
@@ -136,6 +146,8 @@ class RedisStoreImpl implements RedisStore {
   readonly lockTtlMs: number;
   readonly lockWaitMs: number;
   readonly connectTimeoutMs: number;
+  /** `prefix::`, the start of every key and channel of this store. */
+  readonly #namespace: string;
   readonly #guard: RedisGuard;
   readonly #renewals = new Map<string, NodeJS.Timeout>();
   readonly #owned: OwnedConnection | undefined;
@@ -148,6 +160,7 @@ class RedisStoreImpl implements RedisStore {
 
   constructor(options: RedisStoreOptions, injected: RedisConnection | undefined) {
     this.prefix = options.prefix;
+    this.#namespace = `${options.prefix}::`;
     this.timeoutMs = positiveNumber('timeoutMs', options.timeoutMs, 200);
     this.maxValueBytes = positiveInteger('maxValueBytes', options.maxValueBytes, 1_048_576);
     this.lockTtlMs = positiveInteger('lockTtlMs', options.lockTtlMs, 10_000);
@@ -178,6 +191,17 @@ class RedisStoreImpl implements RedisStore {
     return value;
   }
 
+  /** The value and its remaining Redis TTL (`PTTL`), read atomically in one round trip. */
+  async getWithTtl(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined> {
+    const reply = await this.#guard.run(['EVAL', GET_WITH_TTL, '1', this.#key(key)], options?.signal);
+    if (!Array.isArray(reply)) return undefined;
+    const [value, pttl] = reply as unknown[];
+    if (typeof value !== 'string' || value.length > this.maxValueBytes) return undefined;
+    const ms = Number(pttl);
+    // PTTL is -1 for a key without expiry (not one the engine wrote, but possible), -2 when absent.
+    return { value, ttlMs: ms === -1 ? undefined : ms };
+  }
+
   async set(key: string, value: string, options: StoreSetOptions): Promise<void> {
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > this.maxValueBytes) {
@@ -190,11 +214,15 @@ class RedisStoreImpl implements RedisStore {
     return Number(await this.#guard.run(['UNLINK', this.#key(key)])) > 0;
   }
 
-  /** Deletes every key of this prefix (values and locks) with SCAN and UNLINK in batches; other prefixes are untouched. */
+  /**
+   * Deletes every key of this prefix (values and locks) with SCAN and UNLINK in batches. Other
+   * prefixes are untouched: keys are `prefix::…` and a prefix holds no `::` and does not end with
+   * `:`, so `prefix::*` matches no key of any other prefix (`app::*` does not match `app:staging::…`).
+   */
   async clear(): Promise<void> {
     let cursor = '0';
     do {
-      const reply = await this.#guard.run(['SCAN', cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', SCAN_COUNT]);
+      const reply = await this.#guard.run(['SCAN', cursor, 'MATCH', `${this.#namespace}*`, 'COUNT', SCAN_COUNT]);
       const [next, keys] = reply as [string | number, string[]];
       cursor = String(next);
       if (keys.length > 0) await this.#guard.run(['UNLINK', ...keys]);
@@ -273,7 +301,7 @@ class RedisStoreImpl implements RedisStore {
   }
 
   #channel(): string {
-    return `${this.prefix}:released`;
+    return `${this.#namespace}released`;
   }
 
   #renew(key: string, token: string, ttlMs: string, everyMs: number): void {
@@ -294,10 +322,10 @@ class RedisStoreImpl implements RedisStore {
   }
 
   #key(key: string): string {
-    return `${this.prefix}:${key}`;
+    return `${this.#namespace}${key}`;
   }
 
   #lock(key: string): string {
-    return `${this.prefix}:lock:${key}`;
+    return `${this.#namespace}lock:${key}`;
   }
 }

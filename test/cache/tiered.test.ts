@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
 import type { CacheStore, CallStatus, EngineEvents } from '../../src/index.js';
+import { fakeClock } from '../helpers.js';
 
 const MODEL = 'llama3.1:8b';
 
@@ -21,6 +22,14 @@ async function keyOf(engine: OptimizationEngine, prompt: string, scope?: string)
   const status: CallStatus = {};
   await engine.optimizeAiCall(prompt, MODEL, () => 'x', { cache: 'bypass', status, ...(scope === undefined ? {} : { scope }) });
   return status.key!;
+}
+
+/** The same store without `getWithTtl`: a store that does not say how long a value has left. */
+function withoutTtl(store: CacheStore): CacheStore {
+  return {
+    name: store.name, get: (k) => store.get(k), set: (k, v, o) => store.set(k, v, o), delete: (k) => store.delete(k), clear: () => store.clear(),
+    acquire: (k, o) => store.acquire!(k, o), release: (k, t) => store.release!(k, t), waitFor: (k, o) => store.waitFor!(k, o),
+  };
 }
 
 /** A store whose every method fails, or never answers. */
@@ -174,24 +183,46 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(warn.mock.calls.length).toBe(3);
   });
 
-  it('holds store operations until the store is ready, outside their deadline, then shares', async () => {
+  /** A memory store behind a `ready()` the test settles, with the engine's deadline `timeoutMs`. */
+  function connecting(timeoutMs: number): { store: CacheStore; ready: ReturnType<typeof deferred<void>> } {
     const memory = createMemoryStore();
     const ready = deferred<void>();
-    const store: CacheStore = {
-      name: 'connecting', timeoutMs: 20, ready: () => ready.promise,
-      get: (k) => memory.get(k), set: (k, v, o) => memory.set(k, v, o), delete: (k) => memory.delete(k), clear: () => memory.clear(),
-      acquire: (k, o) => memory.acquire!(k, o), release: (k, t) => memory.release!(k, t), waitFor: (k, o) => memory.waitFor!(k, o),
-    };
+    const store: CacheStore = { ...withoutTtl(memory), name: 'connecting', timeoutMs, ready: () => ready.promise };
+    return { store, ready };
+  }
+
+  it('holds store operations for a store not ready yet, within their deadline, then shares', async () => {
+    const { store, ready } = connecting(5000);
     const engines = [new OptimizationEngine({ store }), new OptimizationEngine({ store })];
     const errors = engines.flatMap(storeErrors);
     const exec = vi.fn(async () => 'shared');
     const calls = engines.map((e) => e.optimizeAiCall('q', MODEL, exec));
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 30));
     expect(exec).not.toHaveBeenCalled();
     ready.resolve();
     expect(await Promise.all(calls)).toEqual(['shared', 'shared']);
     expect(exec).toHaveBeenCalledTimes(1);
     expect(errors).toEqual([]);
+  });
+
+  it('waits for a store that is not ready at most its deadline once per call, then skips it until it is ready', async () => {
+    const { store, ready } = connecting(20);
+    const engine = new OptimizationEngine({ store });
+    const errors = storeErrors(engine);
+    const timeouts = (): number => errors.filter((e) => (e.error as { code?: string }).code === 'ERR_TIMEOUT').length;
+    expect(await engine.optimizeAiCall('first', MODEL, () => 'a')).toBe('a');
+    expect(timeouts()).toBe(1);
+    expect(errors[0]).toMatchObject({ operation: 'get', error: { message: expect.stringMatching(/was not ready for `get` within 40 ms/) } });
+    expect(errors.slice(1).map((e) => e.operation)).toEqual(['acquire', 'set']);
+    expect(errors.slice(1).every((e) => /skipped `\w+`: it is not ready yet/.test((e.error as Error).message))).toBe(true);
+    expect(await engine.optimizeAiCall('second', MODEL, () => 'b')).toBe('b');
+    expect(timeouts()).toBe(1);
+    ready.resolve();
+    await new Promise((r) => setTimeout(r, 5));
+    await engine.optimizeAiCall('third', MODEL, () => 'c');
+    await new Promise((r) => setTimeout(r, 5));
+    const reader = new OptimizationEngine({ store });
+    expect(await reader.optimizeAiCall('third', MODEL, () => 'not shared')).toBe('c');
   });
 
   it('stops holding when the store says it cannot get ready, and goes on without it', async () => {
@@ -295,6 +326,11 @@ describe('shared store (L2) behind the in-process cache', () => {
       ['missing fields', (key: string) => `{"v":1,"k":${JSON.stringify(key)}}`],
       ['an unknown encoding', (key: string) => envelope(key, '1').replace('"t":"j"', '"t":"z"')],
       ['bytes that are not a string', (key: string) => envelope(key, '1').replace('"t":"j"', '"t":"b"')],
+      ['a __proto__ key spelt with a JSON escape', (key: string) => envelope(key, '{"\\u005f_proto__":{"polluted":true}}')],
+      ['counters at -1e300', (key: string) => envelope(key, '"x"').replace('"x":5,"n":0', '"x":-1e300,"n":-1e300')],
+      ['an expiry of 8.64e15 + 1', (key: string) => envelope(key, '"x"').replace('"e":1e15', '"e":8640000000000001')],
+      ['a 200 000-deep nested array', (key: string) => envelope(key, `${'['.repeat(200_000)}${']'.repeat(200_000)}`)],
+      ['invalid base64', (key: string) => envelope(key, '"%%%"').replace('"t":"j"', '"t":"b"')],
     ])('an entry with %s is refused, deleted, and nothing is polluted', async (_, text) => {
       const { engine, errors, store, key } = await plant(text);
       expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
@@ -304,15 +340,30 @@ describe('shared store (L2) behind the in-process cache', () => {
       expect(JSON.parse((await store.get(key))!)).toMatchObject({ d: 'fresh' });
     });
 
+    it('an escaped __proto__ key never reaches the caller as an own property', async () => {
+      const { engine } = await plant((key) => envelope(key, '{"\\u005f_proto__":{"isAdmin":true},"text":"hi"}'));
+      const value = await engine.optimizeAiCall('q', MODEL, () => ({ text: 'fresh' }), { scope: 'tenant' });
+      expect(Object.hasOwn(value, '__proto__')).toBe(false);
+      expect((Object.assign({}, value) as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+    });
+
+    it('savings never count what an entry claims beyond range', async () => {
+      const { engine } = await plant((key) => envelope(key, '"x"').replace('"x":5,"n":0', '"x":-1e300,"n":-1e300'));
+      await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' });
+      await engine.optimizeAiCall('q', MODEL, () => 'again', { scope: 'tenant' });
+      expect(engine.getCacheStats().performance_impact.time_saved_estimate_seconds).toBeGreaterThanOrEqual(0);
+    });
+
     it('an entry of another format version is a miss, without an error', async () => {
       const { engine, errors } = await plant((key) => envelope(key, '"old"').replace('"v":1', '"v":2'));
       expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
       expect(errors).toEqual([]);
     });
 
-    it('an entry past its expiry time is a miss', async () => {
+    it('an entry past its expiry time is a miss (a store that does not say its TTL)', async () => {
       const { engine } = await plant((key) => envelope(key, '"expired"').replace('"e":1e15', '"e":1'));
-      expect(await engine.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
+      const reader = new OptimizationEngine({ store: withoutTtl(engine.store as CacheStore) });
+      expect(await reader.optimizeAiCall('q', MODEL, () => 'fresh', { scope: 'tenant' })).toBe('fresh');
     });
 
     it('a store answering something other than a string is a miss', async () => {
@@ -341,6 +392,57 @@ describe('shared store (L2) behind the in-process cache', () => {
 
   it('names a `store` option that is not a store', () => {
     expect(() => new OptimizationEngine({ store: {} as CacheStore })).toThrow(/`store` must be a CacheStore/);
+  });
+});
+
+describe('entry times come from the writer\'s clock', () => {
+  const HOUR = 3_600_000;
+  /** A writer whose clock is `skewMs` off the store's and the reader's, and a reader with a 1 s TTL. */
+  function pair(skewMs: number, storeHasTtl = true) {
+    const clock = fakeClock();
+    const memory = createMemoryStore({ clock });
+    const store = storeHasTtl ? memory : withoutTtl(memory);
+    const writer = new OptimizationEngine({ store, clock: { now: () => clock.now() + skewMs } });
+    const reader = new OptimizationEngine({ store, cache: { ttlMs: 1000 }, clock });
+    return { clock, writer, reader };
+  }
+
+  it('a writer an hour ahead: the reader keeps the entry no longer than its own TTL and the store\'s', async () => {
+    const { clock, writer, reader } = pair(HOUR);
+    await writer.optimizeAiCall('q', MODEL, () => 'shared', { ttlMs: 1000 });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'computed')).toBe('shared');
+    clock.advance(2500);
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'computed')).toBe('computed');
+  });
+
+  it('a writer an hour ahead with a long TTL: the promoted entry lives one reader TTL', async () => {
+    const { clock, writer, reader } = pair(HOUR);
+    await writer.optimizeAiCall('q', MODEL, () => 'shared', { ttlMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 5));
+    const status: CallStatus = {};
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'computed', { status })).toBe('shared');
+    expect(status).toMatchObject({ outcome: 'hit', source: 'store' });
+    clock.advance(1001);
+    const again: CallStatus = {};
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'computed', { status: again })).toBe('shared');
+    expect(again).toMatchObject({ outcome: 'hit', source: 'store' });
+  });
+
+  it('a writer an hour behind: fresh shared entries are still hits', async () => {
+    const { writer, reader } = pair(-HOUR);
+    await writer.optimizeAiCall('q', MODEL, () => 'shared', { ttlMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'computed')).toBe('shared');
+  });
+
+  it('without a store TTL, the writer\'s own TTL still caps an entry from a clock far ahead', async () => {
+    const { clock, writer, reader } = pair(HOUR, false);
+    await writer.optimizeAiCall('q', MODEL, () => 'shared', { ttlMs: 500 });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'computed')).toBe('shared');
+    clock.advance(600);
+    expect(await reader.optimizeAiCall('q', MODEL, () => 'memory miss')).not.toBe('shared');
   });
 });
 

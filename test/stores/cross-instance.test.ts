@@ -86,7 +86,7 @@ describe('one cache shared by several instances over Redis', () => {
     const held: CallStatus = {};
     const holder = a.optimizeAiCall('q', 'm', async () => (await gate, 'from a'), { status: held });
     const redis = await connect();
-    expect(await eventually(async () => held.key !== undefined && (await redis.exists(`${prefix}:lock:${held.key}`)) === 1)).toBe(true);
+    expect(await eventually(async () => held.key !== undefined && (await redis.exists(`${prefix}::lock:${held.key}`)) === 1)).toBe(true);
     redis.destroy();
     const status: CallStatus = {};
     const exec = vi.fn(() => 'from b');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,6 +64,18 @@ describe('writeSnapshot / readSnapshot', () => {
     }), { numRuns: 100 });
   });
 
+  it.each([
+    ['an escaped __proto__ key', '{"a":{"\\u005f_proto__":{"polluted":true}}}', 'the file holds a `__proto__` key (prototype poisoning)'],
+    ['a constructor.prototype key', '{"constructor":{"prototype":{"polluted":true}}}', 'the file holds a `constructor.prototype` key (prototype poisoning)'],
+    ['nesting 100 000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, 'the file holds nesting deeper than 300'],
+  ])('refuses a snapshot with a matching checksum but %s in its data', async (name, body, reason) => {
+    const file = join(dir, `poison-${name.replace(/\W/g, '-')}.json`);
+    // The checks of the parsed value come before the checksum (JSON.stringify would overflow on the deep one).
+    const sha = name.startsWith('nesting') ? '0'.repeat(64) : createHash('sha256').update(JSON.stringify(JSON.parse(body))).digest('hex');
+    await writeFile(file, `{"format":"${FORMAT}","version":1,"saved_at":"x","sha256":"${sha}","data":${body}}`);
+    expect(await readSnapshot(file, FORMAT, 7)).toEqual({ status: 'invalid', reason, movedTo: `${file}.corrupt-7` });
+  });
+
   it('drops __proto__ keys on read, leaving Object.prototype alone', async () => {
     const file = join(dir, 'proto.json');
     await writeFile(file, `{"format":"${FORMAT}","version":1,"__proto__":{"polluted":true}}`);
@@ -96,13 +109,17 @@ async function prepareWriter(into: string): Promise<string> {
     const { outputText } = ts.transpileModule(await readFile(source, 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
     });
+    await mkdir(dirname(join(into, target)), { recursive: true });
     await writeFile(join(into, target), outputText);
   };
-  await compile(join(here, '../../src/stores/file-snapshot.ts'), 'file-snapshot.mjs');
+  // The same layout as src/, so that file-snapshot's own imports resolve.
+  await writeFile(join(into, 'package.json'), '{"type":"module"}');
+  await compile(join(here, '../../src/stores/file-snapshot.ts'), 'stores/file-snapshot.js');
+  await compile(join(here, '../../src/internal/json-data.ts'), 'internal/json-data.js');
   await compile(join(here, 'fixtures/snapshot-payload.ts'), 'snapshot-payload.mjs');
   const writer = join(into, 'writer.mjs');
   await writeFile(writer, [
-    "import { writeSnapshot } from './file-snapshot.mjs';",
+    "import { writeSnapshot } from './stores/file-snapshot.js';",
     "import { FORMAT, payload } from './snapshot-payload.mjs';",
     'const path = process.argv[2];',
     'await writeSnapshot(path, FORMAT, payload(0));',

@@ -47,7 +47,7 @@ describe('closing an engine on a Redis store with your own client', () => {
 
   it('store.close() ends the subscriber it opened, never the injected client', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('owned'), timeoutMs: 2000 });
-    const channel = `${store.prefix}:released`;
+    const channel = `${store.prefix}::released`;
     const numsub = async (): Promise<number> => Number((await client.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', channel]))[1]);
     const token = await store.acquire('v1:k', { ttlMs: 10_000 });
     const wait = store.waitFor('v1:k', { timeoutMs: 30_000 });
@@ -64,7 +64,7 @@ describe('closing an engine on a Redis store with your own client', () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('release-on-close'), timeoutMs: 2000 });
     expect(await store.acquire('v1:k', { ttlMs: 60_000 })).toBeTypeOf('string');
     await store.close();
-    expect(await client.exists(`${store.prefix}:lock:v1:k`)).toBe(0);
+    expect(await client.exists(`${store.prefix}::lock:v1:k`)).toBe(0);
   });
 
   it('engine.close() closes a url-mode store, which ends its own client', async () => {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import type { CallStatus, EngineEvents } from '../../src/index.js';
@@ -43,22 +44,21 @@ function storeErrors(engine: OptimizationEngine): EngineEvents['store-error'][] 
 }
 
 describe('a url-mode store while its first connection is being made', () => {
-  it('makes a direct clear() wait for the connection instead of failing, and stays healthy', async () => {
+  it('makes a direct command wait for the connection only within timeoutMs, then skip at once until connected; healthy throughout', async () => {
     const s = store(await proxy());
-    await s.set('k', 'v', { ttlMs: 60_000 }).catch(() => undefined);
-    const cleared = s.clear();
-    // Well past `timeoutMs`, still connecting: not an outage.
-    await sleep(FAST.timeoutMs * 2);
+    await expect(s.clear()).rejects.toMatchObject({ code: 'ERR_TIMEOUT', message: expect.stringMatching(/`SCAN` did not answer within 250 ms: Redis is still connecting/) });
+    await expect(s.get('k')).rejects.toMatchObject({ code: 'ERR_STORE', message: expect.stringMatching(/`GET` skipped: Redis is still connecting/) });
     expect(s.health()).toMatchObject({ ok: true, lastError: undefined });
-    await expect(cleared).resolves.toBeUndefined();
-    expect(await s.get('k')).toBeUndefined();
+    await s.ready();
+    await expect(s.clear()).resolves.toBeUndefined();
     expect(s.health().ok).toBe(true);
   });
 
-  it('lets two engines starting together share: exec runs once, the waiting call is coalesced from the store', async () => {
-    const url = await proxy();
+  it('lets two engines starting together share when the connection comes within timeoutMs: exec runs once, the waiting call is coalesced', async () => {
+    // `timeoutMs` well above loading `redis` plus the proxy's delay: the calls wait what is left of it.
+    const url = await proxy(300);
     const prefix = uniquePrefix('startup-pair');
-    const [sa, sb] = [store(url, { prefix }), store(url, { prefix })] as [RedisStore, RedisStore];
+    const [sa, sb] = [store(url, { prefix, timeoutMs: 5000 }), store(url, { prefix, timeoutMs: 5000 })] as [RedisStore, RedisStore];
     const [a, b] = [new OptimizationEngine({ store: sa }), new OptimizationEngine({ store: sb })];
     const errors = [...storeErrors(a), ...storeErrors(b)];
     const exec = vi.fn(async () => {
@@ -92,8 +92,9 @@ describe('a url-mode store while its first connection is being made', () => {
   it('ready() rejects when the connection does not come within connectTimeoutMs; Redis then counts as down', async () => {
     const s = store(await proxy(Number.POSITIVE_INFINITY), { connectTimeoutMs: 300, retryAfterMs: 10_000 });
     const read = s.get('k');
+    read.catch(() => undefined); // it rejects before ready() does
     await expect(s.ready()).rejects.toThrow(/Redis is unavailable: Redis did not connect within 300 ms/);
-    await expect(read).rejects.toMatchObject({ code: 'ERR_STORE', message: expect.stringMatching(/Redis `GET` failed: Redis did not connect/) });
+    await expect(read).rejects.toMatchObject({ code: 'ERR_TIMEOUT', message: expect.stringMatching(/Redis `GET` did not answer within 250 ms: Redis is still connecting/) });
     expect(s.health()).toMatchObject({ ok: false, lastError: expect.stringContaining('did not connect within 300 ms') });
     await expect(s.clear()).rejects.toThrow(/Redis `SCAN` skipped: Redis is unavailable \(Redis did not connect within 300 ms/);
   });
@@ -120,6 +121,47 @@ describe('a url-mode store while its first connection is being made', () => {
     controller.abort(reason);
     await expect(read).rejects.toBe(reason);
     expect(s.health().ok).toBe(true);
+  });
+
+  describe('pointed at a server that accepts TCP and never answers', () => {
+    async function blackHole(): Promise<string> {
+      const sockets = new Set<net.Socket>();
+      const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanup.push(() => new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }));
+      return `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    }
+
+    it('no call waits longer than timeoutMs for the store: one store timeout in the first call, none after, while still connecting', async () => {
+      // connectTimeoutMs far beyond the test's own timeout: a call that waited for it would never end here.
+      const s = store(await blackHole(), { connectTimeoutMs: 600_000 });
+      let settled = false;
+      void s.ready().then(() => (settled = true), () => (settled = true));
+      const engine = new OptimizationEngine({ store: s });
+      const errors = storeErrors(engine);
+      const timeouts = (): number => errors.filter((e) => (e.error as { code?: string }).code === 'ERR_TIMEOUT').length;
+      const perCall: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = timeouts();
+        expect(await engine.optimizeAiCall(`q${i}`, 'm', () => `a${i}`)).toBe(`a${i}`);
+        perCall.push(timeouts() - before);
+      }
+      expect(perCall).toEqual([1, 0, 0]);
+      expect(settled).toBe(false);
+      expect(s.health().ok).toBe(true);
+    });
+
+    it('a direct command waits timeoutMs at most, and the next fails at once', async () => {
+      const s = store(await blackHole(), { connectTimeoutMs: 600_000 });
+      await expect(s.get('k')).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+      await expect(s.set('k', 'v', { ttlMs: 1000 })).rejects.toMatchObject({ code: 'ERR_STORE', message: expect.stringMatching(/skipped: Redis is still connecting/) });
+    });
   });
 
   it('names a bad connectTimeoutMs', () => {

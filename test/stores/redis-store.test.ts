@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedisStore } from '../../src/redis.js';
+import { createRedisStore, type RedisStore } from '../../src/redis.js';
 import { testCacheStore } from '../../src/testing.js';
 import { connect, eventually, REDIS_URL, sleep, uniquePrefix, type NodeRedis } from './redis-helpers.js';
 
@@ -36,25 +36,77 @@ describe('createRedisStore', () => {
     const b = createRedisStore({ client, prefix: `${base}x` });
     await a.set('v1:k', 'a', { ttlMs: 60_000 });
     await b.set('v1:k', 'b', { ttlMs: 60_000 });
-    expect(await client.get(`${base}:v1:k`)).toBe('a');
+    expect(await client.get(`${base}::v1:k`)).toBe('a');
     await a.clear();
     expect(await a.get('v1:k')).toBeUndefined();
     expect(await b.get('v1:k')).toBe('b');
     await b.clear();
   });
 
+  it('clear() leaves the keys and locks of a prefix that starts with this one and a colon (X and X:staging)', async () => {
+    const base = uniquePrefix('clear-nested');
+    const stores = [base, `${base}:staging`, `${base}:v1`, `${base}:lock`].map((prefix) => createRedisStore({ client, prefix }));
+    const [x, ...others] = stores as [RedisStore, ...RedisStore[]];
+    for (const store of stores) {
+      await store.set('v1:k', store.prefix, { ttlMs: 60_000 });
+      expect(await store.acquire('v1:k', { ttlMs: 60_000 })).toBeDefined();
+    }
+    await x.clear();
+    expect(await x.get('v1:k')).toBeUndefined();
+    for (const store of others) {
+      expect(await store.get('v1:k')).toBe(store.prefix);
+      expect(await store.acquire('v1:k', { ttlMs: 60_000 })).toBeUndefined();
+    }
+    for (const store of stores) {
+      await store.clear();
+      await store.close();
+    }
+  });
+
+  it('clear() of a prefix X:staging leaves the keys of X', async () => {
+    const base = uniquePrefix('clear-outer');
+    const outer = createRedisStore({ client, prefix: base });
+    const inner = createRedisStore({ client, prefix: `${base}:staging` });
+    await outer.set('staging:v1:k', 'outer', { ttlMs: 60_000 });
+    await inner.set('v1:k', 'inner', { ttlMs: 60_000 });
+    await inner.clear();
+    expect(await outer.get('staging:v1:k')).toBe('outer');
+    expect(await inner.get('v1:k')).toBeUndefined();
+    await outer.clear();
+  });
+
+  it('refuses a prefix that could overlap another: with `::` or a trailing `:`', () => {
+    for (const prefix of ['a::b', 'a:', '::', 'a*', 'a?', 'a[b]', 'a\\b']) {
+      expect(() => createRedisStore({ client, prefix })).toThrow(/`prefix` must be a non-empty string without/);
+    }
+    expect(createRedisStore({ client, prefix: 'app:staging:eu-1' }).prefix).toBe('app:staging:eu-1');
+  });
+
   it('clears more keys than one SCAN batch', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('many') });
     await Promise.all(Array.from({ length: 1200 }, (_, i) => store.set(`k${i}`, 'x', { ttlMs: 60_000 })));
     await store.clear();
-    const left = await client.sendCommand<[string, string[]]>(['SCAN', '0', 'MATCH', `${store.prefix}:*`, 'COUNT', '10000']);
+    const left = await client.sendCommand<[string, string[]]>(['SCAN', '0', 'MATCH', `${store.prefix}::*`, 'COUNT', '10000']);
     expect(left[1]).toEqual([]);
+  });
+
+  it('reads a value with its remaining Redis TTL (PTTL) in one command', async () => {
+    const store = createRedisStore({ client, prefix: uniquePrefix('get-ttl') });
+    await store.set('k', 'v', { ttlMs: 30_000 });
+    const read = await store.getWithTtl('k');
+    expect(read?.value).toBe('v');
+    expect(read?.ttlMs).toBeGreaterThan(0);
+    expect(read?.ttlMs).toBeLessThanOrEqual(30_000);
+    expect(await store.getWithTtl('absent')).toBeUndefined();
+    await client.set(`${store.prefix}::forever`, 'x');
+    expect(await store.getWithTtl('forever')).toEqual({ value: 'x', ttlMs: undefined });
+    await store.clear();
   });
 
   it('stores a value with its TTL in Redis', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('ttl') });
     await store.set('k', 'v', { ttlMs: 30_000 });
-    const pttl = await client.pTTL(`${store.prefix}:k`);
+    const pttl = await client.pTTL(`${store.prefix}::k`);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(30_000);
     await store.clear();
@@ -63,7 +115,7 @@ describe('createRedisStore', () => {
   it('refuses to write and ignores on read a value over maxValueBytes', async () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('big'), maxValueBytes: 10 });
     await expect(store.set('k', '€€€€', { ttlMs: 1000 })).rejects.toMatchObject({ code: 'ERR_STORE' });
-    await client.set(`${store.prefix}:k`, 'x'.repeat(11));
+    await client.set(`${store.prefix}::k`, 'x'.repeat(11));
     expect(await store.get('k')).toBeUndefined();
     await store.clear();
   });
@@ -85,7 +137,7 @@ describe('createRedisStore', () => {
     ['ioredis', () => io],
   ] as const)('wakes waiters by pub/sub: one subscriber per store (%s), a message per release', async (_, pick) => {
     const store = createRedisStore({ client: pick(), prefix: uniquePrefix('pubsub'), timeoutMs: 2000 });
-    const channel = `${store.prefix}:released`;
+    const channel = `${store.prefix}::released`;
     const numsub = async (): Promise<number> => Number((await client.sendCommand<[string, number]>(['PUBSUB', 'NUMSUB', channel]))[1]);
     const listener = client.duplicate();
     listener.on('error', () => undefined);

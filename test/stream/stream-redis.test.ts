@@ -36,7 +36,7 @@ describe('streams shared over Redis', () => {
     try {
       expect(await collect(a.optimizeAiStream('tell me a story', MODEL, exec, options))).toEqual(STORY);
       // The write is fire-and-forget: wait until the key is in Redis under this prefix.
-      expect(await eventually(async () => (await client.keys(`${prefix}:v1:*`)).length === 1)).toBe(true);
+      expect(await eventually(async () => (await client.keys(`${prefix}::v1:*`)).length === 1)).toBe(true);
 
       const status: CallStatus = {};
       const replayed = b.optimizeAiStream('tell me a story', MODEL, exec, { ...options, status });
