@@ -1,36 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash } from '../../src/cache/cache-key.js';
+import { canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash } from '../../src/cache/cache-key.js';
 
 const sha = resolveHash('sha256');
 const key = (prompt: string | { role: string; content: string }[], model: string, scope: string, params?: Record<string, unknown>) =>
   fullKey(requestIdentity(prompt, model, scope, canonicalParams(params)), sha);
-
-describe('canonicalJson', () => {
-  it('does not depend on object key order, at any depth', () => {
-    fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (record) => {
-        const reversed = Object.fromEntries(Object.entries(record).reverse());
-        expect(canonicalJson(reversed)).toBe(canonicalJson(record));
-      }),
-    );
-    expect(canonicalJson({ b: { y: 1, x: 2 }, a: [1, { d: 1, c: 2 }] })).toBe('{"a":[1,{"c":2,"d":1}],"b":{"x":2,"y":1}}');
-  });
-
-  it('refuses values that JSON would silently drop or mangle, naming the path', () => {
-    expect(() => canonicalJson({ options: { temperature: Number.NaN } })).toThrow(/`params\.options\.temperature` must be finite/);
-    expect(() => canonicalJson({ f: () => 1 })).toThrow(/`params\.f` cannot be part of a cache key/);
-    const cyclic: Record<string, unknown> = {};
-    cyclic.self = cyclic;
-    expect(() => canonicalJson(cyclic)).toThrow(/circular/);
-  });
-
-  it('hashes binary data by content and treats undefined fields as absent', () => {
-    expect(canonicalJson({ img: new Uint8Array([1, 2]) })).toBe(canonicalJson({ img: new Uint8Array([1, 2]) }));
-    expect(canonicalJson({ img: new Uint8Array([1, 2]) })).not.toBe(canonicalJson({ img: new Uint8Array([1, 3]) }));
-    expect(canonicalJson({ a: 1, b: undefined })).toBe(canonicalJson({ a: 1 }));
-  });
-});
 
 describe('fullKey', () => {
   it('changes whenever prompt, model, scope or any param changes', () => {
