@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash } from '../../src/cache/cache-key.js';
@@ -36,6 +37,41 @@ describe('fullKey', () => {
     expect(key('p', 'm', '')).toMatch(/^v1:[0-9a-f]{64}$/);
     expect(key('p', 'm', 'tenant/42')).toMatch(/^v1:tenant%2F42:[0-9a-f]{64}$/);
     expect(fullKey(requestIdentity('p', 'm', '', ''), resolveHash('md5'))).toMatch(/^v1:[0-9a-f]{32}$/);
+  });
+});
+
+describe('fullKey over any string', () => {
+  // Code units chosen to collide: lone surrogates of both halves, the U+FFFD UTF-8 puts in their place,
+  // and the characters of the escapes and of URL encoding.
+  const unit = fc.constantFrom('a', '\\', 'u', 'd', '8', '0', '%', '\n', ':', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uFFFD', '\uD83D\uDE00');
+  const text = fc.array(unit, { maxLength: 6 }).map((units) => units.join(''));
+
+  it('never throws and never gives two prompts or two scopes one key', () => {
+    fc.assert(
+      fc.property(text, text, text, text, (p1, s1, p2, s2) => {
+        expect(key(p1, 'm', s1) === key(p2, 'm', s2)).toBe(p1 === p2 && s1 === s2);
+        expect(key([{ role: 'user', content: p1 }], 'm', s1) === key([{ role: 'user', content: p2 }], 'm', s2)).toBe(p1 === p2 && s1 === s2);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keys a scope with a lone surrogate instead of throwing a URIError', () => {
+    expect(key('p', 'm', 'a\uD800/b')).toMatch(/^v1:a%uD800%2Fb:[0-9a-f]{64}$/);
+    expect(key('p', 'm', '\uDC00')).not.toBe(key('p', 'm', '\uDBFF'));
+  });
+
+  it('keeps the key of well-formed text as it was', () => {
+    const expected = createHash('sha256').update('llmoe:v1\ns0:1:m\nhi \u00e9').digest('hex');
+    expect(key('hi \u00e9', 'm', '')).toBe(`v1:${expected}`);
+  });
+});
+
+describe('resolveHash', () => {
+  it('refuses a custom hash that returns no string, instead of giving every request one key', () => {
+    const hash = resolveHash((() => undefined) as unknown as (text: string) => string);
+    expect(() => fullKey(requestIdentity('p', 'm', '', ''), hash)).toThrow("The cache's `hash` function must return a non-empty string, received undefined");
+    expect(() => fullKey(requestIdentity('p', 'm', '', ''), resolveHash(() => ''))).toThrow(/received an empty string/);
   });
 });
 
