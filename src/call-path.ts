@@ -7,7 +7,7 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { validateCacheMode, validateExec, validateSignal } from './internal/arguments.js';
+import { validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus } from './internal/arguments.js';
 import { describe, positiveNumber } from './internal/validate.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
@@ -99,7 +99,8 @@ export class CallPath {
     }
     if (call.mode === 'default' || call.mode === 'only-if-cached') {
       const entry = this.#internals.lookup(call.id, call.fp, call.start);
-      if (entry !== undefined) return Promise.resolve(this.#hit(call, entry) as T);
+      // A promise-returning method never throws: a custom hash run for `status.key` may.
+      if (entry !== undefined) return settle(() => this.#hit(call, entry) as T);
       call.stale = this.#internals.lastMiss.stale;
       call.missCause = this.#internals.lastMiss.cause;
     }
@@ -114,6 +115,7 @@ export class CallPath {
   #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
     if (this.#isClosed()) throw new OptimizerError('ERR_CLOSED', 'The engine was closed; create a new one');
     validateExec(exec);
+    validateIsComplete(options);
     const id = this.#internals.identify(prompt, model, options);
     const signal = validateSignal(options.signal);
     signal?.throwIfAborted();
@@ -123,7 +125,7 @@ export class CallPath {
       signal,
       ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
       start: this.#clock.now(),
-      status: options.status,
+      status: options.status === undefined ? undefined : writeThrough(validateStatus(options.status), (error) => this.#events.warn('The `status` object could not be written', error)),
       key: undefined,
       stale: undefined,
       missCause: 'new',
@@ -147,11 +149,9 @@ export class CallPath {
       status.ageMs = now - entry.createdAt;
       status.key = this.#internals.keyOf(entry);
     }
-    if (this.#events.has('cache-hit')) {
-      this.#events.emit('cache-hit', {
-        key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: now - entry.createdAt, source: 'memory',
-      });
-    }
+    this.#events.emitBuilt('cache-hit', () => ({
+      key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: now - entry.createdAt, source: 'memory',
+    }));
     this.#end(call, 'hit', now, entry.key);
     return isolate(entry.value);
   }
@@ -247,10 +247,10 @@ export class CallPath {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
     const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
-    if (entry !== undefined && this.#events.has('cache-write')) {
-      this.#events.emit('cache-write', {
+    if (entry !== undefined) {
+      this.#events.emitBuilt('cache-write', () => ({
         key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
-      });
+      }));
     }
     return entry;
   }
@@ -359,4 +359,31 @@ function checkCallOptions(options: unknown): void {
 function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
   if (call.signal?.aborted === true && error === call.signal.reason) return true;
   return isOptimizerError(error) && (error.code === 'ERR_NOT_CACHED' || error.code === 'ERR_CLOSED');
+}
+
+/** The outcome of a synchronous step as a promise: what it throws becomes a rejection. */
+function settle<T>(step: () => T): Promise<T> {
+  try {
+    return Promise.resolve(step());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The caller's `status` object behind a guard: a frozen object, a setter or a proxy that throws
+ * must not fail a call (nor leave it half-recorded), so every write the call path makes goes
+ * through here and a failed one is reported instead.
+ */
+function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
+  return new Proxy(status, {
+    set(target, field, value) {
+      try {
+        if (!Reflect.set(target, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
+      } catch (error) {
+        report(error);
+      }
+      return true;
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause } from './types.js';
 import type { Anomaly } from './monitor/types.js';
+import { describe } from './internal/validate.js';
 
 interface CallInfo {
   model: string;
@@ -38,6 +39,28 @@ export interface Logger {
 
 export const silentLogger: Logger = { warn: () => undefined };
 
+/**
+ * The `logger` option, validated, behind a guard: the logger is told what the engine survived (a
+ * throwing listener, a failing store), so a logger that throws must not turn that into a failed call.
+ */
+export function loggerOption(name: string, logger: unknown): Logger | undefined {
+  if (logger === undefined) return undefined;
+  const warn: unknown = typeof logger === 'object' && logger !== null ? (logger as { warn?: unknown }).warn : undefined;
+  if (typeof warn !== 'function') {
+    throw new TypeError(`\`${name}\` must have a \`warn(message, details)\` method, received ${describe(logger)}`);
+  }
+  const own = logger as Logger;
+  return {
+    warn(message, details) {
+      try {
+        own.warn(message, details);
+      } catch {
+        // Nowhere left to report it.
+      }
+    },
+  };
+}
+
 type AnyListener = (payload: unknown) => unknown;
 
 /**
@@ -73,6 +96,28 @@ export class EventHub {
     this.#emitter.emit(event, payload);
   }
 
+  /**
+   * Emits a payload built only when someone listens, and built inside the guard: a payload that
+   * needs the full key runs the cache's hash, and a hash that throws must not break a call (or an
+   * eviction halfway through) any more than a listener may.
+   */
+  emitBuilt<E extends EngineEventName>(event: E, build: () => EngineEvents[E]): void {
+    if (!this.has(event)) return;
+    let payload: EngineEvents[E];
+    try {
+      payload = build();
+    } catch (error) {
+      this.warn(`The '${event}' event could not be built`, error);
+      return;
+    }
+    this.#emitter.emit(event, payload);
+  }
+
+  /** Reports what the engine survived to the logger. */
+  warn(message: string, error: unknown): void {
+    this.#logger.warn(message, error);
+  }
+
   removeAll(): void {
     this.#emitter.removeAllListeners();
   }
@@ -80,7 +125,7 @@ export class EventHub {
   #wrap(event: string, listener: AnyListener): AnyListener {
     let wrapped = this.#wrappers.get(listener);
     if (wrapped === undefined) {
-      const report = (error: unknown): void => this.#logger.warn(`A '${event}' listener failed`, error);
+      const report = (error: unknown): void => this.warn(`A '${event}' listener failed`, error);
       wrapped = (payload) => {
         try {
           const result = listener(payload);

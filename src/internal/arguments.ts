@@ -1,4 +1,4 @@
-import type { CacheMode, Prompt } from '../types.js';
+import type { CacheMode, CallStatus, Prompt } from '../types.js';
 import { describe, oneOf } from './validate.js';
 
 /** Checks of the arguments of a call; each names what was wrong and what it received. */
@@ -42,4 +42,18 @@ export function validateSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) throw new TypeError(`\`signal\` must be an AbortSignal, received ${describe(signal)}`);
   return signal;
+}
+
+export function validateStatus(status: unknown): CallStatus {
+  if (typeof status !== 'object' || status === null || Array.isArray(status)) {
+    throw new TypeError(`\`status\` must be an object the call fills in, received ${describe(status)}`);
+  }
+  return status;
+}
+
+export function validateIsComplete(options: { readonly isComplete?: unknown }): void {
+  const { isComplete } = options;
+  if (isComplete !== undefined && typeof isComplete !== 'function') {
+    throw new TypeError(`\`isComplete\` must be a function, received ${describe(isComplete)}`);
+  }
 }

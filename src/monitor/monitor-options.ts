@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../events.js';
-import { silentLogger } from '../events.js';
+import { loggerOption, silentLogger } from '../events.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { AnomalyDetectorOptions } from './anomaly-detector.js';
 import { createAnomalyDetector } from './anomaly-detector.js';
@@ -134,10 +134,7 @@ export function resolveMonitorOptions(options: PerformanceMonitorOptions): Resol
   const detector = { ...(plainObject('detector', options.detector) as Omit<AnomalyDetectorOptions, 'metric'> | undefined) };
   createAnomalyDetector(detector); // validates once, with the detector's own error messages
   const interval = options.sampleIntervalMs;
-  const logger = options.logger;
-  if (logger !== undefined && typeof (logger as Partial<Logger>).warn !== 'function') {
-    throw new TypeError(`\`logger\` must have a \`warn(message, details)\` method, received ${describe(logger)}`);
-  }
+  const logger = loggerOption('logger', options.logger);
   return Object.freeze({
     historySize: positiveInteger('historySize', options.historySize, 1000),
     clock: clockOption('clock', options.clock) ?? systemClock,
