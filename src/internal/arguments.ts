@@ -1,17 +1,21 @@
 import type { CacheMode, CallStatus, Prompt } from '../types.js';
-import { describe, oneOf } from './validate.js';
+import { describe, describeType, oneOf } from './validate.js';
 
 /** Checks of the arguments of a call; each names what was wrong and what it received. */
 
+/** Names the part of the prompt that is wrong and its type, never its text: a prompt may hold anything. */
 export function validatePrompt(prompt: unknown): asserts prompt is Prompt {
   if (typeof prompt === 'string') return;
   if (!Array.isArray(prompt)) {
-    throw new TypeError(`\`prompt\` must be a string or an array of chat messages, received ${describe(prompt)}`);
+    throw new TypeError(`\`prompt\` must be a string or an array of chat messages, received ${describeType(prompt)}`);
   }
   prompt.forEach((message: unknown, i) => {
-    const m = message as { role?: unknown; content?: unknown } | null;
-    if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') {
-      throw new TypeError(`\`prompt[${i}]\` must be a chat message \`{ role: string, content: string }\`, received ${describe(message)}`);
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      throw new TypeError(`\`prompt[${i}]\` must be a chat message \`{ role: string, content: string }\`, received ${describeType(message)}`);
+    }
+    for (const field of ['role', 'content'] as const) {
+      const value = (message as Record<string, unknown>)[field];
+      if (typeof value !== 'string') throw new TypeError(`\`prompt[${i}].${field}\` must be a string, received ${describeType(value)}`);
     }
   });
 }
