@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
 import type { CacheStore, CallStatus, EngineEvents } from '../../src/index.js';
+import { createOptimizationHandler } from '../../src/http.js';
 
 const MODEL = 'llama3.1:8b';
 
@@ -337,6 +338,23 @@ describe('shared store (L2) behind the in-process cache', () => {
     const { health: _, ...noHealth } = store;
     expect((await new OptimizationEngine({ store: noHealth }).health()).checks.store).toEqual({ status: 'ok' });
     expect((await new OptimizationEngine().health()).checks.store).toBeUndefined();
+  });
+
+  it.each([
+    ['connect ECONNREFUSED 10.1.2.3:6379', 'connection refused'],
+    ['getaddrinfo ENOTFOUND redis.internal.example', 'host not found'],
+    ['Redis did not connect within 2000 ms (`connectTimeoutMs`)', 'timed out'],
+    ['WRONGPASS invalid username-password pair or user is disabled.', 'authentication failed'],
+    ['Socket closed unexpectedly', 'connection lost'],
+    ['something else at cache-7.internal', 'its last operation failed'],
+  ])('keeps the store\'s own message (%s) out of /health, naming only its cause', async (lastError, cause) => {
+    const store = { ...brokenStore('reject'), health: () => ({ ok: false, lastError, since: 0 }) };
+    const engine = new OptimizationEngine({ store });
+    const handler = createOptimizationHandler(engine, { authorize: 'allow-all' });
+    const body = await (await handler(new Request('http://localhost/health'))).text();
+    expect(body).toContain(`broken store unavailable: ${cause}`);
+    for (const secret of ['10.1.2.3', '6379', 'redis.internal', 'cache-7', 'WRONGPASS']) expect(body).not.toContain(secret);
+    expect(store.health().lastError).toBe(lastError);
   });
 
   it('names a `store` option that is not a store', () => {
