@@ -12,7 +12,7 @@ import { describe, positiveNumber } from './internal/validate.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
-import type { StreamHost } from './stream/stream-calls.js';
+import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 
 /** Everything one call carries through the call path. @internal (the stream path shares it) */
@@ -349,6 +349,11 @@ function checkCallOptions(options: unknown): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`\`options\` must be an object, received ${describe(options)}`);
   for (const key in options) {
     if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
+  }
+  const params = (options as CallOptions).params;
+  if (typeof params === 'object' && params !== null && Object.hasOwn(params, STREAM_PARAM)) {
+    // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
+    throw new TypeError(`\`params['${STREAM_PARAM}']\` is reserved for the engine's streams`);
   }
 }
 

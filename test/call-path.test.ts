@@ -105,3 +105,16 @@ describe('the call path: a logger that throws', () => {
     expect(await engine.optimizeAiCall('p', 'm', () => 'fresh')).toBe('answer');
   });
 });
+
+describe('the call path: params the engine keys by', () => {
+  it('refuses the stream marker in a call\'s params, so a call is never served a stream\'s chunk list', async () => {
+    const engine = new OptimizationEngine();
+    async function* chunks(): AsyncGenerator<string> {
+      yield 'chunk';
+    }
+    for await (const _ of engine.optimizeAiStream('p', 'm', () => chunks())) void _;
+    const exec = vi.fn(() => 'answer');
+    await expect(engine.optimizeAiCall('p', 'm', exec, { params: { 'llmoe:stream': true } })).rejects.toThrow("`params['llmoe:stream']` is reserved");
+    expect(exec).not.toHaveBeenCalled();
+  });
+});
