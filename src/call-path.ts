@@ -7,8 +7,8 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus } from './internal/arguments.js';
-import { describe, positiveNumber } from './internal/validate.js';
+import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, writeThrough } from './internal/arguments.js';
+import { positiveNumber } from './internal/validate.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
@@ -92,15 +92,21 @@ export class CallPath {
   call<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Promise<T> {
     let call: Call<T>;
     try {
-      checkCallOptions(options);
+      checkCallOptions(options, STREAM_PARAM);
       call = this.#prepare(prompt, model, exec, options);
     } catch (error) {
       return Promise.reject(error);
     }
     if (call.mode === 'default' || call.mode === 'only-if-cached') {
       const entry = this.#internals.lookup(call.id, call.fp, call.start);
-      // A promise-returning method never throws: a custom hash run for `status.key` may.
-      if (entry !== undefined) return settle(() => this.#hit(call, entry) as T);
+      if (entry !== undefined) {
+        // A promise-returning method never throws: a custom hash run for `status.key` may.
+        try {
+          return Promise.resolve(this.#hit(call, entry) as T);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
       call.stale = this.#internals.lastMiss.stale;
       call.missCause = this.#internals.lastMiss.cause;
     }
@@ -342,21 +348,6 @@ export class CallPath {
   }
 }
 
-const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete']);
-
-/** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
-function checkCallOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`\`options\` must be an object, received ${describe(options)}`);
-  for (const key in options) {
-    if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
-  }
-  const params = (options as CallOptions).params;
-  if (typeof params === 'object' && params !== null && Object.hasOwn(params, STREAM_PARAM)) {
-    // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
-    throw new TypeError(`\`params['${STREAM_PARAM}']\` is reserved for the engine's streams`);
-  }
-}
-
 /**
  * Errors that end a call without saying anything about the model: the caller's own abort, a miss in
  * `only-if-cached` mode, the engine closing. Not served stale, not counted as model failures.
@@ -364,31 +355,4 @@ function checkCallOptions(options: unknown): void {
 function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
   if (call.signal?.aborted === true && error === call.signal.reason) return true;
   return isOptimizerError(error) && (error.code === 'ERR_NOT_CACHED' || error.code === 'ERR_CLOSED');
-}
-
-/** The outcome of a synchronous step as a promise: what it throws becomes a rejection. */
-function settle<T>(step: () => T): Promise<T> {
-  try {
-    return Promise.resolve(step());
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-/**
- * The caller's `status` object behind a guard: a frozen object, a setter or a proxy that throws
- * must not fail a call (nor leave it half-recorded), so every write the call path makes goes
- * through here and a failed one is reported instead.
- */
-function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
-  return new Proxy(status, {
-    set(target, field, value) {
-      try {
-        if (!Reflect.set(target, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
-      } catch (error) {
-        report(error);
-      }
-      return true;
-    },
-  });
 }

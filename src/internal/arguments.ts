@@ -1,4 +1,4 @@
-import type { CacheMode, CallStatus, Prompt } from '../types.js';
+import type { CacheMode, CallOptions, CallStatus, Prompt } from '../types.js';
 import { describe, describeType, oneOf } from './validate.js';
 
 /** Checks of the arguments of a call; each names what was wrong and what it received. */
@@ -60,4 +60,37 @@ export function validateIsComplete(options: { readonly isComplete?: unknown }): 
   if (isComplete !== undefined && typeof isComplete !== 'function') {
     throw new TypeError(`\`isComplete\` must be a function, received ${describe(isComplete)}`);
   }
+}
+
+const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete']);
+
+/** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
+export function checkCallOptions(options: unknown, reserved: string): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`\`options\` must be an object, received ${describe(options)}`);
+  for (const key in options) {
+    if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
+  }
+  const params = (options as CallOptions).params;
+  if (typeof params === 'object' && params !== null && Object.hasOwn(params, reserved)) {
+    // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
+    throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
+  }
+}
+
+/**
+ * The caller's `status` object behind a guard: a frozen object, a setter or a proxy that throws
+ * must not fail a call (nor leave it half-recorded), so every write the call path makes goes
+ * through here and a failed one is reported instead.
+ */
+export function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
+  return new Proxy(status, {
+    set(target, field, value) {
+      try {
+        if (!Reflect.set(target, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
+      } catch (error) {
+        report(error);
+      }
+      return true;
+    },
+  });
 }
