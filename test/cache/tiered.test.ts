@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
 import type { CacheStore, CallStatus, EngineEvents } from '../../src/index.js';
 import { createOptimizationHandler } from '../../src/http.js';
+import { createRedisStore } from '../../src/redis.js';
+import { freePort } from '../stores/redis-helpers.js';
 
 const MODEL = 'llama3.1:8b';
 
@@ -355,6 +357,23 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(body).toContain(`broken store unavailable: ${cause}`);
     for (const secret of ['10.1.2.3', '6379', 'redis.internal', 'cache-7', 'WRONGPASS']) expect(body).not.toContain(secret);
     expect(store.health().lastError).toBe(lastError);
+  });
+
+  it('serves /health without the address of a Redis store that refuses connections', async () => {
+    const port = await freePort();
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'health-address', connectTimeoutMs: 60_000 });
+    const engine = new OptimizationEngine({ store });
+    try {
+      await store.ready().catch(() => undefined);
+      expect(store.health().lastError).toContain(`127.0.0.1:${port}`);
+      const handler = createOptimizationHandler(engine, { authorize: 'allow-all' });
+      const body = await (await handler(new Request('http://localhost/health'))).text();
+      expect(body).toContain('redis store unavailable: connection refused');
+      expect(body).not.toContain('127.0.0.1');
+      expect(body).not.toContain(String(port));
+    } finally {
+      await engine.close();
+    }
   });
 
   it('names a `store` option that is not a store', () => {
