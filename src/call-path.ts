@@ -7,12 +7,12 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { validateCacheMode, validateExec, validateSignal } from './internal/arguments.js';
-import { describe, positiveNumber } from './internal/validate.js';
+import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, writeThrough } from './internal/arguments.js';
+import { positiveNumber } from './internal/validate.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
-import type { StreamHost } from './stream/stream-calls.js';
+import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 
 /** Everything one call carries through the call path. @internal (the stream path shares it) */
@@ -92,14 +92,21 @@ export class CallPath {
   call<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Promise<T> {
     let call: Call<T>;
     try {
-      checkCallOptions(options);
+      checkCallOptions(options, STREAM_PARAM);
       call = this.#prepare(prompt, model, exec, options);
     } catch (error) {
       return Promise.reject(error);
     }
     if (call.mode === 'default' || call.mode === 'only-if-cached') {
       const entry = this.#internals.lookup(call.id, call.fp, call.start);
-      if (entry !== undefined) return Promise.resolve(this.#hit(call, entry) as T);
+      if (entry !== undefined) {
+        // A promise-returning method never throws: a custom hash run for `status.key` may.
+        try {
+          return Promise.resolve(this.#hit(call, entry) as T);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
       call.stale = this.#internals.lastMiss.stale;
       call.missCause = this.#internals.lastMiss.cause;
     }
@@ -114,6 +121,7 @@ export class CallPath {
   #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
     if (this.#isClosed()) throw new OptimizerError('ERR_CLOSED', 'The engine was closed; create a new one');
     validateExec(exec);
+    validateIsComplete(options);
     const id = this.#internals.identify(prompt, model, options);
     const signal = validateSignal(options.signal);
     signal?.throwIfAborted();
@@ -123,7 +131,7 @@ export class CallPath {
       signal,
       ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
       start: this.#clock.now(),
-      status: options.status,
+      status: options.status === undefined ? undefined : writeThrough(validateStatus(options.status), (error) => this.#events.warn('The `status` object could not be written', error)),
       key: undefined,
       stale: undefined,
       missCause: 'new',
@@ -147,11 +155,9 @@ export class CallPath {
       status.ageMs = now - entry.createdAt;
       status.key = this.#internals.keyOf(entry);
     }
-    if (this.#events.has('cache-hit')) {
-      this.#events.emit('cache-hit', {
-        key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: now - entry.createdAt, source: 'memory',
-      });
-    }
+    this.#events.emitBuilt('cache-hit', () => ({
+      key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: now - entry.createdAt, source: 'memory',
+    }));
     this.#end(call, 'hit', now, entry.key);
     return isolate(entry.value);
   }
@@ -247,10 +253,10 @@ export class CallPath {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
     const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
-    if (entry !== undefined && this.#events.has('cache-write')) {
-      this.#events.emit('cache-write', {
+    if (entry !== undefined) {
+      this.#events.emitBuilt('cache-write', () => ({
         key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
-      });
+      }));
     }
     return entry;
   }
@@ -339,16 +345,6 @@ export class CallPath {
     if (this.#events.has('call-end')) {
       this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
     }
-  }
-}
-
-const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete']);
-
-/** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
-function checkCallOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`\`options\` must be an object, received ${describe(options)}`);
-  for (const key in options) {
-    if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
   }
 }
 

@@ -79,9 +79,7 @@ export class OptimizationEngine {
     this.store = this.#options.store;
     this.#tier2 = this.store && new StoreTier(this.store, this.#internals, this.#events, this.#options.logger ?? silentLogger);
     this.#internals.onRemove = (entry, reason) => {
-      if (this.#events.has('cache-evict')) {
-        this.#events.emit('cache-evict', { key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason });
-      }
+      this.#events.emitBuilt('cache-evict', () => ({ key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, reason }));
     };
     const { breaker, retry, healthProbe } = this.#options;
     this.#healing = new SelfHealing({ breaker, retry, healthProbe, clock: this.#clock });

@@ -69,6 +69,28 @@ export class EventHub {
     this.#emitter.emit(event, payload);
   }
 
+  /**
+   * Emits a payload built only when someone listens, and built inside the guard: a payload that
+   * needs the full key runs the cache's hash, and a hash that throws must not break a call (or an
+   * eviction halfway through) any more than a listener may.
+   */
+  emitBuilt<E extends EngineEventName>(event: E, build: () => EngineEvents[E]): void {
+    if (!this.has(event)) return;
+    let payload: EngineEvents[E];
+    try {
+      payload = build();
+    } catch (error) {
+      this.warn(`The '${event}' event could not be built`, error);
+      return;
+    }
+    this.#emitter.emit(event, payload);
+  }
+
+  /** Reports what the engine survived to the logger. */
+  warn(message: string, error: unknown): void {
+    this.#logger.warn(message, error);
+  }
+
   removeAll(): void {
     this.#emitter.removeAllListeners();
   }
@@ -76,7 +98,7 @@ export class EventHub {
   #wrap(event: string, listener: AnyListener): AnyListener {
     let wrapped = this.#wrappers.get(listener);
     if (wrapped === undefined) {
-      const report = (error: unknown): void => this.#logger.warn(`A '${event}' listener failed`, error);
+      const report = (error: unknown): void => this.warn(`A '${event}' listener failed`, error);
       wrapped = (payload) => {
         try {
           const result = listener(payload);

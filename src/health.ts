@@ -8,7 +8,7 @@ export type HealthStatus = 'ok' | 'degraded' | 'down';
 /** What one health source says. */
 export interface HealthCheck {
   status: HealthStatus;
-  /** Why, when not `ok`. Served by `GET /health`: never put a secret in it. */
+  /** Why, when not `ok`. Served by `GET /health`: never put a secret in it (network addresses in it are replaced with `<address>`). */
   reason?: string;
 }
 
@@ -81,5 +81,21 @@ function normalize(value: unknown): HealthCheck {
   const status = check?.status;
   if (status !== 'ok' && status !== 'degraded' && status !== 'down') return { status: 'degraded', reason: 'the health check gave no valid status' };
   const reason = check?.reason;
-  return typeof reason === 'string' ? { status, reason: reason.slice(0, MAX_REASON) } : { status };
+  return typeof reason === 'string' ? { status, reason: withoutAddresses(reason).slice(0, MAX_REASON) } : { status };
+}
+
+/**
+ * Network addresses a reason may carry (a source that passes an error message on): URLs, IP
+ * addresses, `host:port`. `/health` is served over HTTP, so they are replaced with `<address>`.
+ */
+const ADDRESSES = [
+  /\b[a-z][\w+.-]*:\/\/[^\s,;)]+/gi,
+  /\[[0-9a-f:.]*:[0-9a-f:.]*\](?::\d+)?/gi,
+  /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g,
+  /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4})?::[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*\b/gi,
+  /\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}\b/gi,
+];
+
+function withoutAddresses(text: string): string {
+  return ADDRESSES.reduce((out, pattern) => out.replace(pattern, '<address>'), text);
 }

@@ -1,6 +1,6 @@
 import type { ResponseCacheOptions } from './cache/response-cache.js';
 import type { Clock } from './clock.js';
-import type { Logger } from './events.js';
+import { loggerOption, type Logger } from './logger.js';
 import { clockOption, knownKeys, nonNegativeNumber, plainObject, positiveInteger } from './internal/validate.js';
 import { describe } from './internal/validate.js';
 import type { PerformanceMonitorOptions } from './monitor/performance-monitor.js';
@@ -93,10 +93,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     cache.clock ??= clock;
     monitor.clock ??= clock;
   }
-  const logger = options.logger;
-  if (logger !== undefined && typeof (logger as Partial<Logger>).warn !== 'function') {
-    throw new TypeError(`\`logger\` must have a \`warn(message, details)\` method, received ${describe(logger)}`);
-  }
+  const logger = loggerOption('logger', options.logger);
   return Object.freeze({
     cache,
     monitor,

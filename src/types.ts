@@ -80,7 +80,12 @@ export interface CallStatus {
 export interface CallOptions {
   /**
    * Every output-affecting setting (temperature, seed, top_p, num_ctx, system, format, tools…). Part of
-   * the key; object keys are sorted, so `{ a, b }` and `{ b, a }` are the same request.
+   * the key: two params are the same request exactly when they are the same JSON data (object keys
+   * sorted, so `{ a, b }` and `{ b, a }` are one request; `undefined` fields absent; a `Date`, or any
+   * object with `toJSON()`, as what it sends). Binary data (typed arrays, `Buffer`) counts by kind and
+   * bytes. A `Map`, `Set`, `RegExp`, class instance, function, `NaN` or cycle is refused with a
+   * `TypeError` naming its path (`params.options.stop`). Keys starting `llmoe:` are the engine's.
+   * @example `{ temperature: 0, seed: 42, options: { num_ctx: 4096 } }`
    */
   params?: Record<string, unknown>;
   /** A tenant or namespace: calls in different scopes never share an entry or a computation. @default '' */

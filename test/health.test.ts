@@ -62,6 +62,15 @@ describe('engine.health()', () => {
     await engine.close();
   });
 
+  it('keeps network addresses out of every reason, whatever the source puts in it', async () => {
+    const engine = new OptimizationEngine();
+    const addresses = ['10.0.0.5:6379', 'redis://user:secret@cache.internal:6379/0', '[::1]:6379', 'fe80::1ff:fe23:4567', 'localhost:11434', 'db.example.com:5432', '192.168.1.20'];
+    engine.addHealthSource('upstream', () => ({ status: 'degraded', reason: `failed: ${addresses.join(', ')} (model llama3.1:8b)` }));
+    const report = await engine.health();
+    for (const address of addresses) expect(report.reasons[0]).not.toContain(address);
+    expect(report.reasons[0]).toBe('upstream: failed: <address>, <address>, <address>, <address>, <address>, <address>, <address> (model llama3.1:8b)');
+  });
+
   it('rejects bad sources', () => {
     const registry = new HealthRegistry();
     expect(() => registry.add('', () => ({ status: 'ok' }))).toThrow(TypeError);

@@ -1,5 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Prompt } from '../types.js';
+import { describe } from '../internal/validate.js';
+import { canonicalJson } from './canonical-json.js';
+
+export { canonicalJson };
 
 /** Version of the key scheme: part of every key, bumped whenever the canonical form changes. */
 export const KEY_VERSION = 1;
@@ -17,48 +21,6 @@ export interface RequestIdentity {
   readonly text: string;
   readonly model: string;
   readonly scope: string;
-}
-
-/**
- * JSON with object keys sorted at every depth, so that key order never changes a key. Values JSON
- * cannot represent faithfully (functions, symbols, bigints, non-finite numbers, cycles) are refused
- * with a TypeError naming the path, rather than silently dropped: a dropped field would merge two
- * different requests into one entry.
- */
-export function canonicalJson(value: unknown, path = 'params', seen: unknown[] = []): string {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`\`${path}\` must be finite to be part of a cache key, received ${value}`);
-      return JSON.stringify(value);
-    case 'undefined':
-      return 'null';
-    case 'object':
-      return value === null ? 'null' : canonicalObject(value, path, seen);
-    default:
-      throw new TypeError(`\`${path}\` cannot be part of a cache key (a ${typeof value})`);
-  }
-}
-
-function canonicalObject(value: object, path: string, seen: unknown[]): string {
-  if (seen.includes(value)) throw new TypeError(`\`${path}\` is circular and cannot be part of a cache key`);
-  seen.push(value);
-  let out: string;
-  if (Array.isArray(value)) {
-    out = `[${value.map((item, i) => canonicalJson(item, `${path}[${i}]`, seen)).join(',')}]`;
-  } else if (ArrayBuffer.isView(value)) {
-    out = JSON.stringify(`bytes:${createHash('sha256').update(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)).digest('base64')}`);
-  } else if (value instanceof Date) {
-    out = JSON.stringify(value.toISOString());
-  } else {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
-    out = `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k], `${path}.${k}`, seen)}`).join(',')}}`;
-  }
-  seen.pop();
-  return out;
 }
 
 /** Builds the identity of a request. Params with no keys are the same as no params. */
@@ -104,26 +66,66 @@ function flatten(text: string): string {
   return text;
 }
 
-/** Canonical params text: `''` for none. */
+/** Canonical params text: `''` for none (no params, `{}`, or only `undefined` fields). */
 export function canonicalParams(params: Record<string, unknown> | undefined): string {
   if (params === undefined) return '';
-  for (const _ in params) return canonicalJson(params);
-  return '';
+  const text = canonicalJson(params);
+  return text === '{}' ? '' : text;
 }
 
+/**
+ * The hash as a function. A custom one must return a non-empty string: anything else (`undefined`
+ * from a missing `return`) would give every request the same key in a shared store.
+ */
 export function resolveHash(option: HashOption): (text: string) => string {
-  if (typeof option === 'function') return option;
+  if (typeof option === 'function') {
+    return (text) => {
+      const digest: unknown = option(text);
+      if (typeof digest === 'string' && digest !== '') return digest;
+      throw new TypeError(`The cache's \`hash\` function must return a non-empty string, received ${typeof digest === 'string' ? 'an empty string' : describe(digest)}`);
+    };
+  }
   return (text) => createHash(option).update(text).digest('hex');
 }
 
 /**
  * The full key: `v1:` + hash of the canonical request, prefixed with the URL-encoded scope when there
  * is one so that stores can keep tenants apart. A newline cannot occur inside the header's params
- * JSON, so header and text never run into each other.
+ * JSON, so header and text never run into each other. Defined for every string: see `hashInput`
+ * and `encodeScope` for text with lone surrogates.
  */
 export function fullKey(id: Pick<RequestIdentity, 'header' | 'text' | 'scope'>, hash: (text: string) => string): string {
-  const digest = hash(`llmoe:v${KEY_VERSION}\n${id.header}\n${id.text}`);
-  return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeURIComponent(id.scope)}:${digest}`;
+  const digest = hash(hashInput(`${id.header}\n${id.text}`));
+  return id.scope === '' ? `v${KEY_VERSION}:${digest}` : `v${KEY_VERSION}:${encodeScope(id.scope)}:${digest}`;
+}
+
+/** A UTF-16 code unit that is half of no pair: UTF-8 cannot encode it. */
+const LONE_SURROGATE = /([\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF])/;
+const LONE_SURROGATES = new RegExp(`${LONE_SURROGATE.source}|\\\\`, 'g');
+
+/**
+ * What the hash reads. A crypto hash reads UTF-8, which turns every lone surrogate into U+FFFD, so
+ * two prompts (or scopes) differing only there would share a key in the store. Text with one is
+ * escaped (`\\` for a backslash, `\\udxxx` for a lone surrogate) under its own prefix, so no two
+ * requests hash the same text; well-formed text, the only kind a service normally sees, hashes as
+ * it always has.
+ */
+function hashInput(request: string): string {
+  if (!LONE_SURROGATE.test(request)) return `llmoe:v${KEY_VERSION}\n${request}`;
+  const escaped = request.replace(LONE_SURROGATES, (s) => (s === '\\' ? '\\\\' : `\\u${s.charCodeAt(0).toString(16)}`));
+  return `llmoe:v${KEY_VERSION}:escaped\n${escaped}`;
+}
+
+/**
+ * The scope as it appears in a key: URL-encoded, and a lone surrogate (which `encodeURIComponent`
+ * refuses with a URIError) as `%uD800`, a form `encodeURIComponent` never produces.
+ */
+function encodeScope(scope: string): string {
+  if (!LONE_SURROGATE.test(scope)) return encodeURIComponent(scope);
+  return scope
+    .split(LONE_SURROGATE)
+    .map((part, i) => (i % 2 === 1 ? `%u${part.charCodeAt(0).toString(16).toUpperCase()}` : encodeURIComponent(part)))
+    .join('');
 }
 
 const SAMPLES = 32;

@@ -34,7 +34,7 @@ export interface ResponseCacheOptions {
 
 /** Identifies an entry beyond prompt and model. */
 export interface EntryOptions {
-  /** Output-affecting settings, part of the key (object key order does not matter). */
+  /** Output-affecting settings, part of the key: equal when they are the same JSON data (see `CallOptions.params`). */
   params?: Record<string, unknown>;
   /** Tenant or namespace; entries of different scopes are never shared. @default '' */
   scope?: string;

@@ -130,7 +130,7 @@ export class StoreTier {
   healthCheck(): HealthCheck {
     const health = this.store.health?.();
     if (health === undefined || health.ok) return { status: 'ok' };
-    return { status: 'degraded', reason: `${this.store.name} store unavailable: ${health.lastError ?? 'unknown error'}` };
+    return { status: 'degraded', reason: `${this.store.name} store unavailable: ${causeOf(health.lastError)}` };
   }
 
   /** Writes an answer to the store, fire-and-forget; non-serializable or oversized answers are skipped. */
@@ -300,4 +300,23 @@ function storeRead(name: string, read: unknown): { text: string; ttlMs: number |
     throw new OptimizerError('ERR_SERIALIZATION', `Store '${name}' returned a TTL of ${describe(ttlMs)}, not a number of ms`);
   }
   return { text, ttlMs };
+}
+
+/**
+ * What `/health` may say about a failing store: one of a fixed list of causes, never the store's own
+ * message, which names the server's host and port (`connect ECONNREFUSED 10.0.0.5:6379`) and is
+ * served to whoever can read `/health`. The message itself stays in `store.health().lastError` and
+ * in `store-error` events.
+ */
+const CAUSES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/ECONNREFUSED|connection refused/i, 'connection refused'],
+  [/ENOTFOUND|EAI_AGAIN|getaddrinfo/i, 'host not found'],
+  [/NOAUTH|WRONGPASS|NOPERM|auth/i, 'authentication failed'],
+  [/ETIMEDOUT|timed? ?out|did not (connect|answer) within/i, 'timed out'],
+  [/ECONNRESET|EPIPE|closed|ended|disconnect/i, 'connection lost'],
+];
+
+function causeOf(lastError: string | undefined): string {
+  if (lastError === undefined) return 'unknown error';
+  return CAUSES.find(([pattern]) => pattern.test(lastError))?.[1] ?? 'its last operation failed';
 }

@@ -1,17 +1,21 @@
-import type { CacheMode, Prompt } from '../types.js';
-import { describe, oneOf } from './validate.js';
+import type { CacheMode, CallOptions, CallStatus, Prompt } from '../types.js';
+import { describe, describeType, oneOf } from './validate.js';
 
 /** Checks of the arguments of a call; each names what was wrong and what it received. */
 
+/** Names the part of the prompt that is wrong and its type, never its text: a prompt may hold anything. */
 export function validatePrompt(prompt: unknown): asserts prompt is Prompt {
   if (typeof prompt === 'string') return;
   if (!Array.isArray(prompt)) {
-    throw new TypeError(`\`prompt\` must be a string or an array of chat messages, received ${describe(prompt)}`);
+    throw new TypeError(`\`prompt\` must be a string or an array of chat messages, received ${describeType(prompt)}`);
   }
   prompt.forEach((message: unknown, i) => {
-    const m = message as { role?: unknown; content?: unknown } | null;
-    if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') {
-      throw new TypeError(`\`prompt[${i}]\` must be a chat message \`{ role: string, content: string }\`, received ${describe(message)}`);
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      throw new TypeError(`\`prompt[${i}]\` must be a chat message \`{ role: string, content: string }\`, received ${describeType(message)}`);
+    }
+    for (const field of ['role', 'content'] as const) {
+      const value = (message as Record<string, unknown>)[field];
+      if (typeof value !== 'string') throw new TypeError(`\`prompt[${i}].${field}\` must be a string, received ${describeType(value)}`);
     }
   });
 }
@@ -42,4 +46,51 @@ export function validateSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) throw new TypeError(`\`signal\` must be an AbortSignal, received ${describe(signal)}`);
   return signal;
+}
+
+export function validateStatus(status: unknown): CallStatus {
+  if (typeof status !== 'object' || status === null || Array.isArray(status)) {
+    throw new TypeError(`\`status\` must be an object the call fills in, received ${describe(status)}`);
+  }
+  return status;
+}
+
+export function validateIsComplete(options: { readonly isComplete?: unknown }): void {
+  const { isComplete } = options;
+  if (isComplete !== undefined && typeof isComplete !== 'function') {
+    throw new TypeError(`\`isComplete\` must be a function, received ${describe(isComplete)}`);
+  }
+}
+
+const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete']);
+
+/** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
+export function checkCallOptions(options: unknown, reserved: string): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`\`options\` must be an object, received ${describe(options)}`);
+  for (const key in options) {
+    if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
+  }
+  const params = (options as CallOptions).params;
+  if (typeof params === 'object' && params !== null && Object.hasOwn(params, reserved)) {
+    // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
+    throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
+  }
+}
+
+/**
+ * The caller's `status` object behind a guard: a frozen object, a setter or a proxy that throws
+ * must not fail a call (nor leave it half-recorded), so every write the call path makes goes
+ * through here and a failed one is reported instead.
+ */
+export function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
+  return new Proxy(status, {
+    set(target, field, value) {
+      try {
+        if (!Reflect.set(target, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
+      } catch (error) {
+        report(error);
+      }
+      return true;
+    },
+  });
 }

@@ -1,5 +1,15 @@
 /** Option validation shared by every component: one place for the wording of configuration errors. */
 
+/** What a value is, never what it says: for values that may hold a prompt (or any text of a user's). */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${type === 'object' ? 'an' : 'a'} ${type}`;
+}
+
+/** A value received, for configuration errors: a string is quoted (cut at 40 characters). */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'function') return 'a function';

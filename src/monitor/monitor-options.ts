@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { loggerOption, silentLogger, type Logger } from '../logger.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { AnomalyDetectorOptions } from './anomaly-detector.js';
 import { createAnomalyDetector } from './anomaly-detector.js';
@@ -133,10 +133,7 @@ export function resolveMonitorOptions(options: PerformanceMonitorOptions): Resol
   const detector = { ...(plainObject('detector', options.detector) as Omit<AnomalyDetectorOptions, 'metric'> | undefined) };
   createAnomalyDetector(detector); // validates once, with the detector's own error messages
   const interval = options.sampleIntervalMs;
-  const logger = options.logger;
-  if (logger !== undefined && typeof (logger as Partial<Logger>).warn !== 'function') {
-    throw new TypeError(`\`logger\` must have a \`warn(message, details)\` method, received ${describe(logger)}`);
-  }
+  const logger = loggerOption('logger', options.logger);
   return Object.freeze({
     historySize: positiveInteger('historySize', options.historySize, 1000),
     clock: clockOption('clock', options.clock) ?? systemClock,

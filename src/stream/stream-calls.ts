@@ -86,13 +86,22 @@ export class StreamCalls {
     } catch (error) {
       return failed(error);
     }
+    try {
+      return this.#lookup(call, exec as StreamExecFunction<unknown>, admit, replay) as OptimizedStream<C>;
+    } catch (error) {
+      // A custom hash run for the key may throw; `optimizeAiStream` still returns a stream that fails.
+      return failed(error);
+    }
+  }
+
+  #lookup(call: Call<unknown>, exec: StreamExecFunction<unknown>, admit: Admission, replay: ReplayMode): OptimizedStream<unknown> {
     if (call.mode === 'default' || call.mode === 'only-if-cached') {
       const entry = this.#host.internals.lookup(call.id, call.fp, call.start);
-      if (entry !== undefined) return this.#replay(call, entry, replay, false) as OptimizedStream<C>;
+      if (entry !== undefined) return this.#replay(call, entry, replay, false);
       call.stale = this.#host.internals.lastMiss.stale;
       call.missCause = this.#host.internals.lastMiss.cause;
     }
-    return this.#miss(call, exec as StreamExecFunction<unknown>, admit, replay) as OptimizedStream<C>;
+    return this.#miss(call, exec, admit, replay);
   }
 
   /** Ends every stream in flight with `reason` (the engine is closing). */

@@ -64,8 +64,9 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (text.trim() === '') throw new HttpError(400, 'missing request body');
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new HttpError(400, `invalid JSON body: ${(error as Error).message}`);
+  } catch {
+    // Not the parser's message: V8 quotes the start of the text, which is a prompt.
+    throw new HttpError(400, 'invalid JSON body');
   }
 }
 

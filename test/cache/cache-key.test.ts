@@ -1,36 +1,11 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash } from '../../src/cache/cache-key.js';
+import { canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash } from '../../src/cache/cache-key.js';
 
 const sha = resolveHash('sha256');
 const key = (prompt: string | { role: string; content: string }[], model: string, scope: string, params?: Record<string, unknown>) =>
   fullKey(requestIdentity(prompt, model, scope, canonicalParams(params)), sha);
-
-describe('canonicalJson', () => {
-  it('does not depend on object key order, at any depth', () => {
-    fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (record) => {
-        const reversed = Object.fromEntries(Object.entries(record).reverse());
-        expect(canonicalJson(reversed)).toBe(canonicalJson(record));
-      }),
-    );
-    expect(canonicalJson({ b: { y: 1, x: 2 }, a: [1, { d: 1, c: 2 }] })).toBe('{"a":[1,{"c":2,"d":1}],"b":{"x":2,"y":1}}');
-  });
-
-  it('refuses values that JSON would silently drop or mangle, naming the path', () => {
-    expect(() => canonicalJson({ options: { temperature: Number.NaN } })).toThrow(/`params\.options\.temperature` must be finite/);
-    expect(() => canonicalJson({ f: () => 1 })).toThrow(/`params\.f` cannot be part of a cache key/);
-    const cyclic: Record<string, unknown> = {};
-    cyclic.self = cyclic;
-    expect(() => canonicalJson(cyclic)).toThrow(/circular/);
-  });
-
-  it('hashes binary data by content and treats undefined fields as absent', () => {
-    expect(canonicalJson({ img: new Uint8Array([1, 2]) })).toBe(canonicalJson({ img: new Uint8Array([1, 2]) }));
-    expect(canonicalJson({ img: new Uint8Array([1, 2]) })).not.toBe(canonicalJson({ img: new Uint8Array([1, 3]) }));
-    expect(canonicalJson({ a: 1, b: undefined })).toBe(canonicalJson({ a: 1 }));
-  });
-});
 
 describe('fullKey', () => {
   it('changes whenever prompt, model, scope or any param changes', () => {
@@ -62,6 +37,41 @@ describe('fullKey', () => {
     expect(key('p', 'm', '')).toMatch(/^v1:[0-9a-f]{64}$/);
     expect(key('p', 'm', 'tenant/42')).toMatch(/^v1:tenant%2F42:[0-9a-f]{64}$/);
     expect(fullKey(requestIdentity('p', 'm', '', ''), resolveHash('md5'))).toMatch(/^v1:[0-9a-f]{32}$/);
+  });
+});
+
+describe('fullKey over any string', () => {
+  // Code units chosen to collide: lone surrogates of both halves, the U+FFFD UTF-8 puts in their place,
+  // and the characters of the escapes and of URL encoding.
+  const unit = fc.constantFrom('a', '\\', 'u', 'd', '8', '0', '%', '\n', ':', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uFFFD', '\uD83D\uDE00');
+  const text = fc.array(unit, { maxLength: 6 }).map((units) => units.join(''));
+
+  it('never throws and never gives two prompts or two scopes one key', () => {
+    fc.assert(
+      fc.property(text, text, text, text, (p1, s1, p2, s2) => {
+        expect(key(p1, 'm', s1) === key(p2, 'm', s2)).toBe(p1 === p2 && s1 === s2);
+        expect(key([{ role: 'user', content: p1 }], 'm', s1) === key([{ role: 'user', content: p2 }], 'm', s2)).toBe(p1 === p2 && s1 === s2);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keys a scope with a lone surrogate instead of throwing a URIError', () => {
+    expect(key('p', 'm', 'a\uD800/b')).toMatch(/^v1:a%uD800%2Fb:[0-9a-f]{64}$/);
+    expect(key('p', 'm', '\uDC00')).not.toBe(key('p', 'm', '\uDBFF'));
+  });
+
+  it('keeps the key of well-formed text as it was', () => {
+    const expected = createHash('sha256').update('llmoe:v1\ns0:1:m\nhi \u00e9').digest('hex');
+    expect(key('hi \u00e9', 'm', '')).toBe(`v1:${expected}`);
+  });
+});
+
+describe('resolveHash', () => {
+  it('refuses a custom hash that returns no string, instead of giving every request one key', () => {
+    const hash = resolveHash((() => undefined) as unknown as (text: string) => string);
+    expect(() => fullKey(requestIdentity('p', 'm', '', ''), hash)).toThrow("The cache's `hash` function must return a non-empty string, received undefined");
+    expect(() => fullKey(requestIdentity('p', 'm', '', ''), resolveHash(() => ''))).toThrow(/received an empty string/);
   });
 });
 

@@ -2,6 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
 import type { CacheStore, CallStatus, EngineEvents } from '../../src/index.js';
 import { fakeClock } from '../helpers.js';
+import { createOptimizationHandler } from '../../src/http.js';
+import { createRedisStore } from '../../src/redis.js';
+import { freePort } from '../stores/redis-helpers.js';
 
 const MODEL = 'llama3.1:8b';
 
@@ -388,6 +391,40 @@ describe('shared store (L2) behind the in-process cache', () => {
     const { health: _, ...noHealth } = store;
     expect((await new OptimizationEngine({ store: noHealth }).health()).checks.store).toEqual({ status: 'ok' });
     expect((await new OptimizationEngine().health()).checks.store).toBeUndefined();
+  });
+
+  it.each([
+    ['connect ECONNREFUSED 10.1.2.3:6379', 'connection refused'],
+    ['getaddrinfo ENOTFOUND redis.internal.example', 'host not found'],
+    ['Redis did not connect within 2000 ms (`connectTimeoutMs`)', 'timed out'],
+    ['WRONGPASS invalid username-password pair or user is disabled.', 'authentication failed'],
+    ['Socket closed unexpectedly', 'connection lost'],
+    ['something else at cache-7.internal', 'its last operation failed'],
+  ])('keeps the store\'s own message (%s) out of /health, naming only its cause', async (lastError, cause) => {
+    const store = { ...brokenStore('reject'), health: () => ({ ok: false, lastError, since: 0 }) };
+    const engine = new OptimizationEngine({ store });
+    const handler = createOptimizationHandler(engine, { authorize: 'allow-all' });
+    const body = await (await handler(new Request('http://localhost/health'))).text();
+    expect(body).toContain(`broken store unavailable: ${cause}`);
+    for (const secret of ['10.1.2.3', '6379', 'redis.internal', 'cache-7', 'WRONGPASS']) expect(body).not.toContain(secret);
+    expect(store.health().lastError).toBe(lastError);
+  });
+
+  it('serves /health without the address of a Redis store that refuses connections', async () => {
+    const port = await freePort();
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'health-address', connectTimeoutMs: 60_000 });
+    const engine = new OptimizationEngine({ store });
+    try {
+      await store.ready().catch(() => undefined);
+      expect(store.health().lastError).toContain(`127.0.0.1:${port}`);
+      const handler = createOptimizationHandler(engine, { authorize: 'allow-all' });
+      const body = await (await handler(new Request('http://localhost/health'))).text();
+      expect(body).toContain('redis store unavailable: connection refused');
+      expect(body).not.toContain('127.0.0.1');
+      expect(body).not.toContain(String(port));
+    } finally {
+      await engine.close();
+    }
   });
 
   it('names a `store` option that is not a store', () => {

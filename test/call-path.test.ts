@@ -1,0 +1,120 @@
+import { describe, expect, it, vi } from 'vitest';
+import { OptimizationEngine, type CallStatus } from '../src/index.js';
+
+const lone = 'tenant-\uD800';
+const failingHash = (): string => {
+  throw new Error('hash failed');
+};
+
+/** Calls `call` and says whether it threw synchronously instead of returning a promise. */
+function throwsSynchronously(call: () => unknown): boolean {
+  try {
+    const result = call();
+    if (result instanceof Promise) result.catch(() => undefined);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe('the call path: a scope with a lone surrogate', () => {
+  it('answers misses and hits, with a status object and every listener, instead of a URIError', async () => {
+    const engine = new OptimizationEngine();
+    const keys: string[] = [];
+    for (const event of ['cache-hit', 'cache-miss', 'cache-write', 'cache-evict'] as const) engine.on(event, ({ key }) => void keys.push(key));
+    const exec = vi.fn(() => 'answer');
+    expect(await engine.optimizeAiCall('p', 'm', exec, { scope: lone })).toBe('answer');
+    const status: CallStatus = {};
+    expect(await engine.optimizeAiCall('p', 'm', exec, { scope: lone, status })).toBe('answer');
+    expect(status).toMatchObject({ outcome: 'hit', key: expect.stringMatching(/^v1:tenant-%uD800:[0-9a-f]{64}$/) as unknown });
+    expect(engine.cache.delete('p', 'm', { scope: lone })).toBe(true);
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(keys).toHaveLength(4);
+    expect(new Set(keys).size).toBe(1);
+  });
+});
+
+describe('the call path never throws synchronously', () => {
+  it('rejects a hit whose status asks for the key of a custom hash that throws, rather than throwing', async () => {
+    const engine = new OptimizationEngine({ cache: { hash: failingHash } });
+    engine.cache.set('p', 'm', 'cached');
+    expect(throwsSynchronously(() => engine.optimizeAiCall('p', 'm', () => 'fresh', { status: {} }))).toBe(false);
+    await expect(engine.optimizeAiCall('p', 'm', () => 'fresh', { status: {} })).rejects.toThrow('hash failed');
+  });
+
+  it('serves a hit when only a listener wanted the key, and tells the logger why the event is missing', async () => {
+    const warn = vi.fn();
+    const engine = new OptimizationEngine({ cache: { hash: failingHash }, logger: { warn } });
+    const hits = vi.fn();
+    engine.on('cache-hit', hits);
+    engine.cache.set('p', 'm', 'cached');
+    expect(await engine.optimizeAiCall('p', 'm', () => 'fresh')).toBe('cached');
+    expect(hits).not.toHaveBeenCalled();
+    expect(warn).toHaveBeenCalledWith("The 'cache-hit' event could not be built", expect.any(Error));
+  });
+
+  it('deletes, evicts and clears when the cache-evict payload cannot be built, keeping the cache consistent', () => {
+    const engine = new OptimizationEngine({ cache: { hash: failingHash, maxEntries: 1 } });
+    engine.on('cache-evict', () => undefined);
+    engine.cache.set('a', 'm', 1);
+    expect(engine.cache.set('b', 'm', 2)).toBe(true);
+    expect(engine.cache.size).toBe(1);
+    expect(engine.cache.delete('b', 'm')).toBe(true);
+    expect(engine.cache.size).toBe(0);
+    engine.cache.set('c', 'm', 3);
+    expect(() => engine.cache.clear()).not.toThrow();
+    expect(engine.cache.get('c', 'm')).toBeUndefined();
+  });
+});
+
+describe('the call path: a status object that cannot be written', () => {
+  it.each([
+    ['frozen', () => Object.freeze({}) as CallStatus],
+    ['with a throwing setter', () => Object.defineProperty({}, 'outcome', { set: () => { throw new Error('no'); } }) as CallStatus],
+  ])('still answers misses and hits when the status is %s, and reports it', async (_, make) => {
+    const warn = vi.fn();
+    const engine = new OptimizationEngine({ logger: { warn } });
+    expect(await engine.optimizeAiCall('p', 'm', () => 'answer', { status: make() })).toBe('answer');
+    expect(await engine.optimizeAiCall('p', 'm', () => 'fresh', { status: make() })).toBe('answer');
+    expect(warn).toHaveBeenCalledWith('The `status` object could not be written', expect.any(Error));
+  });
+
+  it('fills in a writable status as before', async () => {
+    const engine = new OptimizationEngine();
+    const status: CallStatus = {};
+    await engine.optimizeAiCall('p', 'm', () => 'answer', { status });
+    expect(status).toMatchObject({ outcome: 'miss', missCause: 'new', stored: true, key: expect.any(String) as unknown });
+  });
+
+  it('refuses a status that is not an object, or an isComplete that is not a function, before exec runs', async () => {
+    const engine = new OptimizationEngine();
+    const exec = vi.fn(() => 'answer');
+    await expect(engine.optimizeAiCall('p', 'm', exec, { status: 'yes' as unknown as CallStatus })).rejects.toThrow('`status` must be an object the call fills in, received "yes"');
+    await expect(engine.optimizeAiCall('p', 'm', exec, { isComplete: true as unknown as () => boolean })).rejects.toThrow('`isComplete` must be a function, received true');
+    expect(exec).not.toHaveBeenCalled();
+  });
+});
+
+describe('the call path: a logger that throws', () => {
+  it('does not fail a call whose listener throws', async () => {
+    const engine = new OptimizationEngine({ logger: { warn: () => { throw new Error('logger down'); } } });
+    engine.on('call-end', () => {
+      throw new Error('listener down');
+    });
+    expect(await engine.optimizeAiCall('p', 'm', () => 'answer')).toBe('answer');
+    expect(await engine.optimizeAiCall('p', 'm', () => 'fresh')).toBe('answer');
+  });
+});
+
+describe('the call path: params the engine keys by', () => {
+  it('refuses the stream marker in a call\'s params, so a call is never served a stream\'s chunk list', async () => {
+    const engine = new OptimizationEngine();
+    async function* chunks(): AsyncGenerator<string> {
+      yield 'chunk';
+    }
+    for await (const _ of engine.optimizeAiStream('p', 'm', () => chunks())) void _;
+    const exec = vi.fn(() => 'answer');
+    await expect(engine.optimizeAiCall('p', 'm', exec, { params: { 'llmoe:stream': true } })).rejects.toThrow("`params['llmoe:stream']` is reserved");
+    expect(exec).not.toHaveBeenCalled();
+  });
+});
