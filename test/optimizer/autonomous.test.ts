@@ -315,6 +315,25 @@ describe('self-learn: persistence across restarts', () => {
     expect(saved.data.decisions).toEqual([{ type: 'throttle', action: 'enable_throttling', timestamp: '2026-01-01T00:00:00Z' }]);
   });
 
+  it('a concurrency limit restored from the state file goes back to the configured one once CPU is calm (no ratchet across restarts)', async () => {
+    const stateFile = join(dir, 'ratchet.json');
+    const first = new OptimizationEngine({ maxConcurrency: 16 });
+    await first.startAutonomous({ stateFile, timers: fakeTimers() });
+    first.maxConcurrency = 1; // as the old optimizer left it after a soak
+    await first.close();
+    const clock = manualClock();
+    const second = new OptimizationEngine({ clock, maxConcurrency: 16, monitor: { sampleIntervalMs: false } });
+    expect((await second.startAutonomous({ stateFile, timers: fakeTimers() })).last_actions).toContain('learn: restored max concurrency (1)');
+    expect(second.maxConcurrency).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      second.monitor.recordMetric({ responseTimeMs: 100, cpuPercent: 5 });
+      second.autoOptimize();
+    }
+    expect(second.maxConcurrency).toBe(16);
+    await second.close();
+  });
+
   it('restores a file only once per engine, so stop and start do not double the statistics', async () => {
     const stateFile = join(dir, 'once.json');
     const engine = new OptimizationEngine({ retry: false });
