@@ -5,7 +5,8 @@ import type { EngineEvents } from '../events.js';
 import { mean } from '../internal/summary.js';
 import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
 import { resolveOptimizerOptions, type AutoOptimizerOptions, type OptimizationType, type ResolvedOptimizerOptions } from './optimizer-options.js';
-import { CALM, isEmptyWindow, RULES, type Knob, type Observation, type Proposal, type Score, type Settings } from './rules.js';
+import { Deviations, describeSettings, sameSettings, type Deviation } from './deviations.js';
+import { RULES, type Knob, type Observation, type Proposal, type Score, type Settings } from './rules.js';
 
 /** One change as `autoOptimize()` reports it (the seed's shape plus the why). */
 export interface Optimization {
@@ -52,16 +53,6 @@ interface Pending {
   callsPerSecond: number;
 }
 
-/** A setting the optimizer moved away from the value it had before (the user's). */
-interface Deviation {
-  configured: Settings;
-  /** What the optimizer last set: anything else means someone else changed the setting, who then owns it. */
-  current: Settings;
-  causes: Set<OptimizationType>;
-  /** Calm evaluations in a row. */
-  calm: number;
-}
-
 const HISTORY_LIMIT = 100;
 const MAX_BACKOFF = 8;
 
@@ -77,7 +68,7 @@ export class AutoOptimizer {
   readonly #pending: Pending[] = [];
   readonly #cooldownUntil = new Map<OptimizationType, number>();
   readonly #backoff = new Map<OptimizationType, number>();
-  readonly #deviations = new Map<Knob, Deviation>();
+  readonly #deviations = new Deviations();
   #lastStats: CacheStats | undefined;
   #lastCalls = 0;
   #lastAt = Number.NEGATIVE_INFINITY;
@@ -118,7 +109,7 @@ export class AutoOptimizer {
 
   #apply(p: Proposal, obs: Observation): Optimization {
     this.#set(p.knob, p.after);
-    this.#deviate(p);
+    this.#deviations.changed(p.knob, p.before, p.after, [p.type]);
     if (p.gc) globalThis.gc?.();
     const { type, action, before, after, reason, evidence } = p;
     const record: OptimizationRecord = {
@@ -157,7 +148,7 @@ export class AutoOptimizer {
 
   #revert(record: OptimizationRecord, knob: Knob, now: number): Optimization {
     this.#set(knob, record.before);
-    this.#undeviate(knob, record.before);
+    this.#deviations.reverted(knob, record.before);
     record.status = 'reverted';
     this.#backoff.set(record.type, Math.min(MAX_BACKOFF, (this.#backoff.get(record.type) ?? 1) * 2));
     this.#cooldownUntil.set(record.type, now + this.#cooldown(record.type));
@@ -169,58 +160,26 @@ export class AutoOptimizer {
 
   /**
    * Applies a setting learned in an earlier run (autonomous mode's state file) as the optimizer's
-   * own change: put back to the current value once its possible causes are calm, like any other.
+   * own change: put back to the value it replaces once its possible causes are calm, like any other.
    */
   adopt(knob: 'concurrency' | 'capacity', settings: Settings): void {
-    const configured = this.#current(knob);
-    if (sameSettings(configured, settings)) return;
-    this.#set(knob, { ...configured, ...settings });
+    const before = this.#current(knob);
+    this.#set(knob, { ...before, ...settings });
     const causes: OptimizationType[] = knob === 'concurrency' ? ['throttle', 'rebalance'] : ['cache_capacity', 'memory'];
-    this.#deviations.set(knob, { configured, current: this.#current(knob), causes: new Set(causes), calm: 0 });
+    this.#deviations.changed(knob, before, this.#current(knob), causes);
   }
 
-  /** Remembers the value before the optimizer's first change to a setting, and why it changed. */
-  #deviate(p: Proposal): void {
-    if (p.knob === 'none') return;
-    const deviation = this.#deviations.get(p.knob) ?? { configured: p.before, current: p.after, causes: new Set(), calm: 0 };
-    deviation.current = p.after;
-    deviation.causes.add(p.type);
-    deviation.calm = 0;
-    this.#deviations.set(p.knob, deviation);
-  }
-
-  #undeviate(knob: Knob, now: Settings): void {
-    const deviation = this.#deviations.get(knob);
-    if (deviation === undefined) return;
-    deviation.current = now;
-    if (sameSettings(now, deviation.configured)) this.#deviations.delete(knob);
-  }
-
-  /**
-   * Puts back the settings whose causes have all been calm for `calmEvaluations` windows in a row.
-   * A setting someone else changed since is theirs: forgotten, never put back.
-   */
+  /** Puts back the settings whose causes have all been calm for `calmEvaluations` windows in a row. */
   #restoreCalm(obs: Observation, busy: Set<Knob>): Optimization[] {
-    const restored: Optimization[] = [];
-    for (const [knob, deviation] of this.#deviations) {
-      if (!sameSettings(this.#current(knob), deviation.current)) {
-        this.#deviations.delete(knob);
-        continue;
-      }
-      if (isEmptyWindow(obs)) continue;
-      const calm = [...deviation.causes].every((type) => CALM[type](obs, this.#options, deviation.configured));
-      deviation.calm = calm ? deviation.calm + 1 : 0;
-      if (deviation.calm < this.#options.calmEvaluations) continue;
-      restored.push(this.#restore(knob, deviation, obs.now));
+    return this.#deviations.due(obs, this.#options, (knob) => this.#current(knob)).map(([knob, deviation]) => {
       busy.add(knob);
-    }
-    return restored;
+      return this.#restore(knob, deviation, obs.now);
+    });
   }
 
   #restore(knob: Knob, deviation: Deviation, now: number): Optimization {
     const causes = [...deviation.causes];
     this.#set(knob, deviation.configured);
-    this.#deviations.delete(knob);
     for (let i = this.#pending.length - 1; i >= 0; i--) {
       const pending = this.#pending[i] as Pending;
       if (pending.knob !== knob) continue;
@@ -324,14 +283,6 @@ function helped(score: Score, before: number, after: number, hysteresis: number)
 /** Calls per second did not fall by more than `hysteresis` (relative); unknown on either side does not count against. */
 function keptPace(before: number, after: number, hysteresis: number): boolean {
   return Number.isNaN(before) || Number.isNaN(after) || after >= before * (1 - hysteresis);
-}
-
-function describeSettings(s: Settings): string {
-  return Object.entries(s).map(([k, v]) => `${k} ${String(v)}`).join(', ');
-}
-
-function sameSettings(a: Settings, b: Settings): boolean {
-  return (Object.keys(b) as (keyof Settings)[]).every((k) => a[k] === b[k]);
 }
 
 function fmt(x: number | null): string {
