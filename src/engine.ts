@@ -87,7 +87,7 @@ export class OptimizationEngine {
     const tier2 = this.#tier2;
     if (tier2 !== undefined) this.#health.add('store', () => tier2.healthCheck());
     this.#autonomous = new AutonomousLoop(autonomousHost({
-      engine: this, cache: this.cache, internals: this.#internals, monitor: this.monitor, healing: this.#healing, clock: this.#clock,
+      engine: this, cache: this.cache, internals: this.#internals, monitor: this.monitor, healing: this.#healing, optimizer: this.#optimizer, clock: this.#clock,
       logger: this.#options.logger ?? silentLogger, emit: (event, payload) => this.#events.emit(event, payload),
     }));
     this.#calls = new CallPath({

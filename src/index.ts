@@ -33,7 +33,7 @@ export type { RetryOptions } from './optimizer/retry.js';
 export type { CircuitBreakerOptions, CircuitState, CircuitStatus } from './optimizer/circuit-breaker.js';
 export type { HealthProbe, ModelStatistics, Timers } from './optimizer/self-heal.js';
 export type { HealthCheck, HealthReport, HealthSource, HealthStatus } from './health.js';
-export type { AutonomousOptions, AutonomousStatus } from './optimizer/autonomous.js';
+export type { AutonomousOptions, AutonomousStatus, StateFileStatus } from './optimizer/autonomous.js';
 export { createMemoryStore } from './stores/memory-store.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {

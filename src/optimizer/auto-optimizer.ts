@@ -5,6 +5,7 @@ import type { EngineEvents } from '../events.js';
 import { mean } from '../internal/summary.js';
 import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
 import { resolveOptimizerOptions, type AutoOptimizerOptions, type OptimizationType, type ResolvedOptimizerOptions } from './optimizer-options.js';
+import { Deviations, describeSettings, sameSettings, type Deviation } from './deviations.js';
 import { RULES, type Knob, type Observation, type Proposal, type Score, type Settings } from './rules.js';
 
 /** One change as `autoOptimize()` reports it (the seed's shape plus the why). */
@@ -31,7 +32,7 @@ export interface AutoOptimizeResult {
   status: 'optimizations_applied' | 'no_action_needed';
   count: number;
   optimizations: Optimization[];
-  /** Earlier changes undone by this evaluation because they did not help. */
+  /** Earlier changes undone by this evaluation: because they did not help, or because their cause is gone (`restore: …`). */
   reverted: Optimization[];
 }
 
@@ -48,6 +49,8 @@ interface Pending {
   record: OptimizationRecord;
   knob: Knob;
   judgeAt: number;
+  /** Calls per second in the window before the change (NaN when unknown). */
+  callsPerSecond: number;
 }
 
 const HISTORY_LIMIT = 100;
@@ -65,7 +68,9 @@ export class AutoOptimizer {
   readonly #pending: Pending[] = [];
   readonly #cooldownUntil = new Map<OptimizationType, number>();
   readonly #backoff = new Map<OptimizationType, number>();
+  readonly #deviations = new Deviations();
   #lastStats: CacheStats | undefined;
+  #lastCalls = 0;
   #lastAt = Number.NEGATIVE_INFINITY;
 
   constructor(target: OptimizerTarget, options?: AutoOptimizerOptions) {
@@ -89,6 +94,7 @@ export class AutoOptimizer {
     // A knob still waiting for its verdict, or reverted just now (the observation predates the revert), is left alone.
     const busy = new Set<Knob>();
     const reverted = this.#judge(obs, busy);
+    reverted.push(...this.#restoreCalm(obs, busy));
     const applied: Optimization[] = [];
     for (const p of this.#pending) busy.add(p.knob);
     for (const [type, rule] of RULES) {
@@ -103,6 +109,7 @@ export class AutoOptimizer {
 
   #apply(p: Proposal, obs: Observation): Optimization {
     this.#set(p.knob, p.after);
+    this.#deviations.changed(p.knob, p.before, p.after, [p.type]);
     if (p.gc) globalThis.gc?.();
     const { type, action, before, after, reason, evidence } = p;
     const record: OptimizationRecord = {
@@ -110,7 +117,7 @@ export class AutoOptimizer {
       status: p.knob === 'none' ? 'kept' : 'applied', result: { metric: p.score, before: scoreOf(p.score, obs, this.#options), after: null },
     };
     this.#remember(record);
-    if (p.knob !== 'none') this.#pending.push({ record, knob: p.knob, judgeAt: obs.now + p.judgeAfterMs });
+    if (p.knob !== 'none') this.#pending.push({ record, knob: p.knob, judgeAt: obs.now + p.judgeAfterMs, callsPerSecond: obs.callsPerSecond });
     this.#cooldownUntil.set(type, obs.now + this.#cooldown(type));
     this.#target.emit('optimization-apply', { type, action, before, after, timestamp: obs.now });
     return { type, action, timestamp: obs.now, before, after, reason, evidence };
@@ -120,14 +127,15 @@ export class AutoOptimizer {
   #judge(obs: Observation, reverting: Set<Knob>): Optimization[] {
     const reverted: Optimization[] = [];
     for (let i = this.#pending.length - 1; i >= 0; i--) {
-      const { record, knob, judgeAt } = this.#pending[i] as Pending;
+      const { record, knob, judgeAt, callsPerSecond } = this.#pending[i] as Pending;
       const now = scoreOf(record.result.metric, obs, this.#options);
       if (obs.since < judgeAt || Number.isNaN(now)) continue;
       this.#pending.splice(i, 1);
       record.result.after = now;
       if (!sameSettings(this.#current(knob), record.after)) {
         record.status = 'superseded';
-      } else if (helped(record.result.metric, record.result.before, now, this.#options.hysteresis)) {
+      } else if (helped(record.result.metric, record.result.before, now, this.#options.hysteresis)
+        && (knob !== 'concurrency' || keptPace(callsPerSecond, obs.callsPerSecond, this.#options.hysteresis))) {
         record.status = 'kept';
         this.#backoff.delete(record.type);
       } else {
@@ -140,13 +148,51 @@ export class AutoOptimizer {
 
   #revert(record: OptimizationRecord, knob: Knob, now: number): Optimization {
     this.#set(knob, record.before);
+    this.#deviations.reverted(knob, record.before);
     record.status = 'reverted';
     this.#backoff.set(record.type, Math.min(MAX_BACKOFF, (this.#backoff.get(record.type) ?? 1) * 2));
     this.#cooldownUntil.set(record.type, now + this.#cooldown(record.type));
     const action = `revert: ${record.action} (${record.result.metric} ${fmt(record.result.before)} → ${fmt(record.result.after)})`;
     const event = { type: record.type, action, before: record.after, after: record.before, timestamp: now };
     this.#target.emit('optimization-revert', event);
-    return { ...event, reason: 'the change did not improve its metric by the hysteresis margin', evidence: { metric: record.result.metric, before: record.result.before, after: record.result.after ?? Number.NaN } };
+    return { ...event, reason: 'the change did not improve its metric by the hysteresis margin (or, for concurrency, cost throughput)', evidence: { metric: record.result.metric, before: record.result.before, after: record.result.after ?? Number.NaN } };
+  }
+
+  /**
+   * Applies a setting learned in an earlier run (autonomous mode's state file) as the optimizer's
+   * own change: put back to the value it replaces once its possible causes are calm, like any other.
+   */
+  adopt(knob: 'concurrency' | 'capacity', settings: Settings): void {
+    const before = this.#current(knob);
+    this.#set(knob, { ...before, ...settings });
+    const causes: OptimizationType[] = knob === 'concurrency' ? ['throttle', 'rebalance'] : ['cache_capacity', 'memory'];
+    this.#deviations.changed(knob, before, this.#current(knob), causes);
+  }
+
+  /** Puts back the settings whose causes have all been calm for `calmEvaluations` windows in a row. */
+  #restoreCalm(obs: Observation, busy: Set<Knob>): Optimization[] {
+    return this.#deviations.due(obs, this.#options, (knob) => this.#current(knob)).map(([knob, deviation]) => {
+      busy.add(knob);
+      return this.#restore(knob, deviation, obs.now);
+    });
+  }
+
+  #restore(knob: Knob, deviation: Deviation, now: number): Optimization {
+    const causes = [...deviation.causes];
+    this.#set(knob, deviation.configured);
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const pending = this.#pending[i] as Pending;
+      if (pending.knob !== knob) continue;
+      pending.record.status = 'superseded';
+      this.#pending.splice(i, 1);
+    }
+    // The rules that caused it wait a cooldown before acting again: hysteresis in time as well.
+    for (const type of causes) this.#cooldownUntil.set(type, now + this.#cooldown(type));
+    const type = causes.at(-1) as OptimizationType;
+    const action = `restore: ${describeSettings(deviation.configured)} (${causes.join(', ')} calm for ${this.#options.calmEvaluations} evaluations)`;
+    const event = { type, action, before: deviation.current, after: deviation.configured, timestamp: now };
+    this.#target.emit('optimization-revert', event);
+    return { ...event, reason: 'the cause of the change is gone', evidence: { calm_evaluations: this.#options.calmEvaluations, causes: causes.join(',') } };
   }
 
   #cooldown(type: OptimizationType): number {
@@ -189,6 +235,11 @@ export class AutoOptimizer {
     const trends = monitor.getTrends();
     const inFlight = window('inFlight').filter(Number.isFinite);
     const throttle = monitor.getRecommendations().find((r) => r.type === 'throttle');
+    const o = monitor.outcomes;
+    const calls = o.hit + o.miss + o.coalesced + o.bypass + o.error;
+    const answered = calls - this.#lastCalls;
+    this.#lastCalls = calls;
+    const seconds = (now - since) / 1000;
     return {
       now, since, lookups, hitRate: lookups === 0 ? 0 : hits / lookups,
       missCauses: diffCauses(stats.missCauses, last?.missCauses),
@@ -201,6 +252,7 @@ export class AutoOptimizer {
       concurrency: concurrency.limit,
       peakInFlight: highest(inFlight.length === 0 ? Number.NaN : Math.max(...inFlight) + 1, concurrency.active + concurrency.queued || Number.NaN),
       throttleTo: throttle === undefined ? undefined : Number(throttle.evidence.in_flight_split),
+      callsPerSecond: answered >= this.#options.minSamples && seconds > 0 && Number.isFinite(seconds) ? answered / seconds : Number.NaN,
     };
   }
 }
@@ -228,8 +280,9 @@ function helped(score: Score, before: number, after: number, hysteresis: number)
   return score === 'hitRate' ? after >= before + Math.max(margin, 0.01) : after <= before - margin;
 }
 
-function sameSettings(a: Settings, b: Settings): boolean {
-  return (Object.keys(b) as (keyof Settings)[]).every((k) => a[k] === b[k]);
+/** Calls per second did not fall by more than `hysteresis` (relative); unknown on either side does not count against. */
+function keptPace(before: number, after: number, hysteresis: number): boolean {
+  return Number.isNaN(before) || Number.isNaN(after) || after >= before * (1 - hysteresis);
 }
 
 function fmt(x: number | null): string {

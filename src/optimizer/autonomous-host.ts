@@ -4,6 +4,7 @@ import type { OptimizationEngine } from '../engine.js';
 import type { EngineEvents, Logger } from '../events.js';
 import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
 import type { AutonomousHost } from './autonomous.js';
+import type { AutoOptimizer } from './auto-optimizer.js';
 import type { LearnedStateHost } from './learned-state.js';
 import type { SelfHealing } from './self-heal.js';
 
@@ -13,6 +14,7 @@ export interface EngineParts {
   internals: CacheInternals;
   monitor: PerformanceMonitor;
   healing: SelfHealing;
+  optimizer: AutoOptimizer;
   clock: Clock;
   logger: Logger;
   emit<E extends 'autonomous-tick' | 'store-error'>(event: E, payload: EngineEvents[E]): void;
@@ -30,9 +32,7 @@ export function autonomousHost(parts: EngineParts): AutonomousHost {
     get maxConcurrency() {
       return engine.maxConcurrency;
     },
-    set maxConcurrency(value: number) {
-      engine.maxConcurrency = value;
-    },
+    adopt: (knob, settings) => parts.optimizer.adopt(knob, settings),
   };
   return {
     clock: parts.clock,

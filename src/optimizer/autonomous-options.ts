@@ -11,7 +11,9 @@ export interface AutonomousOptions {
   /**
    * File where what was learned (cache bounds and TTL, concurrency, optimizer decisions, per-model
    * statistics, and with `snapshotCache` the cache itself) is saved after every run and at stop,
-   * and restored from at start. Written atomically with mode 0600. @default none (nothing persisted)
+   * and restored from at start. Written atomically with mode 0600 (through a symbolic link, to the
+   * file it points at). Its folder is created at start (mode 0700) when missing; start rejects
+   * when the folder cannot be created or written. @default none (nothing persisted)
    */
   stateFile?: string;
   /**
@@ -38,6 +40,18 @@ export interface AutonomousStatus {
   last_actions: string[];
   /** Health seen by the last run, or null before it. */
   health: { status: HealthStatus; reasons: string[] } | null;
+  /** How saving the state file goes; present only with `stateFile`. */
+  state_file?: StateFileStatus;
+}
+
+/** The state file's saves, so that a save failing run after run is seen, not only logged. */
+export interface StateFileStatus {
+  /** ISO 8601 time of the last save that succeeded, or null before the first. */
+  last_saved_at: string | null;
+  /** The error code of the last save (`ENOENT`, `EACCES`, `ENOSPC`…) when it failed, else null. */
+  last_save_error: string | null;
+  /** Saves that failed in a row since the last one that succeeded. */
+  consecutive_save_failures: number;
 }
 
 export interface ResolvedAutonomousOptions {

@@ -1,11 +1,12 @@
 import type { Clock } from '../clock.js';
+import { OptimizerError } from '../errors.js';
 import type { EngineEvents, Logger } from '../events.js';
 import type { HealthReport } from '../health.js';
 import { plainObject } from '../internal/validate.js';
 import { removeStaleTempFiles, type FileSnapshot } from '../stores/file-snapshot.js';
 import {
   DEFAULT_INTERVAL_MS, resolveAutonomousOptions, type AutonomousOptions, type AutonomousStatus,
-  type ResolvedAutonomousOptions as Resolved,
+  type ResolvedAutonomousOptions as Resolved, type StateFileStatus,
 } from './autonomous-options.js';
 import {
   exportLearnedState, importLearnedState, isDecision, MAX_DECISIONS, pickDecision,
@@ -13,7 +14,7 @@ import {
 } from './learned-state.js';
 import type { SelfHealing } from './self-heal.js';
 
-export type { AutonomousOptions, AutonomousStatus } from './autonomous-options.js';
+export type { AutonomousOptions, AutonomousStatus, StateFileStatus } from './autonomous-options.js';
 
 /** What autonomous mode needs of the engine. */
 export interface AutonomousHost {
@@ -54,6 +55,7 @@ export class AutonomousLoop {
   #health: AutonomousStatus['health'] = null;
   #decisions: OptimizationDecision[] = [];
   #window = { calls: 0, errors: 0, hits: 0, misses: 0 };
+  #saves = { lastSavedAt: undefined as number | undefined, lastError: null as string | null, failures: 0 };
 
   constructor(host: AutonomousHost) {
     this.#host = host;
@@ -77,6 +79,7 @@ export class AutonomousLoop {
       return Promise.reject(error);
     }
     return this.#serialize(async () => {
+      if (resolved.snapshot !== undefined) await prepareStateFile(resolved.snapshot);
       await this.#halt(false);
       this.#actions = resolved.snapshot === undefined ? [] : await this.#restore(resolved.snapshot);
       this.#options = resolved;
@@ -104,7 +107,13 @@ export class AutonomousLoop {
       next_run_at: this.enabled ? iso(this.#nextRunAt) : null,
       last_actions: [...this.#actions],
       health: this.#health === null ? null : { status: this.#health.status, reasons: [...this.#health.reasons] },
+      ...(this.#given.stateFile === undefined ? {} : { state_file: this.#stateFileStatus() }),
     };
+  }
+
+  #stateFileStatus(): StateFileStatus {
+    const { lastSavedAt, lastError, failures } = this.#saves;
+    return { last_saved_at: iso(lastSavedAt), last_save_error: lastError, consecutive_save_failures: failures };
   }
 
   #serialize<T>(step: () => Promise<T>): Promise<T> {
@@ -202,10 +211,13 @@ export class AutonomousLoop {
 
   async #save(options: Resolved): Promise<boolean> {
     const snapshot = options.snapshot as FileSnapshot;
+    const now = this.#host.clock.now();
     try {
-      await snapshot.save(exportLearnedState(this.#host.learned, this.#decisions, options.snapshotCache), new Date(this.#host.clock.now()));
+      await snapshot.save(exportLearnedState(this.#host.learned, this.#decisions, options.snapshotCache), new Date(now));
+      this.#saves = { lastSavedAt: now, lastError: null, failures: 0 };
       return true;
     } catch (error) {
+      this.#saves = { ...this.#saves, lastError: errorCode(error), failures: this.#saves.failures + 1 };
       this.#report('save', error);
       return false;
     }
@@ -236,6 +248,23 @@ export class AutonomousLoop {
     this.#host.logger.warn(`Autonomous mode: could not ${operation} the state file`, error);
     this.#host.emit('store-error', { store: 'file-snapshot', operation, error });
   }
+}
+
+/** Creates the state file's folder when missing; rejects naming `stateFile` when saves could not succeed. */
+async function prepareStateFile(snapshot: FileSnapshot): Promise<void> {
+  try {
+    await snapshot.prepare();
+  } catch (error) {
+    const message = `\`stateFile\` ${JSON.stringify(snapshot.path)} cannot be saved: its folder could not be created or is not writable (${errorCode(error)})`;
+    throw new OptimizerError('ERR_STORE', message, { cause: error });
+  }
+}
+
+/** A file-system error's code (`ENOENT`, `EACCES`…), else the error's name: never its message, which may hold anything. */
+function errorCode(error: unknown): string {
+  const { code, name } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; name?: unknown };
+  if (typeof code === 'string') return code.slice(0, 40);
+  return typeof name === 'string' ? name.slice(0, 40) : 'Error';
 }
 
 /** Names of the metrics whose trend is `degrading` (trends as the monitor gives them: `{ [metric]: { status } }`). */

@@ -48,7 +48,12 @@ export interface LearnedStateHost {
   readonly cache: ResponseCache;
   readonly internals: CacheInternals;
   readonly healing: SelfHealing;
-  maxConcurrency: number;
+  readonly maxConcurrency: number;
+  /**
+   * Applies restored concurrency or cache bounds as the optimizer's own change (put back to the
+   * configured value once their causes are calm), so that a limit learned under load does not stay forever.
+   */
+  readonly adopt: (knob: 'concurrency' | 'capacity', settings: { max_concurrency?: number; max_entries?: number; max_bytes?: number }) => void;
   /** Changes the cache's default TTL (`cache.resize({ ttlMs })`, as the auto-optimizer does). */
   readonly setTtlMs: (ttlMs: number) => void;
   now(): number;
@@ -132,11 +137,11 @@ export function importLearnedState(host: LearnedStateHost, data: unknown): { act
 function restoreBounds(host: LearnedStateHost, state: Partial<Record<keyof LearnedState, unknown>>, actions: string[]): void {
   const { max_entries: maxEntries, max_bytes: maxBytes, max_concurrency: concurrency, ttl_ms: ttlMs } = state;
   if (isPositiveInteger(maxEntries) && (maxBytes === null || isPositive(maxBytes))) {
-    host.cache.resize({ maxEntries, maxBytes: maxBytes ?? Number.POSITIVE_INFINITY });
+    host.adopt('capacity', { max_entries: maxEntries, max_bytes: maxBytes ?? Number.POSITIVE_INFINITY });
     actions.push(`learn: restored cache bounds (${maxEntries} entries)`);
   }
   if (concurrency === null || isPositiveInteger(concurrency)) {
-    host.maxConcurrency = concurrency ?? Number.POSITIVE_INFINITY;
+    host.adopt('concurrency', { max_concurrency: concurrency ?? Number.POSITIVE_INFINITY });
     actions.push(`learn: restored max concurrency (${concurrency ?? 'unlimited'})`);
   }
   if (isPositive(ttlMs)) {

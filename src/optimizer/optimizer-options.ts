@@ -11,7 +11,11 @@ export interface AutoOptimizerOptions {
   rules?: readonly OptimizationType[];
   /** Time after a change (or a revert) before the same rule may act again; doubled after each revert, up to 8×. @default 600_000 */
   cooldownMs?: number;
-  /** A change is kept only when its target metric improved by at least this fraction; otherwise it is reverted. @default 0.1 */
+  /**
+   * A change is kept only when its target metric improved by at least this fraction (and, for
+   * concurrency, calls per second did not fall by more); otherwise it is reverted. Also the margin
+   * below a trigger that counts as calm. @default 0.1
+   */
   hysteresis?: number;
   /** Cache lookups (or model calls) in an evaluation window before a rule trusts it. @default 20 */
   minSamples?: number;
@@ -27,6 +31,13 @@ export interface AutoOptimizerOptions {
   minBytes?: number;
   /** Lowest `maxConcurrency` it may set. @default 1 */
   minConcurrency?: number;
+  /**
+   * Evaluations in a row (windows with data) in which the cause of a change is gone, below its
+   * trigger by `hysteresis`, before the setting goes back to its value before the optimizer
+   * changed it: concurrency and the byte budget once CPU, queueing and memory are back to normal,
+   * capacity once the extra room is unused. @default 3
+   */
+  calmEvaluations?: number;
   /** The throttle rule acts when process or system CPU averages at least this (percent) over the window. @default 80 */
   highCpuPercent?: number;
   /** The memory rule also acts when the heap averages more than this over the window. @default none (anomalies only) */
@@ -46,6 +57,7 @@ export interface ResolvedOptimizerOptions {
   readonly maxBytes: number;
   readonly minBytes: number;
   readonly minConcurrency: number;
+  readonly calmEvaluations: number;
   readonly highCpuPercent: number;
   readonly maxHeapBytes: number;
   readonly gc: boolean;
@@ -53,7 +65,7 @@ export interface ResolvedOptimizerOptions {
 
 const KEYS = [
   'rules', 'cooldownMs', 'hysteresis', 'minSamples', 'lowHitRate', 'maxTtlMs', 'maxEntries', 'maxBytes', 'minBytes',
-  'minConcurrency', 'highCpuPercent', 'maxHeapBytes', 'gc',
+  'minConcurrency', 'calmEvaluations', 'highCpuPercent', 'maxHeapBytes', 'gc',
 ] as const;
 
 function fraction(name: string, value: unknown, fallback: number): number {
@@ -90,6 +102,7 @@ export function resolveOptimizerOptions(options: AutoOptimizerOptions | undefine
     maxBytes: o.maxBytes === Infinity ? Infinity : positiveNumber('optimizer.maxBytes', o.maxBytes, cache.maxBytes),
     minBytes: positiveNumber('optimizer.minBytes', o.minBytes, 1_048_576),
     minConcurrency: positiveInteger('optimizer.minConcurrency', o.minConcurrency, 1),
+    calmEvaluations: positiveInteger('optimizer.calmEvaluations', o.calmEvaluations, 3),
     highCpuPercent: positiveNumber('optimizer.highCpuPercent', o.highCpuPercent, 80),
     maxHeapBytes: positiveNumber('optimizer.maxHeapBytes', o.maxHeapBytes, Infinity),
     gc: o.gc ?? true,

@@ -30,6 +30,8 @@ export interface Observation {
   peakInFlight: number;
   /** The monitor's "latency rises with concurrency" advice: the limit it suggests. */
   throttleTo: number | undefined;
+  /** Calls answered per second in the window (NaN when fewer than `minSamples` or no time passed). */
+  callsPerSecond: number;
 }
 
 /** The settings a change touches, in the report's snake_case. */
@@ -144,9 +146,17 @@ function stepDown(obs: Observation): number {
   return Number.isFinite(obs.concurrency) ? Math.min(obs.concurrency - 1, Math.floor(obs.concurrency * 0.75)) : obs.peakInFlight - 1;
 }
 
+/**
+ * CPU at or above `threshold` in the window. A `high_cpu` anomaly counts only when the window has
+ * no CPU sample: the detector flags rare rises (0 → 5 % is one), not high CPU.
+ */
+function cpuAbove(obs: Observation, threshold: number): boolean {
+  return Number.isNaN(obs.cpuPercent) ? obs.anomalies.has('high_cpu') : obs.cpuPercent >= threshold;
+}
+
 /** High CPU, or latency rising with concurrency (queueing in the model server) → limit concurrency. */
 export const throttleRule: Rule = (obs, o) => {
-  const hot = obs.cpuPercent >= o.highCpuPercent || obs.anomalies.has('high_cpu');
+  const hot = cpuAbove(obs, o.highCpuPercent);
   const queueing = obs.throttleTo !== undefined;
   if (!hot && !queueing) return undefined;
   const limit = lowerLimit(obs, o, hot ? stepDown(obs) : (obs.throttleTo as number));
@@ -155,7 +165,8 @@ export const throttleRule: Rule = (obs, o) => {
     type: 'throttle', knob: 'concurrency', score: hot ? 'cpuPercent' : 'latencyMs', gc: false, judgeAfterMs: 0,
     action: `limit concurrency from ${obs.concurrency} to ${limit}`,
     before: { max_concurrency: obs.concurrency }, after: { max_concurrency: limit },
-    reason: hot ? `CPU at ${Math.round(obs.cpuPercent)} % (limit ${o.highCpuPercent} %)` : 'latency rises with the number of calls in flight',
+    reason: !hot ? 'latency rises with the number of calls in flight'
+      : Number.isNaN(obs.cpuPercent) ? 'a high_cpu anomaly' : `CPU at ${Math.round(obs.cpuPercent)} % (limit ${o.highCpuPercent} %)`,
     evidence: { cpu_percent: round3(obs.cpuPercent), peak_in_flight: obs.peakInFlight, latency: round3(obs.latencyMs), latency_metric: obs.latencyMetric },
   };
 };
@@ -173,6 +184,29 @@ export const rebalanceRule: Rule = (obs, o) => {
     evidence: { latency: round3(obs.latencyMs), latency_metric: obs.latencyMetric, peak_in_flight: obs.peakInFlight, model_calls: obs.modelCalls },
   };
 };
+
+/**
+ * Whether the cause a rule acted on is gone, with a margin (`hysteresis` below the trigger): once
+ * every cause of a setting's change has been calm for `calmEvaluations` evaluations in a row, the
+ * setting goes back to the value it had before the optimizer touched it (`configured`).
+ */
+export type Calm = (obs: Observation, o: ResolvedOptimizerOptions, configured: Settings) => boolean;
+
+export const CALM: Readonly<Record<OptimizationType, Calm>> = {
+  // A kept TTL raise removes the very misses that caused it: its cause cannot be seen without undoing it (ADR 0022).
+  cache_ttl: () => false,
+  // The extra room is unused: going back evicts nothing.
+  cache_capacity: (obs, o, c) => obs.missCauses.evicted === 0
+    && obs.size <= (c.max_entries ?? Infinity) * (1 - o.hysteresis) && obs.bytes <= (c.max_bytes ?? Infinity) * (1 - o.hysteresis),
+  memory: (obs, o) => !obs.anomalies.has('high_memory') && !(obs.memoryBytes > o.maxHeapBytes * (1 - o.hysteresis)),
+  throttle: (obs, o) => !cpuAbove(obs, o.highCpuPercent * (1 - o.hysteresis)) && obs.throttleTo === undefined,
+  rebalance: (obs) => obs.latencyTrend !== 'degrading',
+};
+
+/** A window with nothing in it (no sample, no call) says nothing about causes: it neither counts as calm nor breaks a calm run. */
+export function isEmptyWindow(obs: Observation): boolean {
+  return Number.isNaN(obs.cpuPercent) && Number.isNaN(obs.memoryBytes) && obs.modelCalls === 0 && obs.lookups === 0;
+}
 
 /** In order: when two rules want the same knob in one evaluation, the first wins. */
 export const RULES: ReadonlyArray<[OptimizationType, Rule]> = [

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { access, constants, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { jsonDataProblem } from '../internal/json-data.js';
 
 /** Envelope version of snapshot files. */
@@ -32,12 +32,16 @@ interface Envelope {
  * moment leaves either the previous file or the new one, never a torn one; at worst a `.tmp` file
  * remains, removed by `removeStaleTempFiles` at the next start. The envelope carries a format name
  * and a SHA-256 of the data, so a foreign or damaged file is recognised on read.
+ *
+ * When `path` is a symbolic link, the file it points at is written (temporary file beside the
+ * target, renamed over the target): the link stays a link.
  */
 export async function writeSnapshot(path: string, format: string, data: unknown, savedAt: Date = new Date()): Promise<void> {
   const body = JSON.stringify(data);
   const envelope: Envelope = { format, version: SNAPSHOT_VERSION, saved_at: savedAt.toISOString(), sha256: sha256(body), data: undefined };
   const text = `${JSON.stringify(envelope).slice(0, -1)},"data":${body}}\n`;
-  const temp = tempName(path);
+  const target = await resolveLink(path);
+  const temp = tempName(target);
   const handle = await open(temp, 'wx', 0o600);
   try {
     try {
@@ -46,12 +50,33 @@ export async function writeSnapshot(path: string, format: string, data: unknown,
     } finally {
       await handle.close();
     }
-    await rename(temp, path);
+    await rename(temp, target);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  await syncDirectory(dirname(path));
+  await syncDirectory(dirname(target));
+}
+
+const MAX_LINKS = 40;
+
+/**
+ * The file a write to `path` must replace: `path` itself, or, through symbolic links (a dangling one
+ * included), the file they point at. Renaming over the link would replace the link by a regular file.
+ */
+export async function resolveLink(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+  }
+  let current = resolve(path);
+  for (let hops = 0; hops < MAX_LINKS; hops++) {
+    const info = await lstat(current).catch(() => undefined);
+    if (info === undefined || !info.isSymbolicLink()) return current;
+    current = resolve(dirname(current), await readlink(current));
+  }
+  throw Object.assign(new Error(`Too many symbolic links in ${path}`), { code: 'ELOOP' });
 }
 
 /**
@@ -94,9 +119,11 @@ function check(text: string, format: string): Envelope | string {
 }
 
 async function setAside(path: string, reason: string, now: number): Promise<SnapshotRead> {
-  const movedTo = `${path}.corrupt-${Math.round(now)}`;
   try {
-    await rename(path, movedTo);
+    // Through a symbolic link, the file is moved aside, not the link (the next save recreates the file behind it).
+    const target = await resolveLink(path);
+    const movedTo = `${target}.corrupt-${Math.round(now)}`;
+    await rename(target, movedTo);
     return { status: 'invalid', reason, movedTo };
   } catch {
     return { status: 'invalid', reason, movedTo: undefined };
@@ -114,14 +141,14 @@ function tempName(path: string): string {
  * process no longer runs. Returns how many it removed. Never throws.
  */
 export async function removeStaleTempFiles(path: string): Promise<number> {
-  const base = basename(path);
-  const pattern = new RegExp(`^${escapeRegExp(base)}\\.(\\d+)\\.\\d+\\.[0-9a-f]{8}\\.tmp$`);
   let removed = 0;
   try {
-    for (const name of await readdir(dirname(path))) {
+    const target = await resolveLink(path);
+    const pattern = new RegExp(`^${escapeRegExp(basename(target))}\\.(\\d+)\\.\\d+\\.[0-9a-f]{8}\\.tmp$`);
+    for (const name of await readdir(dirname(target))) {
       const pid = pattern.exec(name)?.[1];
       if (pid === undefined || isAlive(Number(pid))) continue;
-      await unlink(join(dirname(path), name)).then(() => removed++, () => undefined);
+      await unlink(join(dirname(target), name)).then(() => removed++, () => undefined);
     }
   } catch {
     // The directory may not exist yet: nothing to clean.
@@ -169,6 +196,16 @@ export class FileSnapshot {
   constructor(path: string, format: string) {
     this.path = path;
     this.#format = format;
+  }
+
+  /**
+   * Makes sure saves can succeed: creates the folder of the file (or of the file a symbolic link
+   * points at) when missing, mode 0700, and checks that it is writable. Rejects otherwise.
+   */
+  async prepare(): Promise<void> {
+    const folder = dirname(await resolveLink(this.path));
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await access(folder, constants.W_OK);
   }
 
   save(data: unknown, savedAt?: Date): Promise<void> {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine, type EngineEvents, type OptimizationEngineOptions } from '../../src/index.js';
 import { noise, testClock, type TestClock } from '../monitor/fixtures.js';
+import { createManualClock } from '../../src/testing.js';
 
 const engines: OptimizationEngine[] = [];
 function setup(options: OptimizationEngineOptions = {}): { engine: OptimizationEngine; clock: TestClock; events: { apply: EngineEvents['optimization-apply'][]; revert: EngineEvents['optimization-revert'][] } } {
@@ -297,5 +298,136 @@ describe('autoOptimize: options', () => {
     expect(make({ minConcurrency: 0 })).toThrow(/optimizer.minConcurrency/);
     expect(make({ gc: 'yes' })).toThrow(/optimizer.gc/);
     expect(make({ maxBytes: Infinity })).not.toThrow();
+  });
+});
+
+describe('autoOptimize: changes are undone once their cause is gone', () => {
+  /** An engine on the test kit's manual clock; CPU and latency come from a fake sampler (`recordMetric`), never from this machine. */
+  function calmSetup(optimizer: OptimizationEngineOptions['optimizer'] = {}, extra: OptimizationEngineOptions = {}) {
+    const clock = createManualClock(0);
+    const engine = new OptimizationEngine({
+      clock, maxConcurrency: 16, monitor: { sampleIntervalMs: false, thresholds: { cpuPercent: 1000 } },
+      optimizer: { cooldownMs: 1000, ...optimizer }, ...extra,
+    });
+    engines.push(engine);
+    const revert: EngineEvents['optimization-revert'][] = [];
+    engine.on('optimization-revert', (e) => revert.push(e));
+    /** One evaluation window of 1 s with the given CPU. */
+    const evaluate = (cpuPercent: number) => {
+      clock.advance(1000);
+      engine.monitor.recordMetric({ responseTimeMs: 100, cpuPercent });
+      return engine.autoOptimize();
+    };
+    return { engine, clock, revert, evaluate };
+  }
+
+  it('a CPU spike then recovery restores maxConcurrency to its configured value within calmEvaluations evaluations', () => {
+    const { engine, revert, evaluate } = calmSetup();
+    expect(evaluate(95).optimizations).toMatchObject([{ type: 'throttle', after: { max_concurrency: 12 } }]);
+    expect(evaluate(85).optimizations).toMatchObject([{ type: 'throttle', after: { max_concurrency: 9 } }]); // the first step helped: kept
+    evaluate(75); // helped again; 75 % is under the trigger but not below it by the hysteresis margin (72 %): not calm yet
+    expect(engine.maxConcurrency).toBe(9);
+    expect(engine.getOptimizationReport().optimizations_applied.map((o) => o.status)).toEqual(['kept', 'kept']);
+    expect(evaluate(5).reverted).toEqual([]);
+    expect(evaluate(5).reverted).toEqual([]);
+    const third = evaluate(5);
+    expect(third.reverted).toMatchObject([{ type: 'throttle', before: { max_concurrency: 9 }, after: { max_concurrency: 16 }, reason: 'the cause of the change is gone' }]);
+    expect(third.reverted[0]?.action).toMatch(/^restore: max_concurrency 16 \(throttle calm for 3 evaluations\)$/);
+    expect(engine.maxConcurrency).toBe(16);
+    expect(revert.at(-1)).toMatchObject({ after: { max_concurrency: 16 } });
+    for (let i = 0; i < 20; i++) evaluate(5);
+    expect(engine.maxConcurrency).toBe(16);
+  });
+
+  it('a run of calm windows broken by a hot one starts counting again (hysteresis in time)', () => {
+    const { engine, evaluate } = calmSetup({ calmEvaluations: 2 });
+    evaluate(95);
+    evaluate(40);
+    evaluate(79); // under the 80 % trigger, above 72 %: breaks the calm run
+    expect(engine.maxConcurrency).toBe(12);
+    evaluate(40);
+    expect(engine.maxConcurrency).toBe(12);
+    evaluate(40);
+    expect(engine.maxConcurrency).toBe(16);
+  });
+
+  it('sustained high CPU that lowering does not improve never ratchets the limit down: each step is reverted', () => {
+    const { engine, evaluate } = calmSetup();
+    const seen = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      evaluate(95);
+      seen.add(engine.maxConcurrency);
+    }
+    expect(Math.min(...seen)).toBe(12);
+    expect(engine.getOptimizationReport().optimizations_applied.every((o) => o.status !== 'kept')).toBe(true);
+  });
+
+  it('reverts a lowering that cost throughput even though CPU fell (less work is not an improvement)', async () => {
+    const { engine, clock } = calmSetup();
+    const calls = async (n: number) => {
+      for (let i = 0; i < n; i++) await engine.optimizeAiCall('same', 'm', () => 'a');
+    };
+    engine.autoOptimize(); // opens the first window
+    clock.advance(1000);
+    await calls(100);
+    engine.monitor.recordMetric({ responseTimeMs: 100, cpuPercent: 95 });
+    expect(engine.autoOptimize().optimizations).toMatchObject([{ type: 'throttle', after: { max_concurrency: 12 } }]);
+    clock.advance(1000);
+    await calls(30); // CPU fell, but so did the calls answered per second: from 100 to 30
+    engine.monitor.recordMetric({ responseTimeMs: 100, cpuPercent: 60 });
+    expect(engine.autoOptimize().reverted).toMatchObject([{ type: 'throttle', after: { max_concurrency: 16 } }]);
+    expect(engine.maxConcurrency).toBe(16);
+  });
+
+  it('does not throttle on a high_cpu anomaly when the CPU measured in the window is low', () => {
+    const { engine, clock } = calmSetup({}, { monitor: { sampleIntervalMs: false, thresholds: { cpuPercent: 1 } } });
+    clock.advance(1000);
+    engine.monitor.recordMetric({ responseTimeMs: 100, cpuPercent: 5 });
+    expect(engine.monitor.detectAnomalies().map((a) => a.type)).toContain('high_cpu');
+    expect(engine.autoOptimize().optimizations).toEqual([]);
+    expect(engine.maxConcurrency).toBe(16);
+  });
+
+  it('leaves a limit someone else set since alone: it is theirs, never put back', () => {
+    const { engine, evaluate } = calmSetup();
+    evaluate(95);
+    engine.maxConcurrency = 5;
+    for (let i = 0; i < 10; i++) evaluate(5);
+    expect(engine.maxConcurrency).toBe(5);
+  });
+
+  it('restores the byte budget the memory rule trimmed once memory is back to normal', async () => {
+    const { engine, evaluate } = calmSetup({ rules: ['memory'], minBytes: 1000, maxHeapBytes: 30_000 });
+    for (let i = 0; i < 30; i++) await engine.optimizeAiCall(`p${i}`, 'm', () => `${i}:${'x'.repeat(2000)}`);
+    engine.monitor.recordMetric({ responseTimeMs: 1, memoryBytes: 50_000 });
+    expect(engine.autoOptimize().optimizations).toMatchObject([{ type: 'memory', before: { max_bytes: Infinity } }]);
+    const memory = (memoryBytes: number) => {
+      engine.monitor.recordMetric({ responseTimeMs: 1, memoryBytes });
+      return evaluate(5);
+    };
+    memory(20_000); // kept: memory fell; calm 1
+    memory(20_000);
+    expect(engine.cache.getStats().maxBytes).toBeLessThan(Infinity);
+    expect(memory(20_000).reverted).toMatchObject([{ type: 'memory', after: { max_bytes: Infinity } }]);
+    expect(engine.cache.getStats().maxBytes).toBe(Infinity);
+  });
+
+  it('restores a raised capacity once the extra room is unused (going back evicts nothing)', async () => {
+    const { engine, clock } = calmSetup({ rules: ['cache_capacity'], maxEntries: 40, minSamples: 5 }, { cache: { maxEntries: 10 } });
+    const round = async (n: number, prefix: string) => {
+      for (let i = 0; i < n; i++) await engine.optimizeAiCall(`${prefix}${i}`, 'm', () => 'a');
+    };
+    await round(20, 'p');
+    engine.autoOptimize();
+    await round(20, 'p'); // each one was evicted
+    expect(engine.autoOptimize().optimizations).toMatchObject([{ type: 'cache_capacity', after: { max_entries: 20 } }]);
+    engine.cache.clear();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      await round(2, 'q');
+      await round(2, 'q'); // 2 entries in a cache of 20: the raise is unused
+      engine.autoOptimize();
+    }
+    expect(engine.cache.getStats().maxEntries).toBe(10);
   });
 });

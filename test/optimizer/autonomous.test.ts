@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -315,6 +315,25 @@ describe('self-learn: persistence across restarts', () => {
     expect(saved.data.decisions).toEqual([{ type: 'throttle', action: 'enable_throttling', timestamp: '2026-01-01T00:00:00Z' }]);
   });
 
+  it('a concurrency limit restored from the state file goes back to the configured one once CPU is calm (no ratchet across restarts)', async () => {
+    const stateFile = join(dir, 'ratchet.json');
+    const first = new OptimizationEngine({ maxConcurrency: 16 });
+    await first.startAutonomous({ stateFile, timers: fakeTimers() });
+    first.maxConcurrency = 1; // as the old optimizer left it after a soak
+    await first.close();
+    const clock = manualClock();
+    const second = new OptimizationEngine({ clock, maxConcurrency: 16, monitor: { sampleIntervalMs: false } });
+    expect((await second.startAutonomous({ stateFile, timers: fakeTimers() })).last_actions).toContain('learn: restored max concurrency (1)');
+    expect(second.maxConcurrency).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      second.monitor.recordMetric({ responseTimeMs: 100, cpuPercent: 5 });
+      second.autoOptimize();
+    }
+    expect(second.maxConcurrency).toBe(16);
+    await second.close();
+  });
+
   it('restores a file only once per engine, so stop and start do not double the statistics', async () => {
     const stateFile = join(dir, 'once.json');
     const engine = new OptimizationEngine({ retry: false });
@@ -376,17 +395,82 @@ describe('self-learn: persistence across restarts', () => {
     await next.close();
   });
 
-  it('reports a failed save as a store-error and keeps running', async () => {
-    const timers = fakeTimers();
+  it('creates a missing state-file folder at start, so the saves succeed', async () => {
+    const stateFile = join(dir, 'not-yet', 'there', 'state.json');
     const engine = new OptimizationEngine();
     const errors: Array<EngineEvents['store-error']> = [];
     engine.on('store-error', (e) => void errors.push(e));
-    await engine.startAutonomous({ stateFile: join(dir, 'missing-dir', 'state.json'), timers, intervalMs: 1000 });
+    const timers = fakeTimers();
+    await engine.startAutonomous({ stateFile, timers, intervalMs: 1000 });
     const ticked = nextTick(engine);
     timers.fire(1000);
-    expect((await ticked).actions).toContain('learn: saving the state failed');
-    expect(errors.map((e) => e.operation)).toEqual(['save']);
-    expect(timers.pending.size).toBe(1);
+    expect((await ticked).actions).toContain('learn: state saved');
+    expect(errors).toEqual([]);
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))).toMatchObject({ format: 'llm-optimization-engine/learned-state' });
     await engine.close();
+  });
+
+  it('rejects at start, naming `stateFile`, when its folder cannot be created, and keeps the engine usable', async () => {
+    await writeFile(join(dir, 'plain-file'), '');
+    const engine = new OptimizationEngine();
+    const start = engine.startAutonomous({ stateFile: join(dir, 'plain-file', 'state.json'), timers: fakeTimers() });
+    await expect(start).rejects.toMatchObject({ name: 'OptimizerError', code: 'ERR_STORE' });
+    await expect(start).rejects.toThrow(/^`stateFile` ".*plain-file\/state\.json" cannot be saved: its folder could not be created or is not writable \(ENOTDIR\)$/);
+    expect(engine.getAutonomousStatus().enabled).toBe(false);
+    expect(await engine.optimizeAiCall('p', 'm', () => 'still works')).toBe('still works');
+    await engine.close();
+  });
+
+  it('reports failing saves in getAutonomousStatus() (error code, failures in a row, last good save) and keeps running', async () => {
+    const clock = manualClock();
+    const timers = fakeTimers();
+    const folder = join(dir, 'goes-away');
+    const engine = new OptimizationEngine({ clock });
+    const errors: Array<EngineEvents['store-error']> = [];
+    engine.on('store-error', (e) => void errors.push(e));
+    const started = await engine.startAutonomous({ stateFile: join(folder, 'state.json'), timers, intervalMs: 1000 });
+    expect(started.state_file).toEqual({ last_saved_at: null, last_save_error: null, consecutive_save_failures: 0 });
+    const run = async (): Promise<string[]> => {
+      clock.advance(1000);
+      const ticked = nextTick(engine);
+      timers.fire(1000);
+      return (await ticked).actions;
+    };
+    expect(await run()).toContain('learn: state saved');
+    const savedAt = new Date(clock.now()).toISOString();
+    await rm(folder, { recursive: true });
+    expect(await run()).toContain('learn: saving the state failed');
+    expect(await run()).toContain('learn: saving the state failed');
+    expect(engine.getAutonomousStatus().state_file).toEqual({ last_saved_at: savedAt, last_save_error: 'ENOENT', consecutive_save_failures: 2 });
+    expect(errors.map((e) => e.operation)).toEqual(['save', 'save']);
+    expect(timers.pending.size).toBe(1);
+    await mkdir(folder);
+    expect(await run()).toContain('learn: state saved');
+    expect(engine.getAutonomousStatus().state_file).toEqual({ last_saved_at: new Date(clock.now()).toISOString(), last_save_error: null, consecutive_save_failures: 0 });
+    await engine.close();
+  });
+
+  it('has no state_file in the status without a state file', async () => {
+    const engine = new OptimizationEngine();
+    expect('state_file' in (await engine.startAutonomous({ timers: fakeTimers() }))).toBe(false);
+    await engine.close();
+  });
+
+  it('saves through a symlinked state file: the link stays a link, the restart reads the file it points at', async () => {
+    const real = join(dir, 'real-state', 'state.json');
+    await mkdir(dirname(real));
+    const link = join(dir, 'linked-state.json');
+    await symlink(real, link);
+    const first = new OptimizationEngine();
+    await first.startAutonomous({ stateFile: link, timers: fakeTimers() });
+    first.maxConcurrency = 7;
+    await first.close();
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await lstat(real)).isFile()).toBe(true);
+    expect(JSON.parse(await readFile(real, 'utf8'))).toMatchObject({ data: { max_concurrency: 7 } });
+    const second = new OptimizationEngine();
+    expect((await second.startAutonomous({ stateFile: link, timers: fakeTimers() })).last_actions).toContain('learn: restored max concurrency (7)');
+    await second.close();
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
   });
 });

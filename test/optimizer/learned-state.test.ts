@@ -13,7 +13,7 @@ function host(): { host: LearnedStateHost; cache: ResponseCache; models: unknown
   const healing = { restoreModelStatistics: (m: unknown) => void models.push(m), modelStatistics: () => ({}) } as unknown as SelfHealing;
   const h: LearnedStateHost = {
     cache, internals: cacheInternals(cache), healing, maxConcurrency: Number.POSITIVE_INFINITY,
-    setTtlMs: (ttlMs) => cache.resize({ ttlMs }), now: () => clock.now(),
+    setTtlMs: (ttlMs) => cache.resize({ ttlMs }), now: () => clock.now(), adopt: () => undefined,
   };
   return { host: h, cache, models };
 }

@@ -4,6 +4,7 @@ import { OptimizationEngine } from '../../src/index.js';
 import { resolveOptimizerOptions } from '../../src/optimizer/optimizer-options.js';
 import { RULES, type Observation } from '../../src/optimizer/rules.js';
 import { testClock } from '../monitor/fixtures.js';
+import { createManualClock } from '../../src/testing.js';
 
 const finiteOrInf = fc.oneof(fc.integer({ min: 1, max: 10_000 }), fc.constant(Infinity));
 
@@ -28,6 +29,7 @@ const observation: fc.Arbitrary<Observation> = fc.record({
   concurrency: finiteOrInf,
   peakInFlight: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constant(Number.NaN)),
   throttleTo: fc.option(fc.integer({ min: 0, max: 64 }), { nil: undefined }),
+  callsPerSecond: fc.oneof(fc.double({ min: 0, max: 1e5, noNaN: true }), fc.constant(Number.NaN)),
 });
 
 const bounds = fc.record({
@@ -115,5 +117,47 @@ describe('the optimizer under adversarial metric streams', () => {
       await engine.close();
     }), { numRuns: 150, seed: 20261126 }); // fixed, so that the check below (not vacuous) is stable
     expect([...seen].sort()).toEqual(['cache_capacity', 'cache_ttl', 'memory', 'rebalance', 'throttle']); // the streams did exercise every rule
+  });
+});
+
+describe('the concurrency limit under random CPU and latency sequences', () => {
+  it('stays within [minConcurrency, configured], and after calmEvaluations calm windows is back at the configured value', () => {
+    const step = fc.record({
+      cpuPercent: fc.oneof(fc.double({ min: 0, max: 200, noNaN: true }), fc.constantFrom(95, 85, 50, 5)),
+      responseTimeMs: fc.double({ min: 1, max: 5000, noNaN: true }),
+      samples: fc.integer({ min: 1, max: 12 }),
+      advanceMs: fc.integer({ min: 0, max: 5000 }),
+    });
+    const calmEvaluations = 3;
+    const lowered = new Set<boolean>();
+    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.integer({ min: 2, max: 64 }), (steps, configured) => {
+      const clock = createManualClock(0);
+      const minConcurrency = Math.max(1, Math.floor(configured / 4));
+      const engine = new OptimizationEngine({
+        clock, maxConcurrency: configured,
+        monitor: { sampleIntervalMs: false, trendWindow: 20 },
+        optimizer: { cooldownMs: 1000, minConcurrency, calmEvaluations, rules: ['throttle', 'rebalance'] },
+      });
+      let lowest = configured;
+      for (const s of steps) {
+        clock.advance(s.advanceMs);
+        for (let i = 0; i < s.samples; i++) engine.monitor.recordMetric({ responseTimeMs: s.responseTimeMs, cpuPercent: s.cpuPercent });
+        engine.autoOptimize();
+        expect(engine.maxConcurrency).toBeGreaterThanOrEqual(minConcurrency);
+        expect(engine.maxConcurrency).toBeLessThanOrEqual(configured);
+        lowest = Math.min(lowest, engine.maxConcurrency);
+      }
+      lowered.add(lowest < configured);
+      // Calm: CPU low, latency flat at its lowest (never degrading), and old enough that no high_cpu anomaly is recent.
+      clock.advance(11 * 60_000);
+      for (let k = 0; k < calmEvaluations; k++) {
+        clock.advance(1000);
+        for (let i = 0; i < 20; i++) engine.monitor.recordMetric({ responseTimeMs: 1, cpuPercent: 5 });
+        engine.autoOptimize();
+      }
+      expect(engine.maxConcurrency).toBe(configured);
+      void engine.close();
+    }), { numRuns: 300, seed: 20261203 });
+    expect([...lowered].sort()).toEqual([false, true]); // not vacuous: some sequences did lower the limit
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,66 @@ describe('writeSnapshot / readSnapshot', () => {
     await mkdir(directory);
     await expect(writeSnapshot(directory, FORMAT, {})).rejects.toMatchObject({ code: 'EISDIR' });
     expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes through a symbolic link: the link stays a link and the file it points at gets the snapshot', async () => {
+    const folder = join(dir, 'link-target');
+    await mkdir(folder);
+    const target = join(folder, 'real.json');
+    const link = join(dir, 'link.json');
+    await writeSnapshot(target, FORMAT, { v: 1 });
+    await symlink(target, link);
+    await writeSnapshot(link, FORMAT, { v: 2 });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readlink(link)).toBe(target);
+    expect(await readSnapshot(target, FORMAT)).toMatchObject({ status: 'ok', data: { v: 2 } });
+    expect((await stat(target)).mode & 0o777).toBe(0o600);
+    // The temporary file was written beside the target (same file system), and none is left.
+    expect((await readdir(folder)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes through a dangling link and a chain of relative links, creating the file they point at', async () => {
+    const folder = join(dir, 'chain');
+    await mkdir(folder);
+    await symlink('second.json', join(folder, 'first.json'));
+    await symlink('real.json', join(folder, 'second.json'));
+    await writeSnapshot(join(folder, 'first.json'), FORMAT, { v: 'chained' });
+    expect((await lstat(join(folder, 'first.json'))).isSymbolicLink()).toBe(true);
+    expect((await lstat(join(folder, 'second.json'))).isSymbolicLink()).toBe(true);
+    expect(await readSnapshot(join(folder, 'real.json'), FORMAT)).toMatchObject({ status: 'ok', data: { v: 'chained' } });
+  });
+
+  it('refuses a loop of links instead of replacing one of them', async () => {
+    const folder = join(dir, 'loop');
+    await mkdir(folder);
+    await symlink('b.json', join(folder, 'a.json'));
+    await symlink('a.json', join(folder, 'b.json'));
+    await expect(writeSnapshot(join(folder, 'a.json'), FORMAT, {})).rejects.toMatchObject({ code: 'ELOOP' });
+    expect((await lstat(join(folder, 'a.json'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('moves a damaged file behind a link aside, keeping the link, so the next save recreates the file behind it', async () => {
+    const folder = join(dir, 'damaged-behind-link');
+    await mkdir(folder);
+    const target = join(folder, 'real.json');
+    const link = join(dir, 'damaged-link.json');
+    await writeFile(target, 'not json');
+    await symlink(target, link);
+    const read = await readSnapshot(link, FORMAT, 1234);
+    expect(read).toEqual({ status: 'invalid', reason: 'the file is not JSON', movedTo: `${target}.corrupt-1234` });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    await writeSnapshot(link, FORMAT, { v: 'fresh' });
+    expect(await readSnapshot(target, FORMAT)).toMatchObject({ status: 'ok', data: { v: 'fresh' } });
+  });
+
+  it('FileSnapshot.prepare creates the missing folders of the file (mode 0700) and rejects when it cannot', async () => {
+    const file = join(dir, 'new', 'nested', 'state.json');
+    await new FileSnapshot(file, FORMAT).prepare();
+    expect((await stat(dirname(file))).mode & 0o777).toBe(0o700);
+    await new FileSnapshot(file, FORMAT).save({ ok: true });
+    expect(await readSnapshot(file, FORMAT)).toMatchObject({ status: 'ok', data: { ok: true } });
+    await writeFile(join(dir, 'a-file'), '');
+    await expect(new FileSnapshot(join(dir, 'a-file', 'state.json'), FORMAT).prepare()).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 
   it('FileSnapshot serializes the saves of one process: the last one wins', async () => {
