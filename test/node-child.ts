@@ -29,7 +29,7 @@ export function runNode(source: string, options: ChildOptions = {}): Promise<Chi
   const loader = options.type === 'commonjs' ? ['--require', 'tsx/cjs'] : ['--import', 'tsx', '--input-type=module'];
   const argv = [...(options.flags ?? []), ...loader, '-e', source, ...(options.args ?? [])];
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, argv, { cwd: ROOT, timeout: 20_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve({ code, stdout, stderr });
     });
