@@ -176,7 +176,6 @@ export class StoreTier {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, MAX_READY_HOLD_MS);
-      timer.unref();
     });
     // A rejection is not reported here: the operations that follow report the store's failure.
     const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);
@@ -219,7 +218,6 @@ export class StoreTier {
       if (this.#hold !== undefined) await (signal === undefined ? this.#hold : raceSignal(this.#hold, signal));
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Store '${this.store.name}' did not answer \`${operation}\` within ${timeoutMs} ms`)), timeoutMs);
-        timer.unref();
       });
       const pending = Promise.resolve().then(op);
       pending.catch(() => undefined);

@@ -143,7 +143,6 @@ class MemoryStore implements CacheStore {
       // The lock may also simply expire (its holder gave up without releasing): wake then and check.
       const expiresInMs = Math.max(0, lock.expiresAt - this.#clock.now());
       const timer = setTimeout(() => finish(() => resolve(this.#live(this.#locks, key) === undefined)), Math.min(timeoutMs, expiresInMs));
-      timer.unref();
       waiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

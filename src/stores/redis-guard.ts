@@ -50,7 +50,6 @@ export class RedisGuard {
     this.#connectTimer = setTimeout(() => {
       this.noteFailure(new OptimizerError('ERR_TIMEOUT', `Redis did not connect within ${connectTimeoutMs} ms (\`connectTimeoutMs\`)`));
     }, connectTimeoutMs);
-    this.#connectTimer.unref();
     // A connection made, even after the bound, is a recovery; a failure is reported through noteFailure.
     connection.then(() => this.#connected(), () => undefined);
   }
@@ -158,7 +157,6 @@ export class RedisGuard {
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new OptimizerError('ERR_TIMEOUT', `Redis \`${args[0]}\` did not answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
       onAbort = () => reject(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

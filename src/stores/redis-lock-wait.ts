@@ -55,7 +55,6 @@ export function waitForLockRelease(isFree: () => Promise<boolean>, options: Stor
           }
           if (done) return;
           timer = setTimeout(check, Math.min(left, pollDelayMs(attempt++)));
-          timer.unref();
         },
         (error: unknown) => finish(() => reject(error)),
       );
