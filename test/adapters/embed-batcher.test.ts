@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import type { EmbedRequest, EmbedResponse } from 'ollama';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbedBatcher } from '../../src/adapters/embed-batcher.js';
@@ -128,10 +129,12 @@ describe('EmbedBatcher', () => {
   it('fails every caller of a batch when the client throws instead of rejecting, or answers no object', async () => {
     vi.useFakeTimers();
     const throwing = new EmbedBatcher({ embed: () => { throw new Error('client bug'); } }, 5, 100);
-    const thrown = [throwing.embed({ model: MODEL, input: 'a' }, signal()), throwing.embed({ model: MODEL, input: 'b' }, signal())];
+    const shared = signal();
+    const thrown = [throwing.embed({ model: MODEL, input: 'a' }, shared), throwing.embed({ model: MODEL, input: 'b' }, shared)];
     for (const p of thrown) p.catch(() => undefined);
     await vi.advanceTimersByTimeAsync(5);
     for (const p of thrown) await expect(p).rejects.toThrow('client bug');
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
 
     const empty = new EmbedBatcher({ embed: () => Promise.resolve(undefined as unknown as EmbedResponse) }, 5, 100);
     const unanswered = [empty.embed({ model: MODEL, input: 'a' }, signal()), empty.embed({ model: MODEL, input: 'b' }, signal())];
