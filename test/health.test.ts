@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OptimizationEngine } from '../src/index.js';
 import { HealthRegistry } from '../src/health.js';
+import { runNode } from './node-child.js';
 
 function fakeTimers() {
   const pending = new Map<number, () => void>();
@@ -75,5 +76,18 @@ describe('engine.health()', () => {
     const registry = new HealthRegistry();
     expect(() => registry.add('', () => ({ status: 'ok' }))).toThrow(TypeError);
     expect(() => registry.add('x', 'nope' as never)).toThrow(/must be a function/);
+  });
+});
+
+describe('engine.health(): deadlines keep the process alive', () => {
+  it('answers degraded for a source that never settles, in a process that has nothing else to do', async () => {
+    const child = await runNode(`
+      import { OptimizationEngine } from './src/index.ts';
+      const engine = new OptimizationEngine();
+      engine.addHealthSource('stuck', () => new Promise(() => {}));
+      const report = await engine.health({ timeoutMs: 200 });
+      console.log(report.status, report.reasons.join(';'));
+    `);
+    expect(child).toMatchObject({ code: 0, stdout: 'degraded stuck: no answer within 200 ms\n', stderr: '' });
   });
 });

@@ -59,8 +59,8 @@ export class EmbedBatcher {
 
   #openBatch(group: string): Batch {
     const batch: Batch = { group, members: [], inputs: 0, timer: undefined };
+    // Not unref'd: the callers' promises wait on this timer, so it must keep the process alive.
     batch.timer = setTimeout(() => this.#send(batch), this.#windowMs);
-    batch.timer.unref?.();
     this.#open.set(group, batch);
     return batch;
   }
@@ -93,12 +93,21 @@ export class EmbedBatcher {
     if (members.length === 0) return;
     const first = members[0] as Member;
     const request = only !== undefined ? { ...only.request } : { ...first.request, input: members.flatMap((m) => m.inputs) };
-    this.#client.embed(request).then(
-      (response) => split(response, members),
-      (error: unknown) => {
+    // A client that throws instead of rejecting, or an answer that cannot be split, fails the
+    // batch's callers: none may be left waiting (settle() ignores a caller already answered).
+    promiseOf(() => this.#client.embed(request))
+      .then((response) => split(response, members))
+      .catch((error: unknown) => {
         for (const m of members) settle(m, () => m.reject(error));
-      },
-    );
+      });
+  }
+}
+
+function promiseOf(request: () => Promise<EmbedResponse>): Promise<EmbedResponse> {
+  try {
+    return Promise.resolve(request());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

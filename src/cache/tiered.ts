@@ -182,7 +182,6 @@ export class StoreTier {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, MAX_READY_HOLD_MS);
-      timer.unref();
     });
     // A rejection is not reported here: the operations that follow report the store's failure.
     const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);

@@ -23,7 +23,7 @@ export interface AutonomousOptions {
   snapshotCache?: boolean;
   /** Deadline of the health probe and of the health check of each run, in ms. @default 10_000 */
   probeTimeoutMs?: number;
-  /** Timer functions (inject fakes in tests). @default `setTimeout`/`clearTimeout`, unref'd */
+  /** Timer functions (inject fakes in tests). @default `setTimeout`/`clearTimeout`; only the wait between runs is unref'd */
   timers?: Timers;
 }
 

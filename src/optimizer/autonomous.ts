@@ -139,6 +139,7 @@ export class AutonomousLoop {
     this.#timer = options.timers.setTimeout(() => {
       this.#running = this.#tick(options);
     }, options.intervalMs);
+    options.timers.unref?.(this.#timer);
   }
 
   /** One run. Never rejects (each step is isolated); schedules the next run before announcing this one. */

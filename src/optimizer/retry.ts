@@ -65,7 +65,10 @@ export function isTransientError(error: unknown, depth = 0): boolean {
   return isTransientError(e.cause, depth + 1);
 }
 
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. The timer never keeps the process alive. */
+/**
+ * Waits `ms`, or rejects with the signal's reason as soon as it aborts. The timer keeps the process
+ * alive: a call waits on it (unref'd, a script whose only work is a retried call would exit mid-backoff).
+ */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
 export const sleep: Sleep = (ms, signal) => new Promise<void>((resolve, reject) => {
@@ -78,7 +81,6 @@ export const sleep: Sleep = (ms, signal) => new Promise<void>((resolve, reject) 
     signal.removeEventListener('abort', onAbort);
     resolve();
   }, ms);
-  timer.unref?.();
   signal.addEventListener('abort', onAbort, { once: true });
 });
 

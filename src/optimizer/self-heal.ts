@@ -28,15 +28,18 @@ export type ProbeResult = 'ok' | 'failed' | 'skipped' | 'unavailable';
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Lets an idle housekeeping timer (the wait for the next autonomous run) not keep the process
+   * alive. Deadlines that a caller's promise waits on (a health check, the health probe) are never
+   * unref'd. Fakes may leave it out.
+   */
+  unref?(handle: unknown): void;
 }
 
 export const systemTimers: Timers = {
-  setTimeout(callback, ms) {
-    const handle = setTimeout(callback, ms);
-    handle.unref?.();
-    return handle;
-  },
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  unref: (handle) => void (handle as { unref?: () => unknown }).unref?.(),
 };
 
 const MAX_MODELS = 256;

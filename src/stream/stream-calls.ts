@@ -113,7 +113,7 @@ export class StreamCalls {
   #replay(call: Call<unknown>, entry: Entry, replay: ReplayMode, stale: boolean): OptimizedStream<unknown> {
     if (stale && call.status !== undefined) call.status.stale = true;
     const chunks = asChunks(this.#host.hit(call, entry, stale));
-    return new StreamConsumer(replaySource(chunks, this.#offsets.get(entry)), noop, Promise.resolve(), replay);
+    return new StreamConsumer(replaySource(chunks, this.#offsets.get(entry)), noop, Promise.resolve(), { replay, signal: call.signal });
   }
 
   #miss(call: Call<unknown>, exec: StreamExecFunction<unknown>, admit: Admission, replay: ReplayMode): OptimizedStream<unknown> {
@@ -146,7 +146,7 @@ export class StreamCalls {
         lookup.signal.throwIfAborted();
         if (found === undefined) return fetch();
         const chunks = asChunks(this.#host.storeHit(call, found));
-        return new StreamConsumer(replaySource(chunks), noop, Promise.resolve(), replay);
+        return new StreamConsumer(replaySource(chunks), noop, Promise.resolve(), { replay, signal });
       })
       .catch((error: unknown) => {
         this.#host.fail(call, error);
@@ -197,9 +197,11 @@ export class StreamCalls {
     this.#members.get(flight)?.add(member);
     const ready = flight.ready.then(undefined, (error: unknown) => (member.fellBack ? undefined : Promise.reject(error)));
     ready.catch(() => undefined);
-    const consumer = new StreamConsumer(flight, (how, error) => this.#left(flight, member, how, error), ready);
-    member.consumer = consumer;
     const { signal } = call;
+    const consumer = new StreamConsumer(flight, (how, error) => this.#left(flight, member, how, error), ready, { signal });
+    member.consumer = consumer;
+    // While the flight runs, an abort must reach a consumer that is not reading (so that it leaves
+    // and the upstream can stop); once the flight has settled, the consumer checks the signal itself.
     if (signal !== undefined) {
       member.onAbort = () => consumer.abort(signal.reason);
       signal.addEventListener('abort', member.onAbort, { once: true });
@@ -226,9 +228,9 @@ export class StreamCalls {
     if (flight.state === 'done' && key !== undefined) this.#admit(flight, call, admit);
     const now = this.#host.clock.now();
     for (const member of members) {
-      // A failed flight has nothing left to read but its error: drop the abort listener now, or a
-      // long-lived caller signal keeps the flight and its chunks alive for a consumer that never reads.
-      if (flight.state !== 'done' && member.onAbort !== undefined) member.call.signal?.removeEventListener('abort', member.onAbort);
+      // Whatever the end, drop the abort listener now: a long-lived caller signal would otherwise keep
+      // the flight and its chunks alive for a consumer that is never read again.
+      if (member.onAbort !== undefined) member.call.signal?.removeEventListener('abort', member.onAbort);
       if (member.recorded) continue;
       member.recorded = true;
       if (flight.state === 'done') this.#record(member, flight, now);

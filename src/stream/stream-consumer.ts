@@ -7,6 +7,16 @@ export type ConsumerEnd = 'end' | 'error' | 'return' | 'abort';
 /** Called once, when the consumer stops reading for any reason. */
 export type ConsumerEndHook = (how: ConsumerEnd, error: unknown) => void;
 
+export interface ConsumerOptions {
+  /** How the chunks are paced. @default 'instant' */
+  readonly replay?: ReplayMode;
+  /**
+   * The caller's signal. It is checked at every read and listened to only while a read waits, so a
+   * consumer dropped without `return()` leaves no listener on a long-lived signal.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** A private copy of a stored chunk list as a source that is already complete (its chunks are handed out as they are). */
 export function replaySource<C>(chunks: readonly C[], offsetsMs: readonly number[] = []): ChunkSource<C> {
   return { chunks, offsetsMs, state: 'done', error: undefined, private: true, changed: () => Promise.resolve() };
@@ -26,15 +36,17 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
   #source: ChunkSource<C>;
   readonly #onEnd: ConsumerEndHook;
   readonly #pace: boolean;
+  readonly #signal: AbortSignal | undefined;
   #index = 0;
   #ended = false;
   #abort: { reason: unknown } | undefined;
   #abortWake: (() => void) | undefined;
 
-  constructor(source: ChunkSource<C>, onEnd: ConsumerEndHook, ready: Promise<void>, replay: ReplayMode = 'instant') {
+  constructor(source: ChunkSource<C>, onEnd: ConsumerEndHook, ready: Promise<void>, options: ConsumerOptions = {}) {
     this.#source = source;
     this.#onEnd = onEnd;
-    this.#pace = replay === 'original';
+    this.#pace = options.replay === 'original';
+    this.#signal = options.signal;
     this.ready = ready;
   }
 
@@ -44,19 +56,20 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
 
   async next(): Promise<IteratorResult<C, undefined>> {
     for (;;) {
+      if (this.#signal?.aborted === true) this.abort(this.#signal.reason);
       if (this.#abort !== undefined) throw this.#abort.reason;
       if (this.#ended) return { done: true, value: undefined };
       const source = this.#source;
       const index = this.#index;
       if (index < source.chunks.length) {
-        if (this.#pace && index > 0) await this.#sleep(gap(source.offsetsMs, index));
+        if (this.#pace && index > 0) await this.#wait(this.#sleep(gap(source.offsetsMs, index)));
         if (this.#abort !== undefined) continue;
         this.#index++;
         const value = source.chunks[index] as C;
         return { done: false, value: source.private === true ? value : copy(value) };
       }
       if (source.state !== 'running') return this.#finish(source.state, source.error);
-      await Promise.race([source.changed(), new Promise<void>((resolve) => (this.#abortWake = resolve))]);
+      await this.#wait(Promise.race([source.changed(), new Promise<void>((resolve) => (this.#abortWake = resolve))]));
     }
   }
 
@@ -100,6 +113,19 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
     if (this.#ended) return;
     this.#ended = true;
     this.#onEnd(how, error);
+  }
+
+  /** Waits for `wake` (which `abort()` also ends), listening to the caller's signal meanwhile only. */
+  async #wait(wake: Promise<void>): Promise<void> {
+    const signal = this.#signal;
+    if (signal === undefined) return wake;
+    const onAbort = (): void => this.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await wake;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Replay pacing. The timer stays ref'd: it is the caller's own read in progress, not background work. */

@@ -1,6 +1,9 @@
+import { getEventListeners } from 'node:events';
 import type { EmbedRequest, EmbedResponse } from 'ollama';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbedBatcher } from '../../src/adapters/embed-batcher.js';
+import { createMockModel, startOllamaTestServer } from '../../src/testing.js';
+import { runNode } from '../node-child.js';
 
 const MODEL = 'nomic-embed-text';
 
@@ -122,4 +125,55 @@ describe('EmbedBatcher', () => {
     await Promise.all([batcher.embed({ model: MODEL, input: 'a' }, signal()), batcher.embed({ model: MODEL, input: 'b' }, signal())]);
     expect(client.requests).toHaveLength(2);
   });
+
+  it('fails every caller of a batch when the client throws instead of rejecting, or answers no object', async () => {
+    vi.useFakeTimers();
+    const throwing = new EmbedBatcher({ embed: () => { throw new Error('client bug'); } }, 5, 100);
+    const shared = signal();
+    const thrown = [throwing.embed({ model: MODEL, input: 'a' }, shared), throwing.embed({ model: MODEL, input: 'b' }, shared)];
+    for (const p of thrown) p.catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(5);
+    for (const p of thrown) await expect(p).rejects.toThrow('client bug');
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+
+    const empty = new EmbedBatcher({ embed: () => Promise.resolve(undefined as unknown as EmbedResponse) }, 5, 100);
+    const unanswered = [empty.embed({ model: MODEL, input: 'a' }, signal()), empty.embed({ model: MODEL, input: 'b' }, signal())];
+    for (const p of unanswered) p.catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(5);
+    for (const p of unanswered) await expect(p).rejects.toThrow(TypeError);
+  });
+});
+
+describe('EmbedBatcher: the batch timer keeps the process alive', () => {
+  // The Ollama test server runs here, in the parent: in the child, nothing but the batch timer
+  // keeps the event loop alive until the request is sent. A 200 ms window leaves no doubt.
+  const esm = `
+    import { Ollama } from 'ollama';
+    import { OptimizationEngine } from './src/index.ts';
+    import { withOptimization } from './src/ollama.ts';
+    const ollama = withOptimization(new Ollama({ host: process.argv[1] }), new OptimizationEngine(), { embedBatchWindowMs: 200 });
+    const { embeddings } = await ollama.embed({ model: 'llama3.1:8b', input: ['a', 'b'] });
+    console.log('vectors: ' + embeddings.length);
+  `;
+  const cjs = `
+    const { Ollama } = require('ollama');
+    const { OptimizationEngine } = require('./src/index.ts');
+    const { withOptimization } = require('./src/ollama.ts');
+    const ollama = withOptimization(new Ollama({ host: process.argv[1] }), new OptimizationEngine(), { embedBatchWindowMs: 200 });
+    ollama.embed({ model: 'llama3.1:8b', input: ['a', 'b'] }).then(({ embeddings }) => console.log('vectors: ' + embeddings.length));
+  `;
+
+  it.each([['ESM', esm, 'module'], ['CommonJS', cjs, 'commonjs']] as const)(
+    'answers ollama.embed through withOptimization in a %s process that has nothing else to do',
+    async (_name, source, type) => {
+      const server = await startOllamaTestServer({ backend: createMockModel().backend });
+      try {
+        const child = await runNode(source, { type, args: [server.url] });
+        expect(child).toMatchObject({ code: 0, stdout: 'vectors: 2\n', stderr: '' });
+        expect(server.requests.filter((r) => r.path === '/api/embed')).toHaveLength(1);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
+import { runNode } from '../node-child.js';
 import { backoffMs, isTransientError, resolveRetryOptions, retry, sleep } from '../../src/optimizer/retry.js';
 
 const live = new AbortController().signal;
@@ -137,5 +138,22 @@ describe('engine with retries', () => {
     expect(runs).toBe(3);
     expect(engine.getCircuitStates()[0]).toMatchObject({ state: 'closed', consecutive_failures: 1 });
     await engine.close();
+  });
+});
+
+describe('retry backoff: the process stays alive while a call waits', () => {
+  it('answers a retried call in a process that has nothing else to do', async () => {
+    // Only the 300 ms backoff timer is left between the first (refused) attempt and the second.
+    const child = await runNode(`
+      import { OptimizationEngine } from './src/index.ts';
+      const engine = new OptimizationEngine({ retry: { baseDelayMs: 300, random: () => 0.999 } });
+      let runs = 0;
+      const exec = async () => {
+        if (++runs === 1) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return 'answer';
+      };
+      console.log(await engine.optimizeAiCall('p', 'm', exec), runs);
+    `);
+    expect(child).toMatchObject({ code: 0, stdout: 'answer 2\n', stderr: '' });
   });
 });
