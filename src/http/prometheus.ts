@@ -1,5 +1,6 @@
 import type { OptimizationEngine } from '../engine.js';
 import type { CallOutcome } from '../types.js';
+import { BoundedLabels } from '../internal/bounded-labels.js';
 
 /** A prom-client `Registry`, or anything with its `registerMetric` (typed structurally: prom-client is not a dependency). */
 export interface PrometheusRegistryLike {
@@ -53,17 +54,14 @@ class Histogram {
 export class EngineMetrics {
   readonly #engine: OptimizationEngine;
   readonly #histograms = new Map<CallOutcome, Histogram>(OUTCOMES.map((o) => [o, new Histogram()]));
-  readonly #anomalies = new Map<string, number>();
+  readonly #anomalies = new BoundedLabels<{ count: number }>(MAX_LABEL_VALUES, () => ({ count: 0 }), 'other');
   #ticks = 0;
   readonly #registered = new WeakSet<object>();
 
   constructor(engine: OptimizationEngine) {
     this.#engine = engine;
     engine.on('call-end', ({ outcome, durationMs }) => this.#histograms.get(outcome)?.observe(Math.max(0, durationMs) / 1000));
-    engine.on('anomaly-detect', ({ type }) => {
-      const label = this.#anomalies.has(type) || this.#anomalies.size < MAX_LABEL_VALUES ? type : 'other';
-      this.#anomalies.set(label, (this.#anomalies.get(label) ?? 0) + 1);
-    });
+    engine.on('anomaly-detect', ({ type }) => void this.#anomalies.get(type).count++);
     engine.on('autonomous-tick', () => void this.#ticks++);
   }
 
@@ -92,7 +90,7 @@ export class EngineMetrics {
       plain('llm_optimizer_cache_bytes', 'gauge', 'Approximate bytes held by the cache.', stats.bytes),
       plain('llm_optimizer_cache_max_entries', 'gauge', 'Bound on cache entries.', stats.maxEntries),
       family('llm_optimizer_anomalies_total', 'counter', 'Anomalies detected by type.',
-        [...this.#anomalies].map(([type, value]) => ({ suffix: '', labels: { type }, value }))),
+        [...this.#anomalies.entries()].map(([type, { count }]) => ({ suffix: '', labels: { type }, value: count }))),
       this.#circuits(),
       plain('llm_optimizer_autonomous_runs_total', 'counter', 'Runs of autonomous mode.', this.#ticks),
     ];

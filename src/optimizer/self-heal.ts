@@ -4,6 +4,7 @@ import type { HealthCheck } from '../health.js';
 import { CircuitBreakers, type CircuitStatus, type ResolvedBreakerOptions } from './circuit-breaker.js';
 import { retry, type ResolvedRetryOptions } from './retry.js';
 import { raceSignal } from '../internal/abort.js';
+import { BoundedLabels } from '../internal/bounded-labels.js';
 
 /**
  * Checks that the model answers (the Ollama adapter supplies one that lists the server's models).
@@ -39,6 +40,7 @@ export const systemTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Distinct models with statistics of their own, `(other)` included. */
 const MAX_MODELS = 256;
 
 export interface SelfHealingOptions {
@@ -58,7 +60,7 @@ export class SelfHealing {
   readonly #retry: ResolvedRetryOptions | undefined;
   readonly #probe: HealthProbe | undefined;
   readonly #clock: Clock;
-  readonly #models = new Map<string, ModelStatistics>();
+  readonly #models = new BoundedLabels<ModelStatistics>(MAX_MODELS, () => ({ runs: 0, failures: 0, exec_ms_total: 0 }));
   #probeFailing = false;
 
   constructor(options: SelfHealingOptions) {
@@ -102,14 +104,14 @@ export class SelfHealing {
   /** Per-model run statistics (copies). */
   modelStatistics(): Record<string, ModelStatistics> {
     const out: Record<string, ModelStatistics> = {};
-    for (const [model, stats] of this.#models) out[model] = { ...stats };
+    for (const [model, stats] of this.#models.entries()) out[model] = { ...stats };
     return out;
   }
 
   /** Adds statistics restored from a previous process. */
   restoreModelStatistics(saved: Record<string, ModelStatistics>): void {
     for (const [model, s] of Object.entries(saved)) {
-      const stats = this.#stats(model);
+      const stats = this.#models.get(model);
       stats.runs += s.runs;
       stats.failures += s.failures;
       stats.exec_ms_total += s.exec_ms_total;
@@ -152,7 +154,7 @@ export class SelfHealing {
 
   async #measure<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
     const started = this.#clock.now();
-    const stats = this.#stats(model);
+    const stats = this.#models.get(model);
     stats.runs++;
     try {
       return await attempt();
@@ -162,16 +164,6 @@ export class SelfHealing {
     } finally {
       stats.exec_ms_total += this.#clock.now() - started;
     }
-  }
-
-  #stats(model: string): ModelStatistics {
-    let stats = this.#models.get(model);
-    if (stats === undefined) {
-      if (this.#models.size >= MAX_MODELS) return this.#stats('(other)');
-      stats = { runs: 0, failures: 0, exec_ms_total: 0 };
-      this.#models.set(model, stats);
-    }
-    return stats;
   }
 }
 

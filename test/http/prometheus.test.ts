@@ -30,7 +30,7 @@ describe('Prometheus text', () => {
     await engine.close();
   });
 
-  it('counts anomalies by type, pooling types beyond 50 as other, and counts autonomous runs', async () => {
+  it('counts anomalies by type, pooling types past the 50-label bound (other included) as other, and counts autonomous runs', async () => {
     const engine = new OptimizationEngine();
     const listeners = capture(engine);
     const metrics = new EngineMetrics(engine);
@@ -40,7 +40,8 @@ describe('Prometheus text', () => {
     listeners.get('autonomous-tick')?.({ runs: 1, actions: [], durationMs: 0, timestamp: 0 });
     const text = metrics.render();
     expect(text).toContain('llm_optimizer_anomalies_total{type="type-1"} 2');
-    expect(text).toContain('llm_optimizer_anomalies_total{type="other"} 10');
+    expect(text.match(/llm_optimizer_anomalies_total\{/g)).toHaveLength(50);
+    expect(text).toContain('llm_optimizer_anomalies_total{type="other"} 11');
     expect(text).toContain('llm_optimizer_autonomous_runs_total 1');
     await engine.close();
   });
