@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine, type EngineEvents, type OptimizationEngineOptions } from '../../src/index.js';
+import { createOptimizationHandler } from '../../src/http.js';
 import { noise, testClock, type TestClock } from '../monitor/fixtures.js';
+import { adminJson, bearerAuthorize } from '../http/helpers.js';
 
 const engines: OptimizationEngine[] = [];
 function setup(options: OptimizationEngineOptions = {}): { engine: OptimizationEngine; clock: TestClock; events: { apply: EngineEvents['optimization-apply'][]; revert: EngineEvents['optimization-revert'][] } } {
@@ -297,5 +299,30 @@ describe('autoOptimize: options', () => {
     expect(make({ minConcurrency: 0 })).toThrow(/optimizer.minConcurrency/);
     expect(make({ gc: 'yes' })).toThrow(/optimizer.gc/);
     expect(make({ maxBytes: Infinity })).not.toThrow();
+  });
+});
+
+describe('a long monitor history (historySize 200 000)', () => {
+  /** Fills the in-flight history with 200 000 model calls, as a busy service would. */
+  function busyEngine() {
+    const { engine, clock } = setup({ monitor: { historySize: 200_000 } });
+    for (let i = 0; i < 200_000; i++) {
+      engine.monitor.recordCall({ model: 'm', scope: '', outcome: 'miss', durationMs: 100, timestampMs: clock.now(), inFlight: i % 7 });
+    }
+    clock.advance(1000);
+    return engine;
+  }
+
+  it('autoOptimize() evaluates it without overflowing the stack', () => {
+    const engine = busyEngine();
+    expect(engine.monitor.getHistory('inFlight')).toHaveLength(200_000);
+    expect(engine.autoOptimize().status).toMatch(/^(optimizations_applied|no_action_needed)$/);
+  });
+
+  it('POST /optimization/auto-optimize answers 200, not 500', async () => {
+    const handler = createOptimizationHandler(busyEngine(), { authorize: bearerAuthorize });
+    const response = await handler(new Request('http://test.local/optimization/auto-optimize', { method: 'POST', headers: adminJson }));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toMatch(/^(optimizations_applied|no_action_needed)$/);
   });
 });
