@@ -5,6 +5,7 @@ import { CircuitBreakers, type CircuitStatus, type ResolvedBreakerOptions } from
 import { retry, type ResolvedRetryOptions } from './retry.js';
 import { raceSignal } from '../internal/abort.js';
 import { BoundedLabels } from '../internal/bounded-labels.js';
+import { elapsedMs } from '../internal/elapsed.js';
 
 /**
  * Checks that the model answers (the Ollama adapter supplies one that lists the server's models).
@@ -162,7 +163,7 @@ export class SelfHealing {
       if (!signal.aborted) stats.failures++;
       throw error;
     } finally {
-      stats.exec_ms_total += this.#clock.now() - started;
+      stats.exec_ms_total += elapsedMs(started, this.#clock.now());
     }
   }
 }

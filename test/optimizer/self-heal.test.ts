@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
+import { createManualClock } from '../../src/testing.js';
 
 /** Timers that never fire: the loop's first run is never due during these tests. */
 const idleTimers = { setTimeout: () => 0, clearTimeout: () => undefined };
@@ -52,5 +53,18 @@ describe('per-model run statistics and circuits (high cardinality)', () => {
     const saved = JSON.parse(await readFile(stateFile, 'utf8')) as Saved;
     expect(Object.keys(saved.data.models)).toHaveLength(256);
     expect(totals(saved.data.models)).toEqual({ runs: 20_000, failures: 10_000 });
+  });
+});
+
+describe('per-model run statistics when the clock jumps back', () => {
+  it('adds 0 ms, not minus the jump, for a run timed across it', async () => {
+    const clock = createManualClock(Date.UTC(2026, 0, 10));
+    const stateFile = join(dir, 'clock-back.json');
+    const engine = new OptimizationEngine({ clock, retry: false, monitor: { sampleIntervalMs: false } });
+    await engine.startAutonomous({ stateFile, timers: idleTimers });
+    await engine.optimizeAiCall('p', 'm', () => (clock.set(clock.now() - 86_400_000), 'v'));
+    await engine.close();
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as Saved;
+    expect(saved.data.models['m']).toEqual({ runs: 1, failures: 0, exec_ms_total: 0 });
   });
 });
