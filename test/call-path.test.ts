@@ -61,6 +61,7 @@ describe('durations when the clock jumps back (streams)', () => {
     expect(await read()).toBe('ab');
     expect(await read()).toBe('ab');
     expect(engine.getCacheStats().performance_impact).toMatchObject({ requests_saved: 1, time_saved_estimate_seconds: 0 });
+    expect(engine.getCacheStats().cache).toMatchObject({ hits: 1, misses: 1, model_calls: 1, answered_without_model_percent: 50 });
     await engine.close();
   });
 });

@@ -94,6 +94,7 @@ export class EngineMetrics {
       this.#circuits(),
       plain('llm_optimizer_autonomous_runs_total', 'counter', 'Runs of autonomous mode.', this.#ticks),
     ];
+    for (const f of modelReach(this.#engine.getCacheStats().cache)) families.push(f);
     return families;
   }
 
@@ -164,6 +165,16 @@ const SCORE = { name: 'llm_optimizer_efficiency_score', type: 'gauge', help: 'Ef
 
 function family(name: string, type: MetricType, help: string, samples: Sample[]): Family {
   return { name, help, type, samples };
+}
+
+/** Calls that reached the model and the share answered without it (`getCacheStats().cache`, issue 10 item 17). */
+function modelReach(cache: ReturnType<OptimizationEngine['getCacheStats']>['cache']): Family[] {
+  return [
+    plain('llm_optimizer_model_calls_total', 'counter', 'Calls that reached the model (ran exec), once per call however many retries.', cache.model_calls),
+    plain('llm_optimizer_store_hits_total', 'counter', 'Calls answered by the shared store after missing in memory.', cache.store_hits),
+    plain('llm_optimizer_answered_without_model_ratio', 'gauge', 'Calls answered without the model (hits, coalesced, store hits) over those plus model calls.',
+      cache.answered_without_model_percent / 100),
+  ];
 }
 
 function plain(name: string, type: MetricType, help: string, value: number): Family {

@@ -63,6 +63,7 @@ export class SelfHealing {
   readonly #clock: Clock;
   readonly #models = new BoundedLabels<ModelStatistics>(MAX_MODELS, () => ({ runs: 0, failures: 0, exec_ms_total: 0 }));
   #probeFailing = false;
+  #modelCalls = 0;
 
   constructor(options: SelfHealingOptions) {
     this.#breakers = options.breaker === undefined ? undefined : new CircuitBreakers(options.breaker, options.clock);
@@ -76,7 +77,14 @@ export class SelfHealing {
    * `mayRetry`, a transient error is retried only while it answers true.
    */
   run<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal, mayRetry?: () => boolean): Promise<T> {
-    const measured = (): Promise<T> => this.#measure(model, attempt, signal);
+    let first = true;
+    const measured = (): Promise<T> => {
+      if (first) {
+        first = false;
+        this.#modelCalls++;
+      }
+      return this.#measure(model, attempt, signal);
+    };
     const policy = this.#retry;
     const retried = policy === undefined ? measured : () => retry(onlyWhile(policy, mayRetry), measured, signal);
     return this.#breakers === undefined ? retried() : this.#breakers.for(model).run(retried, signal);
@@ -100,6 +108,11 @@ export class SelfHealing {
   /** Every circuit (or only those not closed). */
   circuits(all = true): CircuitStatus[] {
     return this.#breakers?.statuses(all) ?? [];
+  }
+
+  /** Calls that went to the model (past the circuit), streams included: once per call, however many retries. */
+  get modelCalls(): number {
+    return this.#modelCalls;
   }
 
   /** Per-model run statistics (copies). */

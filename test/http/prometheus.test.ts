@@ -13,6 +13,22 @@ function capture(engine: OptimizationEngine) {
 }
 
 describe('Prometheus text', () => {
+  it('says how many calls reached the model and what share was answered without it', async () => {
+    const engine = new OptimizationEngine();
+    const metrics = engineMetrics(engine);
+    let release!: (value: string) => void;
+    const calls = Array.from({ length: 4 }, () => engine.optimizeAiCall('p', 'm', () => new Promise<string>((resolve) => (release = resolve))));
+    await new Promise((resolve) => setImmediate(resolve));
+    release('v');
+    await Promise.all(calls);
+    const text = metrics.render();
+    expect(text).toContain('llm_optimizer_model_calls_total 1\n');
+    expect(text).toContain('llm_optimizer_store_hits_total 0\n');
+    expect(text).toContain('llm_optimizer_answered_without_model_ratio 0.75\n');
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(LINE);
+    await engine.close();
+  });
+
   it('is well-formed line by line, with escaped label values', async () => {
     const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1 } });
     const metrics = engineMetrics(engine);
