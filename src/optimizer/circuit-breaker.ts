@@ -163,9 +163,20 @@ export class CircuitBreaker {
   }
 
   #expireProbe(now: number): void {
+    this.#followClockBack(now);
     if (this.#state !== 'half-open') return;
     const deadline = this.#probeStartedAt + this.#options.probeTimeoutMs;
     if (now >= deadline) this.#transition('open', deadline);
+  }
+
+  /**
+   * A clock set back (an injected wall clock) must not stretch the reset or probe timeout by the
+   * size of the jump: a time that now lies in the future is taken as now.
+   */
+  #followClockBack(now: number): void {
+    if (this.#state === 'closed') return;
+    if (this.#openedAt > now) this.#openedAt = now;
+    if (this.#probeStartedAt > now) this.#probeStartedAt = now;
   }
 
   #transition(state: CircuitState, openedAt: number): void {
