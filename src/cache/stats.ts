@@ -133,7 +133,5 @@ function newCounter(): Counter {
 }
 
 function rates(labels: BoundedLabels<Counter>): Record<string, HitCounter> {
-  const out: Record<string, HitCounter> = {};
-  for (const [name, { hits, misses }] of labels.entries()) out[name] = { hits, misses, hit_rate_percent: percent(hits, hits + misses) };
-  return out;
+  return labels.toRecord(({ hits, misses }) => ({ hits, misses, hit_rate_percent: percent(hits, hits + misses) }));
 }

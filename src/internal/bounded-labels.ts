@@ -50,6 +50,15 @@ export class BoundedLabels<V> {
     return this.#entries.values();
   }
 
+  /** A plain record of `project(state)` per label. Defined as own properties, so a name like `__proto__` is kept, never turned into a prototype. */
+  toRecord<R>(project: (value: V) => R): Record<string, R> {
+    const out: Record<string, R> = {};
+    for (const [label, value] of this.#entries) {
+      Object.defineProperty(out, label, { value: project(value), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+
   clear(): void {
     this.#entries.clear();
   }

@@ -117,9 +117,7 @@ export class SelfHealing {
 
   /** Per-model run statistics (copies). */
   modelStatistics(): Record<string, ModelStatistics> {
-    const out: Record<string, ModelStatistics> = {};
-    for (const [model, stats] of this.#models.entries()) out[model] = { ...stats };
-    return out;
+    return this.#models.toRecord((stats) => ({ ...stats }));
   }
 
   /** Adds statistics restored from a previous process. */

@@ -22,6 +22,16 @@ describe('per-model and per-scope counters (high cardinality)', () => {
     await engine.close();
   });
 
+  it('keeps a scope or model named __proto__ as a figure of its own, never as the prototype of the record', async () => {
+    const engine = new OptimizationEngine();
+    await engine.optimizeAiCall('p', '__proto__', () => 'v', { scope: '__proto__' });
+    const { byScope, byModel } = engine.cache.analyzeAccessPatterns();
+    expect(Object.getPrototypeOf(byScope)).toBe(Object.prototype);
+    expect(Object.keys(byScope)).toEqual(['__proto__']);
+    expect(JSON.parse(JSON.stringify(byModel))).toEqual(JSON.parse('{"__proto__":{"hits":0,"misses":1,"hit_rate_percent":0}}'));
+    await engine.close();
+  });
+
   it('ResponseCache.get and set keep working for every new scope past the bound', () => {
     const cache = new ResponseCache();
     for (let i = 0; i < 5000; i++) {

@@ -7,7 +7,7 @@ const counting = (max: number) => new BoundedLabels<{ n: number }>(max, () => ({
 describe('BoundedLabels', () => {
   it('never holds more labels than its bound, loses no count and never throws, whatever the names', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.oneof(fc.string(), fc.constant(OTHER_LABEL)), { maxLength: 300 }), (max, names) => {
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.oneof(fc.string(), fc.constantFrom(OTHER_LABEL, '__proto__', 'constructor')), { maxLength: 300 }), (max, names) => {
         const labels = counting(max);
         for (const name of names) labels.get(name).n++;
         const entries = [...labels.entries()];
@@ -16,6 +16,7 @@ describe('BoundedLabels', () => {
         // The first max - 1 distinct names are counted on their own, exactly.
         const own = [...new Set(names)].filter((name) => name !== OTHER_LABEL).slice(0, max - 1);
         for (const name of own) expect(labels.get(name).n).toBe(names.filter((x) => x === name).length);
+        expect(Object.values(labels.toRecord(({ n }) => n)).reduce((a, b) => a + b, 0)).toBe(names.length);
       }),
     );
   });
