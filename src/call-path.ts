@@ -9,6 +9,7 @@ import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
 import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, writeThrough } from './internal/arguments.js';
 import { positiveNumber } from './internal/validate.js';
+import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
@@ -152,11 +153,11 @@ export class CallPath {
     if (status !== undefined) {
       status.outcome = 'hit';
       status.source = 'memory';
-      status.ageMs = now - entry.createdAt;
+      status.ageMs = elapsedMs(entry.createdAt, now);
       status.key = this.#internals.keyOf(entry);
     }
     this.#events.emitBuilt('cache-hit', () => ({
-      key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: now - entry.createdAt, source: 'memory',
+      key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: elapsedMs(entry.createdAt, now), source: 'memory',
     }));
     this.#end(call, 'hit', now, entry.key);
     return isolate(entry.value);
@@ -234,7 +235,7 @@ export class CallPath {
     let started = 0;
     const attempt = (): Promise<T> => this.#throttle.run(() => ((started = this.#clock.now()), call.exec(call.prompt, call.model, context)), signal);
     const value = await this.#healing.run(call.model, attempt, signal);
-    const execMs = this.#clock.now() - started;
+    const execMs = elapsedMs(started, this.#clock.now());
     if (flight === undefined) {
       this.#end(call, 'bypass', this.#clock.now(), call.key, usage);
       return value;
@@ -263,7 +264,8 @@ export class CallPath {
 
   #saveCoalesced(durationMs: number, usage: TokenUsage | undefined): void {
     this.savings.coalesced++;
-    this.savings.timeSavedMs += durationMs;
+    // A stream flight times itself; a clock jump back must not make its saving negative.
+    this.savings.timeSavedMs += Math.max(0, durationMs);
     this.savings.tokensSaved += (usage?.promptTokens ?? 0) + (usage?.outputTokens ?? 0);
   }
 
@@ -288,7 +290,7 @@ export class CallPath {
   /** An answer read from the shared store (already promoted to the in-process cache). */
   #storeHit<T>(call: Call<T>, found: Envelope): T {
     const now = this.#clock.now();
-    const ageMs = Math.max(0, now - found.createdAt);
+    const ageMs = elapsedMs(found.createdAt, now);
     if (call.status !== undefined) Object.assign(call.status, { outcome: 'hit', source: 'store', ageMs });
     this.savings.storeHits++;
     this.savings.timeSavedMs += found.execMs;
@@ -308,7 +310,7 @@ export class CallPath {
     const found = this.#answeredByStore.get(flight);
     if (found === undefined) return false;
     const now = this.#clock.now();
-    if (call.status !== undefined) Object.assign(call.status, { source: 'store', ageMs: Math.max(0, now - found.createdAt) });
+    if (call.status !== undefined) Object.assign(call.status, { source: 'store', ageMs: elapsedMs(found.createdAt, now) });
     this.savings.coalesced++;
     this.savings.timeSavedMs += found.execMs;
     this.savings.tokensSaved += found.tokens;
@@ -327,14 +329,14 @@ export class CallPath {
     if (call.status !== undefined) call.status.error = error;
     if (this.#events.has('call-error')) {
       this.#events.emit('call-error', {
-        model: call.model, scope: call.id.scope, error, durationMs: now - call.start, key: call.key, timestamp: now,
+        model: call.model, scope: call.id.scope, error, durationMs: elapsedMs(call.start, now), key: call.key, timestamp: now,
       });
     }
     this.#end(call, 'error', now, call.key, undefined, modelFailed);
   }
 
   #end(call: Call<unknown>, outcome: CallOutcome, now: number, key: string | undefined, usage?: TokenUsage, record = true): void {
-    const durationMs = now - call.start;
+    const durationMs = elapsedMs(call.start, now);
     if (call.status !== undefined) {
       call.status.outcome = outcome;
       call.status.durationMs = durationMs;

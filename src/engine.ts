@@ -25,7 +25,17 @@ import { round } from './internal/summary.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
 export interface CacheStatsReport {
-  cache: { size: number; max_size: number; hits: number; misses: number; hit_rate_percent: number; ttl_seconds: number };
+  cache: {
+    size: number; max_size: number; hits: number; misses: number; hit_rate_percent: number; ttl_seconds: number;
+    /** Calls that joined an identical call in flight (here, or on another instance through the store) instead of running the model. Each is also a lookup miss. */
+    coalesced: number;
+    /** Calls answered by the shared store (L2) after missing in memory. Each is also a lookup miss. */
+    store_hits: number;
+    /** Calls that reached the model (ran `exec`, streams included), once per call however many retries; `bypass` and `refresh` calls too. */
+    model_calls: number;
+    /** (hits + coalesced + store_hits) ÷ (those + model_calls): the share of calls answered without the model. */
+    answered_without_model_percent: number;
+  };
   performance_impact: { requests_saved: number; time_saved_estimate_seconds: number; cost_saved_usd: number };
 }
 
@@ -159,8 +169,9 @@ export class OptimizationEngine {
   /** The cache's figures in the original service's shape. */
   getCacheStats(): CacheStatsReport {
     const stats = this.cache.getStats();
-    const { coalesced, timeSavedMs, tokensSaved } = this.#calls.savings;
-    const saved = stats.hits + coalesced + this.#calls.savings.storeHits;
+    const { coalesced, storeHits, timeSavedMs, tokensSaved } = this.#calls.savings;
+    const saved = stats.hits + coalesced + storeHits;
+    const modelCalls = this.#healing.modelCalls;
     const { costPerRequestUsd, costPer1kTokensUsd } = this.#options;
     return {
       cache: {
@@ -170,6 +181,10 @@ export class OptimizationEngine {
         misses: stats.misses,
         hit_rate_percent: percent(stats.hits, stats.hits + stats.misses),
         ttl_seconds: stats.ttlMs / 1000,
+        coalesced,
+        store_hits: storeHits,
+        model_calls: modelCalls,
+        answered_without_model_percent: percent(saved, saved + modelCalls),
       },
       performance_impact: {
         requests_saved: saved,

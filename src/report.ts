@@ -22,8 +22,10 @@ export interface OptimizationReport {
     /** (hits + coalesced calls) / cache lookups: calls answered without running the model. The score uses this. */
     effective_hit_rate_percent: number;
     requests_saved: number;
-    /** Calls that ran the model (misses and bypasses that succeeded, plus errors). */
+    /** Calls that reached the model (ran `exec`), once per call however many retries: `getCacheStats().cache.model_calls`. */
     model_calls: number;
+    /** Calls answered without the model (hits, coalesced, shared-store hits) ÷ those + model calls, as in `getCacheStats()`. */
+    answered_without_model_percent: number;
     errors: number;
     /** Recent anomalies (deduplicated), the score's penalty. */
     anomalies: number;
@@ -85,7 +87,8 @@ export function buildOptimizationReport(input: ReportInput): OptimizationReport 
       hit_rate_percent: cacheReport.cache.hit_rate_percent,
       effective_hit_rate_percent: percent(Math.min(saved, lookups), lookups),
       requests_saved: saved,
-      model_calls: outcomes.miss + outcomes.bypass + outcomes.error,
+      model_calls: cacheReport.cache.model_calls,
+      answered_without_model_percent: cacheReport.cache.answered_without_model_percent,
       errors: outcomes.error,
       anomalies: input.anomalies.length,
       avg_response_time_ms: n === 0 ? null : round(input.responseTimes.reduce((a, b) => a + b, 0) / n),

@@ -41,6 +41,31 @@ describe('OptimizationEngine.optimizeAiCall', () => {
     expect(engine.getCacheStats().performance_impact.requests_saved).toBe(999);
   });
 
+  it('says that 1000 concurrent identical calls reached the model once: 999 coalesced, 99.9 % answered without it', async () => {
+    const engine = new OptimizationEngine();
+    const gate = deferred<string>();
+    const calls = Array.from({ length: 1000 }, () => engine.optimizeAiCall('p', 'm', () => gate.promise));
+    await flush();
+    gate.resolve('shared');
+    await Promise.all(calls);
+    expect(engine.getCacheStats().cache).toMatchObject({
+      hits: 0, misses: 1000, hit_rate_percent: 0, coalesced: 999, store_hits: 0, model_calls: 1, answered_without_model_percent: 99.9,
+    });
+    await engine.optimizeAiCall('p', 'm', () => 'never');
+    await engine.optimizeAiCall('q', 'm', () => 'other', { cache: 'bypass' });
+    await engine.optimizeAiCall('r', 'm', () => Promise.reject(new Error('down'))).catch(() => undefined);
+    // A failed call reached the model too.
+    expect(engine.getCacheStats().cache).toMatchObject({ hits: 1, misses: 1001, coalesced: 999, model_calls: 3, answered_without_model_percent: 99.7 });
+  });
+
+  it('counts a call retried after transient errors as one model call', async () => {
+    const engine = new OptimizationEngine({ retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0, isTransient: () => true } });
+    let runs = 0;
+    expect(await engine.optimizeAiCall('p', 'm', () => (++runs < 3 ? Promise.reject(new Error('flaky')) : 'v'))).toBe('v');
+    expect(runs).toBe(3);
+    expect(engine.getCacheStats().cache.model_calls).toBe(1);
+  });
+
   it('gives every waiter the same error object unwrapped, and caches nothing', async () => {
     const engine = new OptimizationEngine();
     const failure = new Error('model exploded');
@@ -137,7 +162,10 @@ describe('OptimizationEngine.optimizeAiCall', () => {
     await engine.optimizeAiCall('p', 'm', () => 'never');
     await engine.optimizeAiCall('p', 'm', () => 'never');
     expect(engine.getCacheStats()).toEqual({
-      cache: { size: 1, max_size: 1000, hits: 2, misses: 1, hit_rate_percent: 66.67, ttl_seconds: 3600 },
+      cache: {
+        size: 1, max_size: 1000, hits: 2, misses: 1, hit_rate_percent: 66.67, ttl_seconds: 3600,
+        coalesced: 0, store_hits: 0, model_calls: 1, answered_without_model_percent: 66.67,
+      },
       performance_impact: { requests_saved: 2, time_saved_estimate_seconds: 3, cost_saved_usd: 0.004 },
     });
   });

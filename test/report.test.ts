@@ -31,6 +31,21 @@ describe('efficiencyScore', () => {
 });
 
 describe('engine.getOptimizationReport', () => {
+  it('counts model calls where exec ran: a caller that joined a failing call is an error but not a model call', async () => {
+    const { engine } = setup();
+    let fail!: (error: Error) => void;
+    const exec = (): Promise<string> => new Promise((_, reject) => (fail = reject));
+    const calls = [engine.optimizeAiCall('x', 'm', exec), engine.optimizeAiCall('x', 'm', exec)].map((p) => p.catch(() => 'failed'));
+    await new Promise((resolve) => setImmediate(resolve));
+    fail(new Error('down'));
+    expect(await Promise.all(calls)).toEqual(['failed', 'failed']);
+    await engine.optimizeAiCall('y', 'm', () => 'v');
+    await engine.optimizeAiCall('y', 'm', () => 'never');
+    const { summary, cache } = engine.getOptimizationReport();
+    expect(summary).toMatchObject({ total_calls: 4, errors: 2, model_calls: 2, requests_saved: 1, answered_without_model_percent: 33.33 });
+    expect(cache).toMatchObject({ misses: 3, coalesced: 0, model_calls: 2, answered_without_model_percent: 33.33 });
+  });
+
   it('summarises calls, counting coalesced calls as saved in the effective hit rate that drives the score', async () => {
     const { engine, clock } = setup({ costPerRequestUsd: 0.01 });
     const exec = (p: unknown): string => {

@@ -40,6 +40,7 @@ export function mergeFigures(a: MeterFigures, b: MeterFigures): MeterFigures {
 export interface ServiceReport {
   calls: number;
   model_requests: number;
+  model_calls: number;
   hits: number;
   coalesced: number;
   hit_rate_percent: number;
@@ -60,14 +61,15 @@ const perSecond = (tokens: number, ms: number): number => (ms <= 0 ? 0 : round1(
 
 interface Totals {
   calls: number; upstream: MeterFigures; served: MeterFigures; wallMs: number; hits: number; lookups: number;
-  saved: number; timeSavedS: number; anomalies: number;
+  coalesced: number; modelCalls: number; saved: number; timeSavedS: number; anomalies: number;
 }
 
 function totalsOf(result: ServiceResult): Totals {
   const { cache, summary } = result.report;
   return {
     calls: result.calls, upstream: result.upstream, served: result.served, wallMs: result.wallMs,
-    hits: cache.hits, lookups: cache.hits + cache.misses, saved: summary.requests_saved, timeSavedS: summary.time_saved_seconds,
+    hits: cache.hits, lookups: cache.hits + cache.misses, coalesced: cache.coalesced, modelCalls: cache.model_calls,
+    saved: summary.requests_saved, timeSavedS: summary.time_saved_seconds,
     anomalies: summary.anomalies,
   };
 }
@@ -78,8 +80,9 @@ function columnOf(t: Totals): ServiceReport {
   return {
     calls: t.calls,
     model_requests: t.upstream.requests,
+    model_calls: t.modelCalls,
     hits: t.hits,
-    coalesced: t.saved - t.hits,
+    coalesced: t.coalesced,
     hit_rate_percent: percent(t.hits, t.lookups),
     effective_hit_rate_percent: percent(Math.min(t.saved, t.lookups), t.lookups),
     answered_without_model_percent: percent(t.calls - t.upstream.requests, t.calls),
@@ -104,7 +107,8 @@ export function buildReport(result: { proactive: ServiceResult; match: ServiceRe
   const b = totalsOf(result.match);
   const total: Totals = {
     calls: a.calls + b.calls, upstream: mergeFigures(a.upstream, b.upstream), served: mergeFigures(a.served, b.served),
-    wallMs: a.wallMs + b.wallMs, hits: a.hits + b.hits, lookups: a.lookups + b.lookups, saved: a.saved + b.saved,
+    wallMs: a.wallMs + b.wallMs, hits: a.hits + b.hits, lookups: a.lookups + b.lookups, coalesced: a.coalesced + b.coalesced,
+    modelCalls: a.modelCalls + b.modelCalls, saved: a.saved + b.saved,
     timeSavedS: a.timeSavedS + b.timeSavedS, anomalies: a.anomalies + b.anomalies,
   };
   return { i_proactive: columnOf(a), i_match: columnOf(b), total: columnOf(total) };
@@ -112,7 +116,8 @@ export function buildReport(result: { proactive: ServiceResult; match: ServiceRe
 
 const ROWS: readonly [keyof ServiceReport, string][] = [
   ['calls', 'calls made by the service'],
-  ['model_requests', 'requests that reached the model'],
+  ['model_requests', 'requests that reached the model server'],
+  ['model_calls', 'calls that reached the model (engine)'],
   ['hits', 'cache hits'],
   ['coalesced', 'joined an identical call in flight'],
   ['hit_rate_percent', 'hit rate (%)'],
@@ -141,8 +146,25 @@ export function formatReport(report: DemoReport): string {
 export function findings(name: string, report: OptimizationReport): string[] {
   const causes = Object.entries(report.cache.miss_causes).map(([cause, count]) => `${cause} ${count}`).join(', ');
   return [
-    `${name}: ${report.summary.status} (score ${report.summary.efficiency_score}); misses by cause: ${causes}`,
+    `${name}: ${report.summary.status} (score ${report.summary.efficiency_score}); misses by cause: ${causes}; ${missOutcomes(report.cache)}`,
     ...report.anomalies.map((anomaly) => `  anomaly (${anomaly.severity}): ${anomaly.message}`),
     ...report.recommendations.map((item) => `  recommendation (${item.priority}): ${item.message} -> ${item.action}`),
   ];
+}
+
+/**
+ * Where the misses went: each one joined an identical call in flight, was answered by the shared
+ * store, or reached the model; what is left got no answer (an error while waiting, `only-if-cached`).
+ * Calls that skip the lookup (`bypass`, `refresh`) reach the model without a miss: they are said apart.
+ */
+function missOutcomes(cache: OptimizationReport['cache']): string {
+  const misses = cache.miss_causes.new + cache.miss_causes.expired + cache.miss_causes.evicted;
+  const parts = [`${cache.coalesced} joined an identical call in flight`];
+  if (cache.store_hits > 0) parts.push(`${cache.store_hits} answered by the shared store`);
+  const rest = misses - cache.coalesced - cache.store_hits;
+  const reached = Math.min(rest, cache.model_calls);
+  parts.push(`${reached} reached the model`);
+  if (rest > reached) parts.push(`${rest - reached} got no answer`);
+  const extra = cache.model_calls - reached;
+  return `the ${misses} misses: ${parts.join(', ')}${extra > 0 ? ` (and ${extra} calls reached the model without a lookup)` : ''}`;
 }

@@ -11,6 +11,7 @@ import { Entry, estimateBytes, isolate, isStorable, type HeaderInfo } from './en
 import { MemoryTier, type RemovalReason } from './memory-tier.js';
 import type { AccessPatterns, CacheStats, HitCounter } from './stats.js';
 import { CacheStatistics } from './stats.js';
+import { elapsedMs } from '../internal/elapsed.js';
 
 /** Options of {@link ResponseCache} (and `OptimizationEngine`'s `cache` option). */
 export interface ResponseCacheOptions {
@@ -196,7 +197,7 @@ export class ResponseCache {
     const now = this.#options.clock.now();
     const hot = [...this.#tier.entries()].filter((e) => e.hits > 0).sort((a, b) => b.hits - a.hits).slice(0, top);
     return this.#stats.patterns(
-      hot.map((e) => ({ key: this.#internals.keyOf(e), model: e.model, scope: e.scope, hits: e.hits, ageMs: now - e.createdAt })),
+      hot.map((e) => ({ key: this.#internals.keyOf(e), model: e.model, scope: e.scope, hits: e.hits, ageMs: elapsedMs(e.createdAt, now) })),
     );
   }
 
@@ -261,7 +262,7 @@ export class ResponseCache {
       return undefined;
     }
     const ttlMs = meta.ttlMs ?? this.#options.ttlMs;
-    const execMs = Math.round(meta.execMs ?? 0);
+    const execMs = Math.max(0, Math.round(meta.execMs ?? 0));
     const entry = new Entry(this.#info(id), id.text, stored, this.#options.clock.now(), ttlMs, execMs, meta.tokens ?? 0);
     this.#tier.insert(entry, fp, bytes);
     this.#stats.countWrite();

@@ -1,5 +1,6 @@
 import type { MissCause } from '../types.js';
 import type { RemovalReason } from './memory-tier.js';
+import { BoundedLabels } from '../internal/bounded-labels.js';
 
 /** Hits and misses of one model or scope. */
 export interface HitCounter {
@@ -66,12 +67,12 @@ export class CacheStatistics {
   timeSavedMs = 0;
   tokensSaved = 0;
   readonly missCauses = { new: 0, expired: 0, evicted: 0 };
-  readonly #byModel = new Map<string, Counter>();
-  readonly #byScope = new Map<string, Counter>();
+  readonly #byModel = new BoundedLabels<Counter>(MAX_NAMES, newCounter);
+  readonly #byScope = new BoundedLabels<Counter>(MAX_NAMES, newCounter);
 
   /** The per-model and per-scope counters of a header, for `countHit`. */
   countersFor(model: string, scope: string): { model: Counter; scope: Counter } {
-    return { model: counter(this.#byModel, model), scope: counter(this.#byScope, scope) };
+    return { model: this.#byModel.get(model), scope: this.#byScope.get(scope) };
   }
 
   countHit(counters: { model: { hits: number }; scope: { hits: number } }, execMs: number, tokens: number): void {
@@ -85,8 +86,8 @@ export class CacheStatistics {
   countMiss(model: string, scope: string, cause: MissCause): void {
     this.misses++;
     if (cause !== 'refresh') this.missCauses[cause]++;
-    counter(this.#byModel, model).misses++;
-    counter(this.#byScope, scope).misses++;
+    this.#byModel.get(model).misses++;
+    this.#byScope.get(scope).misses++;
   }
 
   countWrite(): void {
@@ -124,21 +125,13 @@ export class CacheStatistics {
   }
 }
 
-/** Distinct models or scopes counted one by one; the rest are pooled, so a scope per user cannot grow memory without bound. */
+/** Distinct models or scopes counted one by one, `(other)` included; the rest are pooled, so a scope per user cannot grow memory without bound. */
 const MAX_NAMES = 1000;
 
-function counter(map: Map<string, Counter>, name: string): Counter {
-  let c = map.get(name);
-  if (c === undefined) {
-    if (map.size >= MAX_NAMES) return counter(map, '(other)');
-    c = { hits: 0, misses: 0 };
-    map.set(name, c);
-  }
-  return c;
+function newCounter(): Counter {
+  return { hits: 0, misses: 0 };
 }
 
-function rates(map: Map<string, Counter>): Record<string, HitCounter> {
-  const out: Record<string, HitCounter> = {};
-  for (const [name, { hits, misses }] of map) out[name] = { hits, misses, hit_rate_percent: percent(hits, hits + misses) };
-  return out;
+function rates(labels: BoundedLabels<Counter>): Record<string, HitCounter> {
+  return labels.toRecord(({ hits, misses }) => ({ hits, misses, hit_rate_percent: percent(hits, hits + misses) }));
 }

@@ -1,6 +1,7 @@
 import type { OptimizationEngine } from '../engine.js';
 import type { CircuitState } from '../optimizer/circuit-breaker.js';
 import type { CallOutcome } from '../types.js';
+import { BoundedLabels } from '../internal/bounded-labels.js';
 
 /** A prom-client `Registry`, or anything with its `registerMetric` (typed structurally: prom-client is not a dependency). */
 export interface PrometheusRegistryLike {
@@ -57,17 +58,14 @@ class Histogram {
 export class EngineMetrics {
   readonly #engine: OptimizationEngine;
   readonly #histograms = new Map<CallOutcome, Histogram>(OUTCOMES.map((o) => [o, new Histogram()]));
-  readonly #anomalies = new Map<string, number>();
+  readonly #anomalies = new BoundedLabels<{ count: number }>(MAX_LABEL_VALUES, () => ({ count: 0 }), 'other');
   #ticks = 0;
   readonly #registered = new WeakSet<object>();
 
   constructor(engine: OptimizationEngine) {
     this.#engine = engine;
     engine.on('call-end', ({ outcome, durationMs }) => this.#histograms.get(outcome)?.observe(Math.max(0, durationMs) / 1000));
-    engine.on('anomaly-detect', ({ type }) => {
-      const label = this.#anomalies.has(type) || this.#anomalies.size < MAX_LABEL_VALUES ? type : OTHER;
-      this.#anomalies.set(label, (this.#anomalies.get(label) ?? 0) + 1);
-    });
+    engine.on('anomaly-detect', ({ type }) => void this.#anomalies.get(type).count++);
     engine.on('autonomous-tick', () => void this.#ticks++);
   }
 
@@ -96,10 +94,11 @@ export class EngineMetrics {
       plain('llm_optimizer_cache_bytes', 'gauge', 'Approximate bytes held by the cache.', stats.bytes),
       plain('llm_optimizer_cache_max_entries', 'gauge', 'Bound on cache entries.', stats.maxEntries),
       family('llm_optimizer_anomalies_total', 'counter', 'Anomalies detected by type.',
-        [...this.#anomalies].map(([type, value]) => ({ suffix: '', labels: { type }, value }))),
+        [...this.#anomalies.entries()].map(([type, { count }]) => ({ suffix: '', labels: { type }, value: count }))),
       this.#circuits(),
       plain('llm_optimizer_autonomous_runs_total', 'counter', 'Runs of autonomous mode.', this.#ticks),
     ];
+    for (const f of modelReach(this.#engine.getCacheStats().cache)) families.push(f);
     return families;
   }
 
@@ -181,6 +180,16 @@ const SCORE = { name: 'llm_optimizer_efficiency_score', type: 'gauge', help: 'Ef
 
 function family(name: string, type: MetricType, help: string, samples: Sample[]): Family {
   return { name, help, type, samples };
+}
+
+/** Calls that reached the model and the share answered without it (`getCacheStats().cache`, issue 10 item 17). */
+function modelReach(cache: ReturnType<OptimizationEngine['getCacheStats']>['cache']): Family[] {
+  return [
+    plain('llm_optimizer_model_calls_total', 'counter', 'Calls that reached the model (ran exec), once per call however many retries.', cache.model_calls),
+    plain('llm_optimizer_store_hits_total', 'counter', 'Calls answered by the shared store after missing in memory.', cache.store_hits),
+    plain('llm_optimizer_answered_without_model_ratio', 'gauge', 'Calls answered without the model (hits, coalesced, store hits) over those plus model calls.',
+      cache.answered_without_model_percent / 100),
+  ];
 }
 
 function plain(name: string, type: MetricType, help: string, value: number): Family {

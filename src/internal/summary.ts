@@ -7,6 +7,17 @@ export function mean(values: readonly number[]): number {
   return sum / values.length;
 }
 
+/** The largest value; NaN when empty. A loop, not `Math.max(...values)`, which overflows the stack on a long history. */
+export function maximum(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  let max = -Infinity;
+  for (const v of values) {
+    if (Number.isNaN(v)) return Number.NaN;
+    if (v > max || (v === 0 && Object.is(max, -0))) max = v;
+  }
+  return max;
+}
+
 /** Sample variance (n − 1); 0 for fewer than two values. */
 export function variance(values: readonly number[], m = mean(values)): number {
   if (values.length < 2) return 0;

@@ -137,7 +137,7 @@ export function recommend(input: RecommendationInput): Recommendation[] {
     const r = latencyTrendRule(input);
     if (r !== undefined) out.push(r);
   }
-  out.push(...anomalyRules(input));
+  for (const r of anomalyRules(input)) out.push(r);
   const rank = { high: 0, medium: 1, low: 2 };
   return out.sort((a, b) => rank[a.priority] - rank[b.priority]);
 }

@@ -2,7 +2,7 @@ import type { ResponseCache } from '../cache/response-cache.js';
 import type { CacheStats } from '../cache/stats.js';
 import type { Clock } from '../clock.js';
 import type { EngineEvents } from '../events.js';
-import { mean } from '../internal/summary.js';
+import { maximum, mean } from '../internal/summary.js';
 import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
 import { resolveOptimizerOptions, type AutoOptimizerOptions, type OptimizationType, type ResolvedOptimizerOptions } from './optimizer-options.js';
 import { Deviations, describeSettings, sameSettings, type Deviation } from './deviations.js';
@@ -250,7 +250,7 @@ export class AutoOptimizer {
       latencyTrend: (perToken ? trends.msPerToken : trends.responseTimeMs)?.status ?? 'insufficient_data',
       anomalies: new Set(monitor.detectAnomalies().map((a) => a.type)),
       concurrency: concurrency.limit,
-      peakInFlight: highest(inFlight.length === 0 ? Number.NaN : Math.max(...inFlight) + 1, concurrency.active + concurrency.queued || Number.NaN),
+      peakInFlight: highest(maximum(inFlight) + 1, concurrency.active + concurrency.queued || Number.NaN),
       throttleTo: throttle === undefined ? undefined : Number(throttle.evidence.in_flight_split),
       callsPerSecond: answered >= this.#options.minSamples && seconds > 0 && Number.isFinite(seconds) ? answered / seconds : Number.NaN,
     };

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import { describe } from '../internal/validate.js';
+import { BoundedLabels } from '../internal/bounded-labels.js';
 
 /** Where a circuit stands: `closed` lets calls through, `open` fails them fast, `half-open` lets one probe through. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -162,9 +163,20 @@ export class CircuitBreaker {
   }
 
   #expireProbe(now: number): void {
+    this.#followClockBack(now);
     if (this.#state !== 'half-open') return;
     const deadline = this.#probeStartedAt + this.#options.probeTimeoutMs;
     if (now >= deadline) this.#transition('open', deadline);
+  }
+
+  /**
+   * A clock set back (an injected wall clock) must not stretch the reset or probe timeout by the
+   * size of the jump: a time that now lies in the future is taken as now.
+   */
+  #followClockBack(now: number): void {
+    if (this.#state === 'closed') return;
+    if (this.#openedAt > now) this.#openedAt = now;
+    if (this.#probeStartedAt > now) this.#probeStartedAt = now;
   }
 
   #transition(state: CircuitState, openedAt: number): void {
@@ -184,35 +196,29 @@ export interface CircuitStatus {
   opened_at: number | null;
 }
 
-/** Distinct models given a circuit of their own; further ones share one, so model names cannot grow memory without bound. */
+/** Distinct models given a circuit of their own (`(other)` included); further ones share `(other)`, so model names cannot grow memory without bound. */
 const MAX_CIRCUITS = 256;
-const OTHER = '(other)';
 
 /** One circuit per model: a model that fails does not stop calls to the others. */
 export class CircuitBreakers {
   readonly #options: ResolvedBreakerOptions;
   readonly #clock: Clock;
-  readonly #circuits = new Map<string, CircuitBreaker>();
+  readonly #circuits: BoundedLabels<CircuitBreaker>;
 
   constructor(options: ResolvedBreakerOptions, clock: Clock) {
     this.#options = options;
     this.#clock = clock;
+    this.#circuits = new BoundedLabels(MAX_CIRCUITS, (model) => new CircuitBreaker(this.#options, this.#clock, model));
   }
 
   for(model: string): CircuitBreaker {
-    let breaker = this.#circuits.get(model);
-    if (breaker === undefined) {
-      if (this.#circuits.size >= MAX_CIRCUITS && model !== OTHER) return this.for(OTHER);
-      breaker = new CircuitBreaker(this.#options, this.#clock, model);
-      this.#circuits.set(model, breaker);
-    }
-    return breaker;
+    return this.#circuits.get(model);
   }
 
   /** Every circuit that is not closed, or every circuit with `all`. */
   statuses(all = true): CircuitStatus[] {
     const out: CircuitStatus[] = [];
-    for (const [model, breaker] of this.#circuits) {
+    for (const [model, breaker] of this.#circuits.entries()) {
       const state = breaker.state;
       if (!all && state === 'closed') continue;
       out.push({ model, state, consecutive_failures: breaker.failures, opened_at: breaker.openedAt ?? null });
@@ -223,7 +229,7 @@ export class CircuitBreakers {
   /** Closes every circuit that is not closed; returns the models it closed. */
   closeAll(): string[] {
     const closed: string[] = [];
-    for (const [model, breaker] of this.#circuits) {
+    for (const [model, breaker] of this.#circuits.entries()) {
       if (breaker.state !== 'closed') {
         breaker.close();
         closed.push(model);

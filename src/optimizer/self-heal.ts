@@ -4,6 +4,8 @@ import type { HealthCheck } from '../health.js';
 import { CircuitBreakers, type CircuitStatus, type ResolvedBreakerOptions } from './circuit-breaker.js';
 import { retry, type ResolvedRetryOptions } from './retry.js';
 import { raceSignal } from '../internal/abort.js';
+import { BoundedLabels } from '../internal/bounded-labels.js';
+import { elapsedMs } from '../internal/elapsed.js';
 
 /**
  * Checks that the model answers (the Ollama adapter supplies one that lists the server's models).
@@ -42,6 +44,7 @@ export const systemTimers: Timers = {
   unref: (handle) => void (handle as { unref?: () => unknown }).unref?.(),
 };
 
+/** Distinct models with statistics of their own, `(other)` included. */
 const MAX_MODELS = 256;
 
 export interface SelfHealingOptions {
@@ -61,8 +64,9 @@ export class SelfHealing {
   readonly #retry: ResolvedRetryOptions | undefined;
   readonly #probe: HealthProbe | undefined;
   readonly #clock: Clock;
-  readonly #models = new Map<string, ModelStatistics>();
+  readonly #models = new BoundedLabels<ModelStatistics>(MAX_MODELS, () => ({ runs: 0, failures: 0, exec_ms_total: 0 }));
   #probeFailing = false;
+  #modelCalls = 0;
 
   constructor(options: SelfHealingOptions) {
     this.#breakers = options.breaker === undefined ? undefined : new CircuitBreakers(options.breaker, options.clock);
@@ -76,7 +80,14 @@ export class SelfHealing {
    * `mayRetry`, a transient error is retried only while it answers true.
    */
   run<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal, mayRetry?: () => boolean): Promise<T> {
-    const measured = (): Promise<T> => this.#measure(model, attempt, signal);
+    let first = true;
+    const measured = (): Promise<T> => {
+      if (first) {
+        first = false;
+        this.#modelCalls++;
+      }
+      return this.#measure(model, attempt, signal);
+    };
     const policy = this.#retry;
     const retried = policy === undefined ? measured : () => retry(onlyWhile(policy, mayRetry), measured, signal);
     return this.#breakers === undefined ? retried() : this.#breakers.for(model).run(retried, signal);
@@ -102,17 +113,20 @@ export class SelfHealing {
     return this.#breakers?.statuses(all) ?? [];
   }
 
+  /** Calls that went to the model (past the circuit), streams included: once per call, however many retries. */
+  get modelCalls(): number {
+    return this.#modelCalls;
+  }
+
   /** Per-model run statistics (copies). */
   modelStatistics(): Record<string, ModelStatistics> {
-    const out: Record<string, ModelStatistics> = {};
-    for (const [model, stats] of this.#models) out[model] = { ...stats };
-    return out;
+    return this.#models.toRecord((stats) => ({ ...stats }));
   }
 
   /** Adds statistics restored from a previous process. */
   restoreModelStatistics(saved: Record<string, ModelStatistics>): void {
     for (const [model, s] of Object.entries(saved)) {
-      const stats = this.#stats(model);
+      const stats = this.#models.get(model);
       stats.runs += s.runs;
       stats.failures += s.failures;
       stats.exec_ms_total += s.exec_ms_total;
@@ -155,7 +169,7 @@ export class SelfHealing {
 
   async #measure<T>(model: string, attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
     const started = this.#clock.now();
-    const stats = this.#stats(model);
+    const stats = this.#models.get(model);
     stats.runs++;
     try {
       return await attempt();
@@ -163,18 +177,8 @@ export class SelfHealing {
       if (!signal.aborted) stats.failures++;
       throw error;
     } finally {
-      stats.exec_ms_total += this.#clock.now() - started;
+      stats.exec_ms_total += elapsedMs(started, this.#clock.now());
     }
-  }
-
-  #stats(model: string): ModelStatistics {
-    let stats = this.#models.get(model);
-    if (stats === undefined) {
-      if (this.#models.size >= MAX_MODELS) return this.#stats('(other)');
-      stats = { runs: 0, failures: 0, exec_ms_total: 0 };
-      this.#models.set(model, stats);
-    }
-    return stats;
   }
 }
 

@@ -97,7 +97,7 @@ describe('runDemo (small workload, mock models)', () => {
     for (const column of [report.i_proactive, report.i_match, report.total]) {
       expect(Object.keys(column).sort()).toEqual([
         'anomalies', 'answered_without_model_percent', 'calls', 'coalesced', 'effective_hit_rate_percent', 'efficiency_score',
-        'engine_time_saved_seconds', 'hit_rate_percent', 'hits', 'model_requests', 'model_time_saved_seconds', 'model_tokens_per_second',
+        'engine_time_saved_seconds', 'hit_rate_percent', 'hits', 'model_calls', 'model_requests', 'model_time_saved_seconds', 'model_tokens_per_second',
         'served_tokens_per_second', 'truncated_not_cached',
       ]);
       expect(column.hit_rate_percent).toBeGreaterThan(0);
@@ -109,9 +109,24 @@ describe('runDemo (small workload, mock models)', () => {
     expect(report.total.model_requests).toBe(report.i_proactive.model_requests + report.i_match.model_requests);
     expect(report.total.hits).toBe(report.i_proactive.hits + report.i_match.hits);
     const table = formatReport(report);
-    expect(table.split('\n')).toHaveLength(15);
+    expect(table.split('\n')).toHaveLength(16);
     expect(table).toMatch(/^efficiency score \(0-100\) +[\d.]+ +[\d.]+ +[\d.]+$/m);
     expect(findings('I MATCH', result.match.report)[0]).toMatch(/^I MATCH: (excellent|good|fair|poor) \(score [\d.]+\); misses by cause: new \d+/);
+  });
+
+  it('accounts for every miss: misses by cause add up to coalesced calls plus calls that reached the model', async () => {
+    const { target } = await mockTarget();
+    const result = await runDemo({ target, size: 'small' });
+    for (const [name, service] of [['I PROACTIVE', result.proactive], ['I MATCH', result.match]] as const) {
+      const { cache } = service.report;
+      const misses = cache.miss_causes.new + cache.miss_causes.expired + cache.miss_causes.evicted;
+      expect(misses).toBe(cache.misses);
+      expect(cache.coalesced + cache.store_hits + cache.model_calls).toBe(misses);
+      expect(findings(name, service.report)[0]).toContain(
+        `misses: ${cache.coalesced} joined an identical call in flight, ${cache.model_calls} reached the model`,
+      );
+      expect(buildReport(result)[name === 'I MATCH' ? 'i_match' : 'i_proactive']).toMatchObject({ coalesced: cache.coalesced, model_calls: cache.model_calls });
+    }
   });
 });
 
@@ -143,14 +158,14 @@ describe('buildReport', () => {
     });
     const report = buildReport({ proactive: await service(), match: await service() });
     const column = {
-      calls: 6, model_requests: 2, hits: 3, coalesced: 1, hit_rate_percent: 50, effective_hit_rate_percent: 66.7,
+      calls: 6, model_requests: 2, model_calls: 2, hits: 3, coalesced: 1, hit_rate_percent: 50, effective_hit_rate_percent: 66.7,
       answered_without_model_percent: 66.7, model_time_saved_seconds: 12, engine_time_saved_seconds: 0, model_tokens_per_second: 200,
       served_tokens_per_second: 1000, truncated_not_cached: 1, anomalies: 0, efficiency_score: 90,
     };
     expect(report.i_proactive).toEqual(column);
     expect(report.i_match).toEqual(column);
     expect(report.total).toEqual({
-      ...column, calls: 12, model_requests: 4, hits: 6, coalesced: 2, model_time_saved_seconds: 24, served_tokens_per_second: 1000, truncated_not_cached: 2,
+      ...column, calls: 12, model_requests: 4, model_calls: 4, hits: 6, coalesced: 2, model_time_saved_seconds: 24, served_tokens_per_second: 1000, truncated_not_cached: 2,
     });
   });
 });

@@ -13,6 +13,22 @@ function capture(engine: OptimizationEngine) {
 }
 
 describe('Prometheus text', () => {
+  it('says how many calls reached the model and what share was answered without it', async () => {
+    const engine = new OptimizationEngine();
+    const metrics = engineMetrics(engine);
+    let release!: (value: string) => void;
+    const calls = Array.from({ length: 4 }, () => engine.optimizeAiCall('p', 'm', () => new Promise<string>((resolve) => (release = resolve))));
+    await new Promise((resolve) => setImmediate(resolve));
+    release('v');
+    await Promise.all(calls);
+    const text = metrics.render();
+    expect(text).toContain('llm_optimizer_model_calls_total 1\n');
+    expect(text).toContain('llm_optimizer_store_hits_total 0\n');
+    expect(text).toContain('llm_optimizer_answered_without_model_ratio 0.75\n');
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(LINE);
+    await engine.close();
+  });
+
   it('is well-formed line by line, with escaped label values', async () => {
     const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1 } });
     const metrics = engineMetrics(engine);
@@ -30,7 +46,7 @@ describe('Prometheus text', () => {
     await engine.close();
   });
 
-  it('counts anomalies by type, pooling types beyond 50 as other, and counts autonomous runs', async () => {
+  it('counts anomalies by type, pooling types past the 50-label bound (other included) as other, and counts autonomous runs', async () => {
     const engine = new OptimizationEngine();
     const listeners = capture(engine);
     const metrics = new EngineMetrics(engine);
@@ -40,7 +56,8 @@ describe('Prometheus text', () => {
     listeners.get('autonomous-tick')?.({ runs: 1, actions: [], durationMs: 0, timestamp: 0 });
     const text = metrics.render();
     expect(text).toContain('llm_optimizer_anomalies_total{type="type-1"} 2');
-    expect(text).toContain('llm_optimizer_anomalies_total{type="other"} 10');
+    expect(text.match(/llm_optimizer_anomalies_total\{/g)).toHaveLength(50);
+    expect(text).toContain('llm_optimizer_anomalies_total{type="other"} 11');
     expect(text).toContain('llm_optimizer_autonomous_runs_total 1');
     await engine.close();
   });

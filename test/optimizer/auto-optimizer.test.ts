@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine, type EngineEvents, type OptimizationEngineOptions } from '../../src/index.js';
+import { createOptimizationHandler } from '../../src/http.js';
 import { noise, testClock, type TestClock } from '../monitor/fixtures.js';
 import { createManualClock } from '../../src/testing.js';
+import { adminJson, bearerAuthorize } from '../http/helpers.js';
 
 const engines: OptimizationEngine[] = [];
 function setup(options: OptimizationEngineOptions = {}): { engine: OptimizationEngine; clock: TestClock; events: { apply: EngineEvents['optimization-apply'][]; revert: EngineEvents['optimization-revert'][] } } {
@@ -301,6 +303,7 @@ describe('autoOptimize: options', () => {
   });
 });
 
+
 describe('autoOptimize: changes are undone once their cause is gone', () => {
   /** An engine on the test kit's manual clock; CPU and latency come from a fake sampler (`recordMetric`), never from this machine. */
   function calmSetup(optimizer: OptimizationEngineOptions['optimizer'] = {}, extra: OptimizationEngineOptions = {}) {
@@ -429,5 +432,30 @@ describe('autoOptimize: changes are undone once their cause is gone', () => {
       engine.autoOptimize();
     }
     expect(engine.cache.getStats().maxEntries).toBe(10);
+  });
+});
+
+describe('a long monitor history (historySize 200 000)', () => {
+  /** Fills the in-flight history with 200 000 model calls, as a busy service would. */
+  function busyEngine() {
+    const { engine, clock } = setup({ monitor: { historySize: 200_000 } });
+    for (let i = 0; i < 200_000; i++) {
+      engine.monitor.recordCall({ model: 'm', scope: '', outcome: 'miss', durationMs: 100, timestampMs: clock.now(), inFlight: i % 7 });
+    }
+    clock.advance(1000);
+    return engine;
+  }
+
+  it('autoOptimize() evaluates it without overflowing the stack', () => {
+    const engine = busyEngine();
+    expect(engine.monitor.getHistory('inFlight')).toHaveLength(200_000);
+    expect(engine.autoOptimize().status).toMatch(/^(optimizations_applied|no_action_needed)$/);
+  });
+
+  it('POST /optimization/auto-optimize answers 200, not 500', async () => {
+    const handler = createOptimizationHandler(busyEngine(), { authorize: bearerAuthorize });
+    const response = await handler(new Request('http://test.local/optimization/auto-optimize', { method: 'POST', headers: adminJson }));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toMatch(/^(optimizations_applied|no_action_needed)$/);
   });
 });

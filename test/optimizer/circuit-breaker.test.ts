@@ -35,6 +35,25 @@ describe('CircuitBreaker', () => {
     expect((error as Error).message).toContain('"m"');
   });
 
+  it('a clock set back while open or probing does not stretch the reset or probe timeout by the jump', async () => {
+    let now = 1_000_000_000;
+    const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
+    const { b } = breaker(clock);
+    await failTimes(b, 3);
+    now -= 86_400_000; // a day back
+    expect(await b.run(ok, live).catch((e: unknown) => (e as { code: string }).code)).toBe('ERR_CIRCUIT_OPEN');
+    now += 1000;
+    let release!: (v: string) => void;
+    const probe = b.run(() => new Promise<string>((r) => (release = r)), live);
+    expect(b.state).toBe('half-open');
+    now -= 86_400_000;
+    expect(b.state).toBe('half-open');
+    now += 500; // the probe's own deadline, counted from when the jump was seen
+    expect(b.state).toBe('open');
+    release('late');
+    await probe;
+  });
+
   it('a success resets the count of consecutive failures', async () => {
     const { b } = breaker();
     await failTimes(b, 2);
@@ -195,10 +214,10 @@ describe('CircuitBreakers (one per model)', () => {
     expect(set.statuses(false)).toEqual([]);
   });
 
-  it('pools models beyond the 256th into one circuit', () => {
+  it('pools models past the bound into one (other) circuit, 256 circuits in all', () => {
     const set = new CircuitBreakers(resolveBreakerOptions({})!, manualClock());
     for (let i = 0; i < 300; i++) set.for(`m${i}`);
-    expect(set.statuses().length).toBe(257);
+    expect(set.statuses().length).toBe(256);
     expect(set.for('m299')).toBe(set.for('(other)'));
   });
 });
