@@ -1,6 +1,6 @@
 import type { OptimizationEngine } from '../engine.js';
 import { isOptimizerError } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { loggerOption, silentLogger, type Logger } from '../logger.js';
 import { describe, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { AutonomousOptions } from '../optimizer/autonomous.js';
 import { BodyError, onlyKeys, readJsonObject } from './body.js';
@@ -112,7 +112,6 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
   if (registry !== undefined && typeof (registry as Partial<PrometheusRegistryLike>)?.registerMetric !== 'function') {
     throw new TypeError(`\`registry\` must be a prom-client Registry (with \`registerMetric\`), received ${describe(registry)}`);
   }
-  if (logger !== undefined && typeof logger?.warn !== 'function') throw new TypeError(`\`logger\` must have a \`warn\` method, received ${describe(logger)}`);
   return Object.freeze({
     authorize: authorize === 'allow-all' ? () => true : authorize,
     basePath: basePath.replace(/\/+$/, ''),
@@ -120,7 +119,7 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
     registry,
     autonomous: { ...options.autonomous },
     healthTimeoutMs: positiveNumber('healthTimeoutMs', options.healthTimeoutMs, 5_000),
-    logger: logger ?? silentLogger,
+    logger: loggerOption('logger', logger) ?? silentLogger,
   });
 }
 
@@ -141,6 +140,11 @@ async function handle(request: Request, routes: ReadonlyMap<string, Route>, opti
   } catch (error) {
     if (error instanceof BodyError) return errorResponse(error.status, error.code, error.message);
     if (isOptimizerError(error) && error.code === 'ERR_CLOSED') return errorResponse(503, 'engine_closed', 'The engine was closed');
+    // Only startAutonomous raises it: the state file's folder cannot be written. Its path stays out of the answer.
+    if (isOptimizerError(error) && error.code === 'ERR_STORE') {
+      options.logger.warn('POST /autonomous/enable: the state file cannot be saved', error);
+      return errorResponse(503, 'state_file_unavailable', 'The state file cannot be saved; see the service log');
+    }
     throw error;
   }
 }

@@ -352,3 +352,36 @@ describe('a body already read before the handler', () => {
     await engine.close();
   });
 });
+
+describe('failures the handler turns into clear answers', () => {
+  it('answers 503 state_file_unavailable, without the path, when the state file cannot be saved', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'llmoe-handler-'));
+    const blocker = join(dir, 'not-a-folder');
+    await writeFile(blocker, 'x');
+    const warnings: string[] = [];
+    const engine = new OptimizationEngine();
+    const send = direct(createOptimizationHandler(engine, {
+      authorize: 'allow-all', autonomous: { stateFile: join(blocker, 'state.json') }, logger: { warn: (message) => void warnings.push(message) },
+    }));
+    const r = await send('/autonomous/enable', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const text = await r.text();
+    expect(r.status).toBe(503);
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'state_file_unavailable' } });
+    expect(text).not.toContain(dir);
+    expect(warnings).toEqual(['POST /autonomous/enable: the state file cannot be saved']);
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers 500, not a rejected promise, when its own logger throws', async () => {
+    const engine = new OptimizationEngine();
+    const send = direct(createOptimizationHandler(engine, {
+      authorize: () => { throw new Error('authorize failed'); }, logger: { warn: () => { throw new Error('logger failed'); } },
+    }));
+    expect((await send('/health')).status).toBe(500);
+    await engine.close();
+  });
+});
