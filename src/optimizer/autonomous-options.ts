@@ -77,6 +77,10 @@ export function resolveAutonomousOptions(options: AutonomousOptions): ResolvedAu
   if (timers !== undefined && (typeof timers?.setTimeout !== 'function' || typeof timers.clearTimeout !== 'function')) {
     throw new TypeError(`\`timers\` must have \`setTimeout\` and \`clearTimeout\` methods, received ${describe(timers)}`);
   }
+  const unref: unknown = timers === undefined ? undefined : (timers as { unref?: unknown }).unref;
+  if (unref !== undefined && typeof unref !== 'function') {
+    throw new TypeError(`\`timers.unref\` must be a function when given, received ${describe(unref)}`);
+  }
   return {
     intervalMs: positiveNumber('intervalMs', options.intervalMs, DEFAULT_INTERVAL_MS),
     snapshot: stateFile === undefined ? undefined : new FileSnapshot(stateFile, LEARNED_STATE_FORMAT),

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { elapsedMs } from '../internal/elapsed.js';
 import { OptimizerError } from '../errors.js';
 import type { EngineEvents, Logger } from '../events.js';
 import type { HealthReport } from '../health.js';
@@ -156,7 +157,7 @@ export class AutonomousLoop {
     this.#actions = actions;
     this.#running = undefined;
     if (this.#options === options) this.#schedule();
-    this.#host.emit('autonomous-tick', { runs: this.#runs, actions: [...actions], durationMs: now - started, timestamp: now });
+    this.#host.emit('autonomous-tick', { runs: this.#runs, actions: [...actions], durationMs: elapsedMs(started, now), timestamp: now });
   }
 
   async #step(actions: string[], name: string, step: () => Promise<string[]> | string[]): Promise<void> {

@@ -243,11 +243,24 @@ describe('autonomous mode', () => {
     expect(JSON.parse(await readFile(stateFile, 'utf8'))).toMatchObject({ format: 'llm-optimization-engine/learned-state' });
   });
 
+  it('reports a run that spanned a clock set back as taking 0 ms, not a negative duration', async () => {
+    let t = 10_000_000;
+    const clock = { now: () => (t -= 1000) }; // every reading is a second earlier than the last
+    const timers = fakeTimers();
+    const engine = new OptimizationEngine({ clock });
+    await engine.startAutonomous({ intervalMs: 60_000, timers });
+    const ticked = nextTick(engine);
+    timers.fire(60_000);
+    expect((await ticked).durationMs).toBe(0);
+    await engine.close();
+  });
+
   it('validates its options, naming them', async () => {
     const engine = new OptimizationEngine();
     const bad: Array<[AutonomousOptions, RegExp]> = [
       [{ intervalMs: 0 }, /`intervalMs`/], [{ stateFile: '' }, /`stateFile`/], [{ snapshotCache: 'yes' as never }, /`snapshotCache`/],
       [{ timers: {} as never }, /`timers`/], [{ every: 5 } as never, /startAutonomous.every/], [{ probeTimeoutMs: -1 }, /`probeTimeoutMs`/],
+      [{ timers: { setTimeout, clearTimeout, unref: 5 } as never }, /`timers.unref`/],
     ];
     for (const [options, message] of bad) await expect(engine.startAutonomous(options)).rejects.toThrow(message);
     await engine.close();
