@@ -282,7 +282,7 @@ export class StoreTier {
     if (this.#events.has('store-error')) this.#events.emit('store-error', { store: name, operation, error });
     const now = this.#internals.clock.now();
     const last = this.#warnedAt.get(operation);
-    if (last === undefined || now - last >= WARN_EVERY_MS) {
+    if (last === undefined || now < last || now - last >= WARN_EVERY_MS) {
       this.#warnedAt.set(operation, now);
       this.#logger.warn(`Store '${name}' failed to ${operation}; the call went on without it`, error);
     }

@@ -112,6 +112,8 @@ export class AnomalyTracker {
   recent(now: number): Anomaly[] {
     const out: Anomaly[] = [];
     for (const [key, a] of this.#active) {
+      // Seen "later" than now: the clock was set back. Count the window from now, not from the future.
+      if (a.timestamp > now) a.timestamp = now;
       if (now - a.timestamp > this.#options.anomalyWindowMs) this.#active.delete(key);
       else out.push({ ...a });
     }

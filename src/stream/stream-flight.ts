@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { elapsedMs } from '../internal/elapsed.js';
 import type { TokenUsage } from '../types.js';
 
 /** Where a flight is: still reading upstream, ended normally, failed, or abandoned by every consumer. */
@@ -108,7 +109,8 @@ export class StreamFlight<C> implements ChunkSource<C> {
       for await (const chunk of iterable) {
         if (this.state !== 'running') return;
         this.chunks.push(chunk);
-        this.offsetsMs.push(this.#clock.now() - started);
+        // Never before the previous chunk: a clock set back mid-stream must not give a negative gap.
+        this.offsetsMs.push(Math.max(this.offsetsMs.at(-1) ?? 0, elapsedMs(started, this.#clock.now())));
         this.#notify();
       }
     } finally {
@@ -126,7 +128,7 @@ export class StreamFlight<C> implements ChunkSource<C> {
     if (this.state !== 'running') return;
     this.state = state;
     this.error = error;
-    if (started !== undefined) this.durationMs = this.#clock.now() - started;
+    if (started !== undefined) this.durationMs = elapsedMs(started, this.#clock.now());
     if (!this.#readyDone) {
       this.#readyDone = true;
       this.#settleReady.reject(state === 'failed' ? error : this.controller.signal.reason);

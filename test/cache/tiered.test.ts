@@ -186,6 +186,18 @@ describe('shared store (L2) behind the in-process cache', () => {
     expect(warn.mock.calls.length).toBe(3);
   });
 
+  it('warns again after a clock set back, instead of staying silent for the length of the jump', async () => {
+    const warn = vi.fn();
+    const clock = fakeClock();
+    const engine = new OptimizationEngine({ clock, store: brokenStore('reject'), logger: { warn } });
+    const gets = (): number => warn.mock.calls.filter(([message]) => String(message).includes('failed to get')).length;
+    await engine.optimizeAiCall('q1', MODEL, () => 'a');
+    expect(gets()).toBe(1);
+    clock.advance(-86_400_000);
+    await engine.optimizeAiCall('q2', MODEL, () => 'b');
+    expect(gets()).toBe(2);
+  });
+
   /** A memory store behind a `ready()` the test settles, with the engine's deadline `timeoutMs`. */
   function connecting(timeoutMs: number): { store: CacheStore; ready: ReturnType<typeof deferred<void>> } {
     const memory = createMemoryStore();

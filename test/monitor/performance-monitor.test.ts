@@ -105,6 +105,17 @@ describe('PerformanceMonitor: anomalies', () => {
     expect(m.detectAnomalies()).toEqual([]);
   });
 
+  it('forgets an anomaly anomalyWindowMs after a clock set back, not the length of the jump later', () => {
+    const clock = testClock();
+    const m = monitorWith(clock, { thresholds: { responseTimeMs: 5_000 }, anomalyWindowMs: 60_000 });
+    m.recordMetric({ responseTimeMs: 6_000 });
+    expect(m.detectAnomalies()).toHaveLength(1);
+    clock.advance(-86_400_000); // the wall clock is set back a day
+    expect(m.detectAnomalies()).toHaveLength(1); // still recent: seen "now" as far as this clock can tell
+    clock.advance(61_000);
+    expect(m.detectAnomalies()).toEqual([]);
+  });
+
   it('does not call a drop in latency slow', () => {
     const clock = testClock();
     const m = monitorWith(clock);
