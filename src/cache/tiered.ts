@@ -57,6 +57,8 @@ export class StoreTier {
   readonly #releases = new Set<Promise<unknown>>();
   /** Pending while the store's `ready()` has not settled: store operations wait for it. */
   #hold: Promise<void> | undefined;
+  /** Bounds the hold; cleared when the hold ends or the tier closes (a closed engine keeps no process alive). */
+  #holdTimer: NodeJS.Timeout | undefined;
   /** Set when an operation waited its whole deadline for the hold: the others skip the store until it ends. */
   #skipUntilReady = false;
   #closed = false;
@@ -84,6 +86,9 @@ export class StoreTier {
     const users = (storeUsers.get(this.store) ?? 1) - 1;
     storeUsers.set(this.store, users);
     await Promise.allSettled([...this.#writes.values(), ...this.#releases]);
+    // A store still connecting is closed too (its connection would otherwise keep the process alive):
+    // the close does not wait for, nor skip because of, a `ready()` that has not settled.
+    this.#endHold();
     const { store } = this;
     if (users > 0 || typeof store.close !== 'function') return;
     await this.#attempt('close', () => store.close?.() ?? Promise.resolve(), undefined, undefined, CLOSE_EXTRA_MS);
@@ -179,19 +184,22 @@ export class StoreTier {
   }
 
   #holdUntilReady(ready: () => Promise<void>): void {
-    let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, MAX_READY_HOLD_MS);
+      this.#holdTimer = setTimeout(resolve, MAX_READY_HOLD_MS);
     });
     // A rejection is not reported here: the operations that follow report the store's failure.
     const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);
     const hold = Promise.race([settled, bound]).finally(() => {
-      clearTimeout(timer);
-      if (this.#hold !== hold) return;
-      this.#hold = undefined;
-      this.#skipUntilReady = false;
+      if (this.#hold === hold) this.#endHold();
     });
     this.#hold = hold;
+  }
+
+  #endHold(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    this.#hold = undefined;
+    this.#skipUntilReady = false;
   }
 
   async #load(key: string, id: RequestIdentity, fp: number): Promise<Envelope | undefined> {
