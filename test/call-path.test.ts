@@ -204,7 +204,7 @@ describe("the call path: cache 'bypass' ends with the caller's signal and with c
     expect(signals[0]?.aborted).toBe(true);
     expect(status.outcome).toBe('error');
     // A caller's own abort says nothing about the model.
-    expect(engine.getCircuitStates()[0]?.failures ?? 0).toBe(0);
+    expect(engine.getCircuitStates()[0]?.consecutive_failures ?? 0).toBe(0);
   });
 
   it('rejects with ERR_CLOSED when the engine closes', async () => {
