@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -431,6 +431,25 @@ describe('self-learn: persistence across restarts', () => {
     await expect(start).rejects.toThrow(/^`stateFile` ".*plain-file\/state\.json" cannot be saved: its folder could not be created or is not writable \(ENOTDIR\)$/);
     expect(engine.getAutonomousStatus().enabled).toBe(false);
     expect(await engine.optimizeAiCall('p', 'm', () => 'still works')).toBe('still works');
+    await engine.close();
+  });
+
+  it('rejects at start, naming `stateFile`, when it is a FIFO (reading one would block for good)', async () => {
+    const fifo = join(dir, 'state.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const engine = new OptimizationEngine();
+    const start = engine.startAutonomous({ stateFile: fifo, timers: fakeTimers() });
+    await expect(start).rejects.toThrow(/^`stateFile` ".*state\.fifo" cannot be saved: it is not a regular file \(a folder, a FIFO or a device\)$/);
+    await engine.close();
+  });
+
+  it('does not keep a rejected state file for later starts', async () => {
+    await writeFile(join(dir, 'plain-file-2'), '');
+    const engine = new OptimizationEngine();
+    await expect(engine.startAutonomous({ stateFile: join(dir, 'plain-file-2', 'state.json'), timers: fakeTimers() })).rejects.toMatchObject({ code: 'ERR_STORE' });
+    const started = await engine.startAutonomous({ intervalMs: 60_000, timers: fakeTimers() });
+    expect(started.enabled).toBe(true);
+    expect(started.state_file).toBeUndefined();
     await engine.close();
   });
 
