@@ -171,3 +171,15 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('ResponseCache.resize with a capacity that cannot be allocated', () => {
+  it('throws and changes nothing: bounds, size and every entry stay as they were', () => {
+    const cache = new ResponseCache({ maxEntries: 10 });
+    for (let i = 0; i < 10; i++) cache.set(`p${i}`, 'm', i);
+    expect(() => cache.resize({ maxEntries: 2 ** 32 })).toThrow(RangeError);
+    expect(cache.getStats()).toMatchObject({ maxEntries: 10, size: 10 });
+    for (let i = 0; i < 10; i++) expect(cache.get(`p${i}`, 'm')).toBe(i);
+    for (let i = 10; i < 30; i++) cache.set(`p${i}`, 'm', i);
+    expect(cache.getStats()).toMatchObject({ maxEntries: 10, size: 10, evictions: 20 });
+  });
+});
