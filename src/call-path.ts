@@ -279,7 +279,7 @@ export class CallPath {
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
-        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
+        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: call.ttlMs ?? this.#internals.ttlMs(),
       }));
     }
     return entry;

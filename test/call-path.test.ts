@@ -217,3 +217,16 @@ describe("the call path: cache 'bypass' ends with the caller's signal and with c
     expect(signals[0]?.aborted).toBe(true);
   });
 });
+
+describe('the call path: cache-write reports the TTL it was given', () => {
+  it('says ttlMs 600000 for a TTL of 600000 on a clock with fractions of a ms (it said 600001)', async () => {
+    let now = 1_000_000.4;
+    const engine = new OptimizationEngine({ clock: { now: () => now }, cache: { ttlMs: 600_000 } });
+    const writes: number[] = [];
+    engine.on('cache-write', ({ ttlMs }) => void writes.push(ttlMs));
+    await engine.optimizeAiCall('p', 'm', () => 'a');
+    now += 0.3;
+    await engine.optimizeAiCall('q', 'm', () => 'b', { ttlMs: 1234 });
+    expect(writes).toEqual([600_000, 1234]);
+  });
+});
