@@ -3,7 +3,7 @@ import type { EventHub, Logger } from '../events.js';
 import type { HealthCheck } from '../health.js';
 import { canCoordinate, type CacheStore } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
-import { MAX_EXEC_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
+import { MAX_EXEC_MS, MAX_STORE_TTL_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import type { CacheInternals } from './response-cache.js';
 import { raceSignal } from '../internal/abort.js';
 import { describe } from '../internal/validate.js';
@@ -141,12 +141,13 @@ export class StoreTier {
   /** Writes an answer to the store, fire-and-forget; non-serializable or oversized answers are skipped. */
   write(key: string, value: unknown, meta: StoreWrite): void {
     const now = this.#internals.clock.now();
+    const ttlMs = Math.max(1, Math.ceil(Math.min(meta.ttlMs, MAX_STORE_TTL_MS)));
     let text: string;
     try {
       // Readers refuse counters out of range: a clock jump back must not make a negative exec time unreadable.
       const execMs = Math.min(Math.max(0, meta.execMs), MAX_EXEC_MS);
       const tokens = Math.min(Math.max(0, meta.tokens), MAX_TOKENS);
-      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + meta.ttlMs, execMs, tokens });
+      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + ttlMs, execMs, tokens });
     } catch (error) {
       this.#report('set', error);
       return;
@@ -156,7 +157,6 @@ export class StoreTier {
       this.#report('set', new OptimizerError('ERR_STORE', `Store '${this.store.name}' has ${MAX_PENDING_WRITES} writes in flight; this answer was not written`));
       return;
     }
-    const ttlMs = Math.max(1, Math.ceil(meta.ttlMs));
     const write = this.#attempt('set', () => this.store.set(key, text, { ttlMs }), undefined, undefined).then(() => undefined);
     this.#writes.set(key, write);
     void write.finally(() => {
