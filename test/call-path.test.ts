@@ -116,7 +116,11 @@ describe('the call path: params the engine keys by', () => {
     for await (const _ of engine.optimizeAiStream('p', 'm', () => chunks())) void _;
     const exec = vi.fn(() => 'answer');
     await expect(engine.optimizeAiCall('p', 'm', exec, { params: { 'llmoe:stream': true } })).rejects.toThrow("`params['llmoe:stream']` is reserved");
+    // Nor through a toJSON() standing for the marker (the key counts an object as what toJSON returns).
+    await expect(engine.optimizeAiCall('p', 'm', exec, { params: { toJSON: () => ({ 'llmoe:stream': true }) } })).rejects.toThrow('a `toJSON` method at its top level is not allowed');
     expect(exec).not.toHaveBeenCalled();
+    // A toJSON deeper down is a value like a Date: allowed, keyed by what it returns.
+    expect(await engine.optimizeAiCall('p', 'm', exec, { params: { when: new Date(0) } })).toBe('answer');
   });
 });
 

@@ -71,9 +71,16 @@ export function checkCallOptions(options: unknown, reserved: string): void {
     if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
   }
   const params = (options as CallOptions).params;
-  if (typeof params === 'object' && params !== null && Object.hasOwn(params, reserved)) {
-    // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
-    throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
+  if (typeof params === 'object' && params !== null) {
+    if (Object.hasOwn(params, reserved)) {
+      // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
+      throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
+    }
+    // The key counts an object as what its toJSON() returns: at the top level, that would let
+    // params stand for any others (the reserved one included). Settings are plain data.
+    if (typeof (params as { toJSON?: unknown }).toJSON === 'function') {
+      throw new TypeError('`params` must be plain settings: a `toJSON` method at its top level is not allowed');
+    }
   }
 }
 
