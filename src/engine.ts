@@ -162,8 +162,8 @@ export class OptimizationEngine {
    * for await (const chunk of stream) process.stdout.write(chunk.text);
    * ```
    */
-  optimizeAiStream<C>(prompt: Prompt, model: string, execStream: StreamExecFunction<C>, options: StreamCallOptions<C> = {}): OptimizedStream<C> {
-    return this.#streams.open(prompt, model, execStream, options);
+  optimizeAiStream<C, P extends Prompt = Prompt>(prompt: P, model: string, execStream: StreamExecFunction<C, P>, options: StreamCallOptions<C> = {}): OptimizedStream<C> {
+    return this.#streams.open(prompt, model, execStream as StreamExecFunction<C>, options);
   }
 
   /** The cache's figures in the original service's shape. */
