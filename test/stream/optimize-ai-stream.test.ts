@@ -359,7 +359,7 @@ describe('optimizeAiStream: types', () => {
       yield text.toUpperCase();
     }
     const stream = engine.optimizeAiStream('hello', 'm', (prompt) => {
-      expectTypeOf(prompt).toEqualTypeOf<string>();
+      expectTypeOf(prompt).toExtend<string>();
       return streamText(prompt);
     });
     expect(await collect(stream)).toEqual(['HELLO']);
