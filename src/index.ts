@@ -39,3 +39,6 @@ export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {
   CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
 } from './stores/cache-store.js';
+// Forecasting and warm-up (issue 14)
+export { createSeasonalForecaster } from './forecast/seasonal-forecaster.js';
+export type { SeasonalForecaster, SeasonalForecasterOptions } from './forecast/seasonal-forecaster.js';
