@@ -42,3 +42,5 @@ export type {
 // Forecasting and warm-up (issue 14)
 export { createSeasonalForecaster } from './forecast/seasonal-forecaster.js';
 export type { SeasonalForecaster, SeasonalForecasterOptions } from './forecast/seasonal-forecaster.js';
+export type { ModelWarmUpStats, WarmUpContext, WarmUpOptions, WarmUpRecord } from './forecast/warm-up.js';
+export type { WarmUpReport } from './forecast/engine-warm-up.js';

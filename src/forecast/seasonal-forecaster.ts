@@ -32,10 +32,10 @@ const DAY_MS = 86_400_000;
 /** Smoothing of each daily and weekly slot (per visit), and of the recent correction (per bucket). */
 const GAMMA_DAY = 0.2;
 const GAMMA_WEEK = 0.3;
-const CORRECTION_SMOOTHING = 1 / 12;
+const CORRECTION_SMOOTHING = 1 / 6;
 /** The correction fades by this factor per bucket ahead. */
 const CORRECTION_DAMPING = 0.9;
-/** Counts beyond this many mean absolute errors from the forecast are clipped before they teach the rhythm (bursts). */
+/** Counts beyond this many mean absolute errors (or Poisson SDs) from the forecast are clipped before they teach the rhythm (bursts). */
 const CLIP = 3;
 const ERROR_SMOOTHING = 0.02;
 
@@ -121,7 +121,10 @@ export function createSeasonalForecaster(options: SeasonalForecasterOptions = {}
   const base = (bucket: number): number => {
     const d = day.known(bucket) ? day.at(bucket) : Number.NaN;
     const w = week?.known(bucket) === true ? week.at(bucket) : Number.NaN;
-    if (!Number.isNaN(d) && !Number.isNaN(w)) return (d * weekError + w * dayError) / (dayError + weekError || 2);
+    if (!Number.isNaN(d) && !Number.isNaN(w)) {
+      const errors = dayError + weekError;
+      return errors > 0 ? (d * weekError + w * dayError) / errors : (d + w) / 2;
+    }
     if (!Number.isNaN(w)) return w;
     return Number.isNaN(d) ? level : d;
   };
@@ -140,8 +143,9 @@ export function createSeasonalForecaster(options: SeasonalForecasterOptions = {}
       if (!Number.isNaN(level)) {
         const expected = predict(bucket);
         const error = value - expected;
-        const limit = CLIP * meanAbsError;
-        if (observed >= 10 && limit > 0) taught = Math.max(expected - limit, Math.min(expected + limit, value));
+        // Counts are at least Poisson-noisy: never clip within 3 √(expected + 1) of the forecast.
+        const limit = CLIP * Math.max(meanAbsError, Math.sqrt(expected + 1));
+        if (observed >= 10) taught = Math.max(expected - limit, Math.min(expected + limit, value));
         meanAbsError += ERROR_SMOOTHING * (Math.abs(error) - meanAbsError);
         if (week?.known(bucket) === true && day.known(bucket)) {
           dayError += ERROR_SMOOTHING * (Math.abs(taught - day.at(bucket)) - dayError);
