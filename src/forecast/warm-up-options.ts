@@ -22,7 +22,7 @@ export function resolveWarmUpOptions(value: unknown): ResolvedWarmUpOptions | un
     leadMs,
     bucketMs,
     keepAliveMs: positiveNumber('warmUp.keepAliveMs', options.keepAliveMs, bucketMs + leadMs),
-    maxPerDay: positiveInteger('warmUp.maxPerDay', options.maxPerDay, 24),
+    maxPerDay: positiveInteger('warmUp.maxPerDay', options.maxPerDay, 96),
     minProbability,
     checkIntervalMs: check === false ? false : positiveNumber('warmUp.checkIntervalMs', check, 15_000),
   });

@@ -26,7 +26,7 @@ export interface WarmUpOptions {
   readonly bucketMs?: number;
   /** `keep_alive` asked for by a warm-up. @default bucketMs + leadMs */
   readonly keepAliveMs?: number;
-  /** Warm-ups per model in any 24 hours. @default 24 */
+  /** Warm-ups per model in any 24 hours; also what a wrong forecast can waste at most. @default 96 */
   readonly maxPerDay?: number;
   /** Warm up only when at least one call in the next bucket is at least this likely (Poisson). @default 0.5 */
   readonly minProbability?: number;
@@ -79,8 +79,6 @@ class ModelSchedule {
   warming = false;
   /** When the server unloads the model if nothing else happens (last call + server keep-alive, or warm-up + its keep_alive). */
   loadedUntil = Number.NEGATIVE_INFINITY;
-  /** A warm-up no model call has followed yet, since this time: the next waits for a call or 12 hours. */
-  unusedSince = Number.NaN;
   decidedBucket = Number.NaN;
   readonly warmUpTimes: number[] = [];
   warmUps = 0;
@@ -94,10 +92,9 @@ class ModelSchedule {
 
 /**
  * Forecasts each model's call rate (a {@link SeasonalForecaster} over call counts per bucket) and,
- * shortly before a bucket that probably brings calls, loads a model that would otherwise be cold:
- * unloaded by then (its last call + the server's keep-alive, or the last warm-up + its keep_alive,
- * are past), nothing in flight, within the daily budget, and no unused warm-up in the last 12 hours
- * (one no call followed: when the forecast is wrong, at most two are wasted a day).
+ * when the model would be unloaded `leadMs` from now (its last call + the server's keep-alive, or
+ * the last warm-up + its keep_alive, are past by then) while the bucket then probably brings calls,
+ * loads it (at most once per bucket): nothing in flight, within the daily budget (which also bounds what a wrong forecast can waste).
  */
 export class WarmUpScheduler {
   readonly #options: ResolvedWarmUpOptions;
@@ -130,7 +127,6 @@ export class WarmUpScheduler {
     if (!reachedModel) return;
     this.#roll(m, startedAt);
     m.count++;
-    m.unusedSince = Number.NaN;
     m.loadedUntil = Math.max(m.loadedUntil, endedAt + this.#options.serverKeepAliveMs);
   }
 
@@ -197,14 +193,15 @@ export class WarmUpScheduler {
 
   #consider(model: string, m: ModelSchedule, now: number): void {
     const o = this.#options;
-    const nextStart = (Math.floor(now / o.bucketMs) + 1) * o.bucketMs;
-    const nextBucket = nextStart / o.bucketMs;
-    if (nextStart - now > o.leadMs || m.decidedBucket === nextBucket) return;
-    m.decidedBucket = nextBucket;
-    const expectedCalls = m.forecaster.forecast(nextStart);
+    const horizon = now + o.leadMs;
+    // Loaded through the lead time: nothing to do yet (a call, or the last warm-up, keeps it loaded).
+    if (m.loadedUntil > horizon || m.inFlight > 0 || m.warming) return;
+    const bucket = Math.floor(horizon / o.bucketMs);
+    if (m.decidedBucket === bucket) return;
+    const expectedCalls = m.forecaster.forecast(horizon);
     const probability = Number.isNaN(expectedCalls) ? 0 : 1 - Math.exp(-expectedCalls);
-    const coldBy = m.loadedUntil <= nextStart;
-    if (probability < o.minProbability || !coldBy || m.inFlight > 0 || m.warming || now - m.unusedSince < DAY_MS / 2) return;
+    if (probability < o.minProbability) return;
+    m.decidedBucket = bucket;
     while (m.warmUpTimes.length > 0 && (m.warmUpTimes[0] ?? 0) <= now - DAY_MS) m.warmUpTimes.shift();
     if (m.warmUpTimes.length >= o.maxPerDay) {
       m.skippedBudget++;
@@ -216,7 +213,6 @@ export class WarmUpScheduler {
 
   #start(model: string, m: ModelSchedule, plan: { expectedCalls: number; probability: number; now: number }): void {
     m.warming = true;
-    m.unusedSince = plan.now;
     m.warmUps++;
     const keepAliveMs = this.#options.keepAliveMs;
     const settle = (error: unknown, failed: boolean): void => {
