@@ -23,6 +23,7 @@ import type { CircuitStatus } from './optimizer/circuit-breaker.js';
 import { SelfHealing } from './optimizer/self-heal.js';
 import { round } from './internal/summary.js';
 import { attachWarmUp, warmUpReport } from './forecast/engine-warm-up.js';
+import { capacityAdvice } from './forecast/capacity-advice.js';
 import type { WarmUpScheduler } from './forecast/warm-up.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
@@ -84,7 +85,10 @@ export class OptimizationEngine {
     this.#events = new EventHub(this.#options.logger ?? silentLogger);
     this.monitor = withOptionPath('monitor', () => this.#createMonitor());
     this.#throttle = new Throttle(this.#options.maxConcurrency);
-    linkMonitorContext(this.monitor, () => ({ cache: this.cache.getStats(), concurrencyLimit: this.#throttle.limit }));
+    linkMonitorContext(this.monitor, () => ({
+      cache: this.cache.getStats(), concurrencyLimit: this.#throttle.limit,
+      extra: (meanServiceMs) => capacityAdvice(this.#warmUp?.capacity(), meanServiceMs),
+    }));
     this.#optimizer = new AutoOptimizer({
       cache: this.cache, monitor: this.monitor, clock: this.#clock, concurrency: this.#throttle,
       emit: (event, payload) => this.#events.emit(event, payload),

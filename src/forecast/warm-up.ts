@@ -65,6 +65,15 @@ export interface ModelWarmUpStats {
   peakAt: number;
 }
 
+/** The next 24 hours of forecast traffic, per model: expected calls per bucket from `firstBucketMs` on. */
+export interface CapacityForecast {
+  bucketMs: number;
+  firstBucketMs: number;
+  /** `keep_alive` the warm-ups ask for. */
+  keepAliveMs: number;
+  models: Record<string, number[]>;
+}
+
 /** Models tracked at most; calls to further models are not forecast (the map stays bounded). */
 const MAX_MODELS = 64;
 const DAY_MS = 86_400_000;
@@ -160,6 +169,24 @@ export class WarmUpScheduler {
       });
     }
     return out;
+  }
+
+  /**
+   * Expected calls per bucket over the next 24 hours, per model with at least a day of history
+   * (what the capacity advice reads).
+   */
+  capacity(): CapacityForecast {
+    const now = this.#clock.now();
+    const { bucketMs } = this.#options;
+    const first = (Math.floor(now / bucketMs) + 1) * bucketMs;
+    const models: Record<string, number[]> = {};
+    for (const [model, m] of this.#models) {
+      if (m.forecaster.observed < DAY_MS / bucketMs) continue;
+      const ahead: number[] = [];
+      for (let t = first; t < first + DAY_MS; t += bucketMs) ahead.push(m.forecaster.forecast(t));
+      Object.defineProperty(models, model, { value: ahead, enumerable: true, writable: true, configurable: true });
+    }
+    return { bucketMs, firstBucketMs: first, keepAliveMs: this.#options.keepAliveMs, models };
   }
 
   /** Stops the timer and aborts warm-ups in flight; resolves once they have settled. */

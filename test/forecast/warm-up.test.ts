@@ -155,3 +155,42 @@ describe('predictive warm-up', () => {
     expect(() => new OptimizationEngine({ warmUp: warmUp as never })).toThrow(message);
   });
 });
+
+describe('capacity advice', () => {
+  it('turns the forecast peak into OLLAMA_NUM_PARALLEL, OLLAMA_MAX_LOADED_MODELS, keep_alive and replicas, with the numbers', async () => {
+    const clock = createManualClock(MONDAY);
+    const engine = new OptimizationEngine({ clock, monitor: { sampleIntervalMs: false }, warmUp: { run: async () => undefined, checkIntervalMs: false } });
+    let n = 0;
+    // Two days: 09:00–10:00, 120 calls a minute to 'a' and 12 to 'b', each taking 2 s.
+    for (let d = 0; d < 2; d++) {
+      for (let t = MONDAY + d * DAY + 9 * HOUR; t < MONDAY + d * DAY + 10 * HOUR; t += 500) {
+        clock.set(t);
+        const model = n % 10 === 0 ? 'b' : 'a';
+        await engine.optimizeAiCall(`q${n++}`, model, async () => {
+          clock.set(clock.now() + 2000);
+          return 'x';
+        });
+        clock.set(t);
+      }
+    }
+    clock.set(MONDAY + 2 * DAY);
+    engine.checkWarmUps();
+    const plans = engine.monitor.getRecommendations().filter((r) => r.type === 'capacity_plan');
+    const a = plans.find((p) => p.evidence['model'] === 'a');
+    expect(a?.evidence['ollama_max_loaded_models']).toBe(2);
+    expect(a?.evidence['busy_hours']).toMatch(/^09:00–1[01]:\d\d UTC$/); // the forecast tails off after 10:00
+    // ~108 calls/min × 2 s ≈ 3.6 in service at once; 95 % Poisson quantile ≈ 7 slots: 2 replicas of 4.
+    expect(a?.evidence['peak_calls_per_minute']).toBeGreaterThan(90);
+    expect(a?.evidence['ollama_num_parallel']).toBeGreaterThanOrEqual(6);
+    expect(a?.evidence['replicas']).toBe(2);
+    expect(a?.action).toMatch(/OLLAMA_NUM_PARALLEL=\d+.*OLLAMA_MAX_LOADED_MODELS=2.*keep_alive of at least 6m/);
+    expect(engine.getOptimizationReport().recommendations.some((r) => r.type === 'capacity_plan')).toBe(true);
+    await engine.close();
+  });
+
+  it('gives no capacity plan without warm-up or before a day of history', () => {
+    const engine = new OptimizationEngine({ monitor: { sampleIntervalMs: false } });
+    expect(engine.monitor.getRecommendations().filter((r) => r.type === 'capacity_plan')).toEqual([]);
+    return engine.close();
+  });
+});
