@@ -89,6 +89,13 @@ export async function benchNabCv(home) {
   return out;
 }
 
+/** For bench/run.mjs: the estimate when NAB_HOME is set, else why it was not made. */
+export async function benchNabCvFromEnv() {
+  const home = process.env.NAB_HOME;
+  if (home === undefined || home === '') return 'not run: set NAB_HOME to the folder holding tools/nab and data/nab-dev';
+  return benchNabCv(path.resolve(home));
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const home = process.env.NAB_HOME;
   if (home === undefined || home === '') throw new Error('set NAB_HOME to the folder holding tools/nab and data/nab-dev');
