@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDetector } from './nab-detector.mjs';
+import { uniform } from './forecast-data.mjs'; // mulberry32: a reproducible bootstrap
 
 const product = (spec) => Object.entries(spec).reduce((grid, [key, values]) => grid.flatMap((g) => values.map((v) => ({ ...g, [key]: v }))), [{}]);
 
@@ -31,18 +32,6 @@ function crossValidate(scorer, series, grid, perSetting, keyOf) {
   }
   const { nab } = scorer.aggregate(pooled);
   return { standard: nab.standard, low_fp: nab.reward_low_FP_rate, low_fn: nab.reward_low_FN_rate, settings_chosen: chosen.size, standard_sd: bootstrapSd(scorer, pooled) };
-}
-
-/** Deterministic uniform generator (mulberry32), so that the bootstrap is reproducible. */
-function uniform(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
