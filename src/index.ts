@@ -39,3 +39,8 @@ export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {
   CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
 } from './stores/cache-store.js';
+// Forecasting and warm-up (issue 14)
+export { createSeasonalForecaster } from './forecast/seasonal-forecaster.js';
+export type { SeasonalForecaster, SeasonalForecasterOptions } from './forecast/seasonal-forecaster.js';
+export type { ModelWarmUpStats, WarmUpContext, WarmUpOptions, WarmUpRecord } from './forecast/warm-up.js';
+export type { WarmUpReport } from './forecast/engine-warm-up.js';
