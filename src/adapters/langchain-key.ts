@@ -175,20 +175,32 @@ function sha256(data: string | Uint8Array): string {
 /**
  * LangChain's `llmKey` without the entries that are not part of the request: a call given a signal
  * gets a `signal:{}` entry (`JSON.stringify` of an `AbortSignal`), which would split the cache
- * between calls that can be cancelled and calls that cannot. The entries are `name:JSON` joined by
- * commas; this splits them at top-level commas only, so a comma inside a value is never cut.
+ * between calls that can be cancelled and calls that cannot. Only that exact entry is dropped, so two
+ * different keys never become one.
  */
 export function stableLlmKey(llmKey: string): string {
   if (!llmKey.includes('signal:')) return llmKey;
   return splitEntries(llmKey).filter((entry) => entry !== 'signal:{}').join(',');
 }
 
+/** Entries are `name:JSON`: the name is raw text up to its first colon, the value is JSON (commas only inside strings or brackets). */
 function splitEntries(text: string): string[] {
   const entries: string[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    const colon = text.indexOf(':', start);
+    const end = colon === -1 ? text.length : valueEnd(text, colon + 1);
+    entries.push(text.slice(start, end));
+    start = end + 1;
+  }
+  return entries;
+}
+
+/** Index of the comma (or the end) after the JSON value starting at `from`. */
+function valueEnd(text: string, from: number): number {
   let depth = 0;
   let inString = false;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < text.length; i++) {
     const c = text[i];
     if (inString) {
       if (c === '\\') i++;
@@ -196,13 +208,9 @@ function splitEntries(text: string): string[] {
     } else if (c === '"') inString = true;
     else if (c === '{' || c === '[') depth++;
     else if (c === '}' || c === ']') depth--;
-    else if (c === ',' && depth === 0) {
-      entries.push(text.slice(start, i));
-      start = i + 1;
-    }
+    else if (c === ',' && depth === 0) return i;
   }
-  entries.push(text.slice(start));
-  return entries;
+  return text.length;
 }
 
 /**
