@@ -5,7 +5,7 @@ import { isOptimizerError } from '../errors.js';
 import type { CallOptions } from '../types.js';
 import { isFlattenedPrompt, stableLlmKey } from './langchain-key.js';
 import { checkEngine, resolveCacheOptions, type EngineCacheOptions, type ResolvedCacheOptions } from './langchain-options.js';
-import { isCompleteGeneration, restoreGeneration, storeGeneration, type StoredGeneration } from './langchain-values.js';
+import { decodeResult, encodeResult, isCompleteResult, restoreGeneration, storeGeneration } from './langchain-values.js';
 
 function notCalled(): never {
   throw new Error('EngineCache: lookups never run the model');
@@ -50,10 +50,10 @@ export class EngineCache extends BaseCache<Generation[]> {
   async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
     if (isFlattenedPrompt(prompt)) return null;
     try {
-      const stored = await this.#engine.optimizeAiCall<StoredGeneration[]>(prompt, this.#options.model, notCalled, {
+      const encoded = await this.#engine.optimizeAiCall<string>(prompt, this.#options.model, notCalled, {
         ...this.#callOptions(llmKey), cache: 'only-if-cached',
       });
-      return stored.map(restoreGeneration);
+      return decodeResult(encoded).generations.map(restoreGeneration);
     } catch (error) {
       if (isOptimizerError(error) && error.code === 'ERR_NOT_CACHED') return null;
       throw error;
@@ -63,9 +63,10 @@ export class EngineCache extends BaseCache<Generation[]> {
   /** Stores the generations of a complete answer; a truncated (`length`) or empty one is left out. */
   async update(prompt: string, llmKey: string, value: Generation[]): Promise<void> {
     if (isFlattenedPrompt(prompt) || !Array.isArray(value) || value.length === 0) return;
-    const stored = value.map(storeGeneration);
-    if (!stored.every((g) => isCompleteGeneration(g, this.#options.requireFinishReason))) return;
-    await this.#engine.optimizeAiCall(prompt, this.#options.model, () => stored, { ...this.#callOptions(llmKey), cache: 'refresh' });
+    const stored = { generations: value.map(storeGeneration) };
+    if (!isCompleteResult(stored, this.#options.requireFinishReason)) return;
+    const encoded = encodeResult(stored);
+    await this.#engine.optimizeAiCall(prompt, this.#options.model, () => encoded, { ...this.#callOptions(llmKey), cache: 'refresh' });
   }
 
   #callOptions(llmKey: string): CallOptions {

@@ -12,8 +12,8 @@ import {
   checkEngine, resolveChatModelOptions, type LangChainRequestOptimization, type OptimizedChatModelOptions, type ResolvedChatModelOptions,
 } from './langchain-options.js';
 import {
-  isCompleteChunks, isCompleteGeneration, restoreChunk, restoreResult, storeChunk, storeResult, usageOfMessage,
-  type StoredChunk, type StoredResult,
+  decodeResult, encodeResult, isCompleteChunks, isCompleteResult, restoreChunk, restoreResult, storeChunk, storeResult,
+  usageOfMessage, type StoredChunk,
 } from './langchain-values.js';
 import { requestSettings } from './ollama-options.js';
 
@@ -86,20 +86,14 @@ export class OptimizedChatModel<M extends BaseChatModel = BaseChatModel> extends
     const { optimization, signal, ...rest } = options as OptimizedChatModelCallOptions;
     const call = this.#call(messages, rest, optimization, signal);
     const require = this.#options.requireFinishReason;
-    const stored = await this.#engine.optimizeAiCall<StoredResult>(call.identity.prompt, call.identity.model, async (_p, _m, context) => {
+    const encoded = await this.#engine.optimizeAiCall<string>(call.identity.prompt, call.identity.model, async (_p, _m, context) => {
       const result = await this.inner._generate(messages, { ...rest, signal: context.signal }, undefined);
       context.signal.throwIfAborted();
       const value = storeResult(result);
       context.reportUsage(usageOfMessage(value.generations[0]?.message?.data));
-      return value;
-    }, {
-      ...call.options,
-      isComplete: (value) => {
-        const { generations } = value as StoredResult;
-        return generations.length > 0 && generations.every((g) => isCompleteGeneration(g, require));
-      },
-    });
-    const result = restoreResult(stored);
+      return encodeResult(value);
+    }, { ...call.options, isComplete: (value) => isCompleteResult(decodeResult(value as string), require) });
+    const result = restoreResult(decodeResult(encoded));
     mark(result, call.status.outcome);
     return result;
   }

@@ -70,6 +70,39 @@ export function restoreResult(stored: StoredResult): ChatResult {
   return result;
 }
 
+/**
+ * A result as one string, which the engine hands out as it is (a string cannot be changed), where an
+ * object would be `structuredClone`d on every hit: the JSON of everything but the answers' text,
+ * a newline (JSON never holds a raw one), then the texts themselves, so that a hit parses only the
+ * small metadata and slices the text (1 KB of answer costs the hit nothing to copy). Each caller
+ * gets new objects from it, so no caller can change what the next one gets.
+ */
+export function encodeResult(result: StoredResult): string {
+  const texts: string[] = [];
+  const generations = result.generations.map((generation) => {
+    const content = generation.message?.data['content'];
+    if (generation.message === undefined || typeof content !== 'string' || content !== generation.text) return { ...generation, len: -1 };
+    texts.push(content);
+    const { content: _content, ...data } = generation.message.data;
+    const { text: _text, ...rest } = generation;
+    return { ...rest, message: { type: generation.message.type, data }, len: content.length };
+  });
+  return `${JSON.stringify({ generations, llmOutput: result.llmOutput })}\n${texts.join('')}`;
+}
+
+export function decodeResult(encoded: string): StoredResult {
+  const newline = encoded.indexOf('\n');
+  const head = JSON.parse(encoded.slice(0, newline)) as { generations: (StoredGeneration & { len: number })[]; llmOutput?: Record<string, unknown> };
+  let at = newline + 1;
+  const generations = head.generations.map(({ len, ...generation }): StoredGeneration => {
+    if (len < 0 || generation.message === undefined) return generation;
+    const text = encoded.slice(at, (at += len));
+    generation.message.data['content'] = text;
+    return { ...generation, text };
+  });
+  return head.llmOutput === undefined ? { generations } : { generations, llmOutput: head.llmOutput };
+}
+
 /** One stream chunk as stored: the chunk's text, its message's fields, its generation info. */
 export interface StoredChunk {
   text: string;
@@ -122,6 +155,10 @@ export function isCompleteReason(reason: unknown, requireFinishReason: boolean):
 export function isCompleteGeneration(generation: StoredGeneration, requireFinishReason: boolean): boolean {
   const metadata = generation.message?.data['response_metadata'] as Record<string, unknown> | undefined;
   return isCompleteReason(finishReason(metadata, generation.generationInfo), requireFinishReason);
+}
+
+export function isCompleteResult(result: StoredResult, requireFinishReason: boolean): boolean {
+  return result.generations.length > 0 && result.generations.every((g) => isCompleteGeneration(g, requireFinishReason));
 }
 
 /** A stream is complete when the last finish reason it carried is a complete one. */
