@@ -20,9 +20,13 @@ const VOLATILE_PARAMS = new Set(['keep_alive', 'keepAlive', 'stream', 'signal'])
 /** Strings in non-text content blocks longer than this are keyed by their SHA-256 (images, audio, files). */
 const MAX_INLINE_CHARS = 256;
 
-/** What the engine keys one LangChain chat call by. */
+/**
+ * What the engine keys one LangChain chat call by. The messages and settings are handed over as
+ * JSON text (objects' fields sorted by {@link plainData}), which the engine keys as it keys any
+ * string: one native `JSON.stringify` instead of the engine's canonical walk of nested data.
+ */
 export interface LangChainIdentity {
-  readonly prompt: ChatMessage[];
+  readonly prompt: string;
   readonly model: string;
   readonly params: Record<string, unknown>;
 }
@@ -48,7 +52,7 @@ export function chatIdentity(model: KeyedModel, messages: readonly BaseMessage[]
   const invocation = modelParams(model, callOptions);
   const identifying = plainData(model._identifyingParams?.() ?? {}, 'model._identifyingParams()');
   const name = modelName(invocation, identifying, model);
-  return { prompt: keyedMessages(messages), model: name, params: { lc: model._llmType(), identifying, invocation, call } };
+  return { prompt: JSON.stringify(keyedMessages(messages)), model: name, params: { lc: JSON.stringify([model._llmType(), identifying, invocation, call]) } };
 }
 
 function modelParams(model: KeyedModel, callOptions: Record<string, unknown>): Record<string, unknown> {
@@ -157,9 +161,10 @@ export function plainData(value: unknown, path: string, hashLong = false, seen =
   if (Array.isArray(value)) {
     out = value.map((item, i) => plainData(item, `${path}[${i}]`, hashLong, seen) ?? null);
   } else {
+    // Fields in sorted order, so that the JSON of two equal objects is one text whatever order they were written in.
     const record: Record<string, unknown> = {};
-    for (const [field, item] of Object.entries(value)) {
-      const plain = plainData(item, `${path}.${field}`, hashLong, seen);
+    for (const field of Object.keys(value).sort()) {
+      const plain = plainData((value as Record<string, unknown>)[field], `${path}.${field}`, hashLong, seen);
       if (plain !== undefined) record[field] = plain;
     }
     out = record;

@@ -1,7 +1,7 @@
 import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isFlattenedPrompt, keyedMessages, plainData, stableLlmKey } from '../../src/adapters/langchain-key.js';
+import { chatIdentity, isFlattenedPrompt, keyedMessages, plainData, stableLlmKey } from '../../src/adapters/langchain-key.js';
 
 /** LangChain's own `_getSerializedCacheKeyParametersForCall` formula (language_models/base.ts). */
 function llmKeyOf(params: Record<string, unknown>): string {
@@ -74,6 +74,24 @@ describe('plainData', () => {
   it('is what JSON would send for JSON data', () => {
     fc.assert(fc.property(json, (value) => {
       expect(plainData(value, 'v')).toEqual(JSON.parse(JSON.stringify(value)) as unknown);
+    }));
+  });
+});
+
+describe('chatIdentity', () => {
+  const model = { _llmType: () => 'fake', invocationParams: (o: unknown) => ({ model: 'm', options: { temperature: 0 }, o }) };
+
+  it('is one key for the same data written in any field order, and a different key for different data', () => {
+    const entries = fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })), { selector: ([k]) => k, maxLength: 6 });
+    fc.assert(fc.property(entries, entries, (a, b) => {
+      const args = Object.fromEntries(a);
+      const reversed = Object.fromEntries([...a].reverse());
+      const call = (value: Record<string, unknown>) => [new AIMessage({ content: '', tool_calls: [{ name: 't', args: value, id: 'c1' }] })];
+      expect(chatIdentity(model, call(args), { extra: args })).toEqual(chatIdentity(model, call(reversed), { extra: reversed }));
+      const other = Object.fromEntries(b);
+      if (JSON.stringify(plainData(args, 'a')) !== JSON.stringify(plainData(other, 'b'))) {
+        expect(chatIdentity(model, call(args), {})).not.toEqual(chatIdentity(model, call(other), {}));
+      }
     }));
   });
 });
