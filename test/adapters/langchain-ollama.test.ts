@@ -88,6 +88,18 @@ describe('withOptimization(new ChatOllama(…), engine) against the loopback ser
     expect(chunks.length).toBeGreaterThan(2);
   });
 
+  it('sends bound tools to the server the way ChatOllama does, and keys on them', async () => {
+    const { engine, chat, sent, server } = await setup();
+    const model = withOptimization(chat(), engine);
+    const tool = (name: string) => ({ type: 'function' as const, function: { name, description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } });
+    await model.bindTools([tool('weather')]).invoke('Weather in Oslo?');
+    await model.bindTools([tool('weather')]).invoke('Weather in Oslo?');
+    await model.bindTools([tool('forecast')]).invoke('Weather in Oslo?');
+    expect(sent()).toBe(2);
+    const bodies = server.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as { tools?: { function: { name: string } }[] });
+    expect(bodies.map((b) => b.tools?.[0]?.function.name)).toEqual(['weather', 'forecast']);
+  });
+
   it('keeps scopes apart', async () => {
     const { engine, chat, sent } = await setup();
     const a = withOptimization(chat(), engine, { scope: 'tenant-a' });

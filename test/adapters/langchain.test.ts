@@ -229,6 +229,31 @@ describe('withOptimization: a chat model whose invoke, batch and stream go throu
     expect(inner.calls).toBe(3);
   });
 
+  it('with requireFinishReason, stores no answer that names no finish reason', async () => {
+    const engine = newEngine();
+    const inner = new FakeListChatModel({ responses: ['a', 'b'] });
+    const model = withOptimization(inner, engine, { requireFinishReason: true });
+    expect((await model.invoke('hi')).content).toBe('a');
+    expect((await model.invoke('hi')).content).toBe('b');
+    expect((await withOptimization(inner, engine).invoke('hi')).content).toBe('a');
+    expect((await withOptimization(inner, engine).invoke('hi')).content).toBe('a');
+  });
+
+  it('lets a caller give up on a shared call without ending it for the others', async () => {
+    const engine = newEngine();
+    const inner = new FakeListChatModel({ responses: ['shared'], sleep: 20 });
+    const spy = vi.spyOn(inner, '_generate');
+    const model = withOptimization(inner, engine);
+    const controller = new AbortController();
+    const leaving = model.invoke('hi', { signal: controller.signal });
+    const staying = model.invoke('hi');
+    controller.abort(new Error('caller left'));
+    await expect(leaving).rejects.toThrow();
+    expect((await staying).content).toBe('shared');
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect((await model.invoke('hi')).response_metadata['optimization']).toEqual({ outcome: 'hit' });
+  });
+
   it('rejects bad options naming them', () => {
     const engine = newEngine();
     const inner = new CountingModel({ responses: ['unused'] });
