@@ -226,6 +226,23 @@ describe('withOptimization: streams', () => {
     expect(wholeSpy).toHaveBeenCalledTimes(2);
   });
 
+  it('serves streamEvents (v2) from the same recorded stream', async () => {
+    const engine = newEngine();
+    const inner = new FakeListChatModel({ responses: ['evented', 'never'] });
+    const spy = vi.spyOn(inner, '_streamResponseChunks');
+    const model = withOptimization(inner, engine);
+    const read = async () => {
+      let out = '';
+      for await (const event of model.streamEvents('hi', { version: 'v2' })) {
+        if (event.event === 'on_chat_model_stream') out += String((event.data as { chunk: { content: string } }).chunk.content);
+      }
+      return out;
+    };
+    expect(await read()).toBe('evented');
+    expect(await read()).toBe('evented');
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
   it('keeps a stream entry apart from an invoke entry of the same call', async () => {
     const engine = newEngine();
     const inner = new FakeListChatModel({ responses: ['abc'] });
