@@ -33,6 +33,8 @@ await section('monitor', async () => (await import('./monitor.mjs')).benchMonito
 await section('anomaly_cross_validation', async () => (await import('./nab-cv.mjs')).benchNabCvFromEnv());
 await section('forecast_mase', async () => (await import('./forecast.mjs')).benchForecast());
 await section('warm_up_simulated_week', async () => (await import('./warm-up.mjs')).benchWarmUp());
+await section('langchain_hit_path_200_chars', async () => (await import('./langchain.mjs')).benchLangChainHits());
+await section('langchain_miss_overhead', async () => (await import('./langchain.mjs')).benchLangChainMisses());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

@@ -80,7 +80,7 @@ export function requestSettings(defaults: OllamaCallSettings, field: unknown): R
   return merged;
 }
 
-function checkSettings(settings: OllamaCallSettings): OllamaCallSettings {
+export function checkSettings(settings: OllamaCallSettings): OllamaCallSettings {
   const out: OllamaCallSettings = {};
   if (settings.scope !== undefined) out.scope = validateScope(settings.scope);
   if (settings.ttlMs !== undefined) out.ttlMs = positiveNumber('ttlMs', settings.ttlMs, 0);

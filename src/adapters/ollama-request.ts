@@ -6,7 +6,7 @@ import type { ChatMessage, TokenUsage } from '../types.js';
 const VOLATILE = new Set(['model', 'prompt', 'messages', 'input', 'stream', 'keep_alive', 'optimization']);
 
 /** `options` that only change how the model runs (threads, GPU placement, memory mapping), not what it says. */
-const RESOURCE_OPTIONS = new Set(['num_thread', 'num_gpu', 'main_gpu', 'low_vram', 'use_mmap', 'use_mlock', 'numa']);
+export const RESOURCE_OPTIONS = new Set(['num_thread', 'num_gpu', 'main_gpu', 'low_vram', 'use_mmap', 'use_mlock', 'numa']);
 
 /** What the engine keys one Ollama request by. */
 export interface OllamaIdentity {
