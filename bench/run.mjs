@@ -30,6 +30,8 @@ await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRed
 await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
+await section('adapters_hit_200_chars', async () => (await import('./adapters-hit.mjs')).benchAdapterHits());
+await section('adapters_first_hit_after_miss', async () => (await import('./adapters-hit.mjs')).benchFirstHit());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');
