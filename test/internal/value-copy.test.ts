@@ -6,7 +6,12 @@ import { copyStored, storedCopy } from '../../src/internal/value-copy.js';
 function objectNodes(value: unknown, out: object[] = []): object[] {
   if (typeof value !== 'object' || value === null) return out;
   out.push(value);
-  if (value instanceof Map) for (const [k, v] of value) (objectNodes(k, out), objectNodes(v, out));
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      objectNodes(k, out);
+      objectNodes(v, out);
+    }
+  }
   else if (!ArrayBuffer.isView(value)) for (const child of Object.values(value)) objectNodes(child, out);
   return out;
 }
