@@ -35,8 +35,8 @@ const stubClient = {
 };
 
 /**
- * Extra contenders (the OpenAI adapter adds its own) each get `(texts) => { warm, hit }`: `warm`
- * fills the cache for every text, `hit` is one timed call.
+ * Extra contenders (the OpenAI adapter adds its own) are `async (engine) => ({ warm, hit, close? })`:
+ * `warm` fills the cache for a text, `hit` is one timed call, `close` runs after the race.
  */
 export async function benchAdapterHits(extra = {}) {
   const texts = templates(200);
@@ -68,6 +68,7 @@ export async function benchAdapterHits(extra = {}) {
     slice_plain_context: () => timePlain(() => plain.slice()),
     slice_frozen_context: () => timePlain(() => frozen.slice(), 500),
   });
+  for (const { close } of Object.values(contenders)) await close?.();
   await engine.close();
   const out = { prompt_chars: 200, response: `${TEXT.length}-char text, Ollama's fields, context of ${CONTEXT_TOKENS} token ids` };
   for (const [name, ns] of Object.entries(medians)) {

@@ -32,6 +32,8 @@ await section('anomaly_detector', async () => (await import('./anomaly.mjs')).be
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
 await section('adapters_hit_200_chars', async () => (await import('./adapters-hit.mjs')).benchAdapterHits());
 await section('adapters_first_hit_after_miss', async () => (await import('./adapters-hit.mjs')).benchFirstHit());
+await section('openai_hit_200_chars', async () => (await import('./openai.mjs')).benchOpenAiHits());
+await section('openai_miss_overhead', async () => (await import('./openai.mjs')).benchOpenAiMiss());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');
