@@ -145,6 +145,24 @@ describe('withOptimization (openai): the real openai client against the loopback
     expect(sent('/v1/chat/completions')).toHaveLength(2);
   });
 
+  it('rejects a stream the server refuses with the client\'s own error, and stores nothing', async () => {
+    const { openai } = await setup();
+    await expect(openai.chat.completions.create({ model: 'missing', messages, stream: true })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(openai.chat.completions.create({ model: 'missing', messages, stream: true })).rejects.toMatchObject({ status: 404 });
+    expect(sent('/v1/chat/completions')).toHaveLength(2);
+  });
+
+  it("ends only this caller's wait on its own signal; the shared request completes for the others", async () => {
+    const { openai } = await setup({ latencyMs: 50 });
+    const controller = new AbortController();
+    const leaving = openai.chat.completions.create({ model: MODEL, messages }, { signal: controller.signal });
+    const staying = openai.chat.completions.create({ model: MODEL, messages });
+    controller.abort(new Error('caller left'));
+    await expect(leaving).rejects.toThrow('caller left');
+    expect((await staying).choices[0]?.finish_reason).toBe('stop');
+    expect(sent('/v1/chat/completions')).toHaveLength(1);
+  });
+
   it('ends only this consumer on stream.controller.abort(), like an openai Stream', async () => {
     const { openai } = await setup({ chunkDelayMs: 5 });
     const stream = await openai.chat.completions.create({ model: MODEL, messages, stream: true });
