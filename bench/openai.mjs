@@ -88,7 +88,13 @@ export async function benchOpenAiMiss(pairs = 300) {
   };
   for (const fn of Object.values(calls)) for (let i = 0; i < 20; i++) await time(fn);
   const samples = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
-  for (let i = 0; i < pairs; i++) for (const [name, fn] of Object.entries(calls)) samples[name].push(await time(fn));
+  // Whole calls and streams in separate loops, each pair in alternating order: a call's latency
+  // depends on what the connection did just before, which must not favour either side.
+  for (const [a, b] of [['engine', 'bare'], ['engine_stream', 'bare_stream']]) {
+    for (let i = 0; i < pairs; i++) {
+      for (const name of i % 2 === 0 ? [a, b] : [b, a]) samples[name].push(await time(calls[name]));
+    }
+  }
   const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
   const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
   const misses = engine.getCacheStats().cache.model_calls;
