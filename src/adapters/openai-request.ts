@@ -62,7 +62,7 @@ const DATA_URL = /^data:[^,]{0,100},/;
 
 /** `image_url` parts with a `data:` URL keyed by the sha256 of the URL (a megabyte of base64 costs 71 characters of key). */
 function hashImages(messages: unknown): unknown {
-  if (!Array.isArray(messages)) return messages;
+  if (!Array.isArray(messages) || !messages.some((m: unknown) => Array.isArray((m as { content?: unknown } | null)?.content))) return messages;
   return messages.map((message: unknown) => {
     const content = (message as { content?: unknown } | null)?.content;
     if (!Array.isArray(content)) return message;

@@ -126,7 +126,18 @@ function overlay<O extends object>(target: O, own: Record<string, unknown>): O {
   });
 }
 
-async function run(
+/** Never throws: bad input becomes a rejection, as the client's own `create` does. */
+function run(
+  engine: OptimizationEngine, resolved: Resolved, api: OpenAiApi, original: Create, request: Record<string, unknown>, requestOptions: Options | undefined,
+): Promise<unknown> {
+  try {
+    return start(engine, resolved, api, original, request, requestOptions);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function start(
   engine: OptimizationEngine, resolved: Resolved, api: OpenAiApi, original: Create, request: Record<string, unknown>, requestOptions: Options | undefined,
 ): Promise<unknown> {
   const { optimization, ...body } = plainObject('body', request) ?? {};
@@ -136,11 +147,13 @@ async function run(
   const { signal, ...upstream } = plainObject('options', requestOptions) ?? {};
   const callerSignal = (signal as AbortSignal | undefined) ?? settings.signal;
   if (body['stream'] === true && api !== 'embedding') return stream(engine, identity, settings, callerSignal, (context) => open(original, body, upstream, context));
+  const call = callOptions(identity, settings, callerSignal);
+  if (api !== 'embedding') call.isComplete = isCompleteCompletion;
   return engine.optimizeAiCall(identity.prompt, identity.model, async (_p, _m, context) => {
     const response = await original({ ...body }, { ...upstream, signal: context.signal });
     context.reportUsage(openAiUsage(response));
     return response;
-  }, { ...callOptions(identity, settings, callerSignal), ...(api === 'embedding' ? {} : { isComplete: isCompleteCompletion }) });
+  }, call);
 }
 
 function callOptions(identity: OpenAiIdentity, settings: RequestOptimization, signal: AbortSignal | undefined): CallOptions {
