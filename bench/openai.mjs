@@ -67,7 +67,9 @@ export async function benchOpenAiHits() {
 /**
  * What a miss adds to the bare client's call: fresh prompts, a server that answers at once. The
  * loopback round trip varies by milliseconds on a shared machine, so the two are interleaved call by
- * call (engine, bare, engine, …) and the difference is taken over the medians of many pairs.
+ * call (engine, bare, engine, …) and the difference is taken over the medians of many pairs. CPU
+ * time (`process.cpuUsage`, the in-process server's included on both sides) is reported too: on a
+ * loaded machine wall time stretches every CPU microsecond by the run queue's length.
  */
 export async function benchOpenAiMiss(pairs = 300) {
   const { server, client } = await loopback();
@@ -75,9 +77,13 @@ export async function benchOpenAiMiss(pairs = 300) {
   const openai = withOptimization(client, engine);
   let n = 0;
   const prompt = () => `miss ${n++} ${'context '.repeat(20)}`;
-  const time = async (fn) => {
+  const cpu = Object.fromEntries(['engine', 'bare', 'engine_stream', 'bare_stream'].map((k) => [k, []]));
+  const time = async (fn, name) => {
     const start = process.hrtime.bigint();
+    const used = process.cpuUsage();
     await fn(prompt());
+    const { user, system } = process.cpuUsage(used);
+    if (name !== undefined) cpu[name].push((user + system) * 1000);
     return Number(process.hrtime.bigint() - start);
   };
   const calls = {
@@ -92,11 +98,12 @@ export async function benchOpenAiMiss(pairs = 300) {
   // depends on what the connection did just before, which must not favour either side.
   for (const [a, b] of [['engine', 'bare'], ['engine_stream', 'bare_stream']]) {
     for (let i = 0; i < pairs; i++) {
-      for (const name of i % 2 === 0 ? [a, b] : [b, a]) samples[name].push(await time(calls[name]));
+      for (const name of i % 2 === 0 ? [a, b] : [b, a]) samples[name].push(await time(calls[name], name));
     }
   }
   const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
   const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
   const misses = engine.getCacheStats().cache.model_calls;
   await engine.close();
   await server.close();
@@ -110,6 +117,10 @@ export async function benchOpenAiMiss(pairs = 300) {
     bare_client_stream_ns: Math.round(m.bare_stream),
     stream_overhead_us: Math.round((m.engine_stream - m.bare_stream) / 100) / 10,
     stream_ratio_vs_bare_client: Math.round((m.engine_stream / m.bare_stream) * 100) / 100,
+    cpu_engine_miss_us: Math.round(c.engine / 1000),
+    cpu_bare_client_us: Math.round(c.bare / 1000),
+    cpu_overhead_us: Math.round((c.engine - c.bare) / 1000),
+    cpu_stream_overhead_us: Math.round((c.engine_stream - c.bare_stream) / 1000),
     model_calls: misses,
   };
 }
