@@ -43,8 +43,11 @@ export function storedCopy<T>(value: T): T {
 
 /**
  * A private copy of a value: the same data, no node shared with `value` (strings and other
- * primitives are immutable and shared). Fast for a value {@link storedCopy} made; `structuredClone`
- * for any other, or for any part that was not noted.
+ * primitives are immutable and shared). Fastest for a value {@link storedCopy} made; a value that
+ * was not noted (an `exec` result, a live stream chunk) is copied by walking its plain objects and
+ * arrays, with `structuredClone` for every other node (a `Date`, a `Map`, a class instance, a typed
+ * array, an array with extra properties, anything deeper than {@link MAX_DEPTH}; a cyclic value
+ * whole). Throws a `DataCloneError` where `structuredClone` would (a function or a symbol inside).
  */
 export function copyStored<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
@@ -96,7 +99,7 @@ function copyNode(node: object, kind: Kind | undefined): unknown {
     for (let i = 0; i < array.length; i++) out[i] = copyChild(array[i]);
     return out;
   }
-  if (kind === undefined) return structuredClone(node);
+  if (kind === undefined) return copyWhole(node);
   // A spread defines own properties (an own `__proto__` key stays a key) and never runs a setter.
   const out: Record<string, unknown> = { ...(node as Record<string, unknown>) };
   for (let i = 0; i < kind.length; i++) {
@@ -108,4 +111,50 @@ function copyNode(node: object, kind: Kind | undefined): unknown {
 
 function copyChild(value: unknown): unknown {
   return typeof value !== 'object' || value === null ? value : copyNode(value, kinds.get(value));
+}
+
+/** Thrown when a value nobody noted turns out to be cyclic: `structuredClone` keeps its shape. */
+const CYCLE = new Error('cyclic value');
+
+function copyWhole(node: object): unknown {
+  try {
+    return copyUnnoted(node, []);
+  } catch (error) {
+    if (error === CYCLE) return structuredClone(node);
+    throw error;
+  }
+}
+
+/** A node nobody noted: plain objects key by key and plain arrays index by index (holes kept), the rest cloned. */
+function copyUnnoted(node: object, path: object[]): unknown {
+  if (path.includes(node)) throw CYCLE;
+  if (path.length < MAX_DEPTH) {
+    const proto: unknown = Object.getPrototypeOf(node);
+    if (Array.isArray(node) && proto === Array.prototype && !hasExtraKeys(node)) {
+      path.push(node);
+      const out = new Array<unknown>(node.length);
+      for (let i = 0; i < node.length; i++) if (i in node) out[i] = copyLoose((node as unknown[])[i], path);
+      path.pop();
+      return out;
+    }
+    if (proto === Object.prototype) {
+      path.push(node);
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(node)) {
+        const child = copyLoose((node as Record<string, unknown>)[key], path);
+        if (key === '__proto__') Object.defineProperty(out, key, { value: child, writable: true, enumerable: true, configurable: true });
+        else out[key] = child;
+      }
+      path.pop();
+      return out;
+    }
+  }
+  return structuredClone(node);
+}
+
+function copyLoose(value: unknown, path: object[]): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') throw new DOMException(`A ${typeof value} could not be cloned`, 'DataCloneError');
+  if (typeof value !== 'object' || value === null) return value;
+  const kind = kinds.get(value);
+  return kind === undefined ? copyUnnoted(value, path) : copyNode(value, kind);
 }

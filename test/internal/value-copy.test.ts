@@ -80,6 +80,32 @@ describe('storedCopy and copyStored', () => {
     expectPrivate(copy, fresh);
   });
 
+  it('copy values that were never stored like structuredClone does (anything fast-check makes), sharing nothing', () => {
+    const anything = fc.anything({
+      maxDepth: 4, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true,
+      withSparseArray: true, withNullPrototype: true, withObjectString: true, withBoxedValues: true,
+    });
+    fc.assert(fc.property(anything, (value) => {
+      const copy = copyStored(value);
+      expect(copy).toStrictEqual(structuredClone(value));
+      expectPrivate(copy, value);
+    }));
+  });
+
+  it('keep the shape of a cyclic value never stored (structuredClone copies it whole)', () => {
+    const cyclic: Record<string, unknown> = { list: [1] };
+    cyclic['self'] = cyclic;
+    const copy = copyStored(cyclic);
+    expect(copy['self']).toBe(copy);
+    expect(copy).not.toBe(cyclic);
+    expect(copy).toStrictEqual(structuredClone(cyclic));
+  });
+
+  it('refuse a function or a symbol inside a value never stored, as structuredClone does', () => {
+    expect(() => copyStored({ list: [{ f: () => 1 }] })).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
+    expect(() => copyStored([Symbol('s')])).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
+  });
+
   it('pass primitives through and refuse what structuredClone refuses', () => {
     expect(storedCopy('text')).toBe('text');
     expect(copyStored(42)).toBe(42);
