@@ -35,6 +35,10 @@ await section('forecast_mase', async () => (await import('./forecast.mjs')).benc
 await section('warm_up_simulated_week', async () => (await import('./warm-up.mjs')).benchWarmUp());
 await section('langchain_hit_path_200_chars', async () => (await import('./langchain.mjs')).benchLangChainHits());
 await section('langchain_miss_overhead', async () => (await import('./langchain.mjs')).benchLangChainMisses());
+await section('adapters_hit_200_chars', async () => (await import('./adapters-hit.mjs')).benchAdapterHits());
+await section('adapters_first_hit_after_miss', async () => (await import('./adapters-hit.mjs')).benchFirstHit());
+await section('openai_hit_200_chars', async () => (await import('./openai.mjs')).benchOpenAiHits());
+await section('openai_miss_overhead', async () => (await import('./openai.mjs')).benchOpenAiMiss());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

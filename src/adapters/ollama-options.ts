@@ -55,7 +55,8 @@ export interface ResolvedOllamaOptions {
   readonly maxEmbedBatch: number;
 }
 
-const SETTINGS = ['scope', 'ttlMs', 'cache', 'staleIfError', 'replay'] as const;
+/** The settings every adapter call takes (shared with the OpenAI adapter). */
+export const SETTINGS = ['scope', 'ttlMs', 'cache', 'staleIfError', 'replay'] as const;
 
 export function resolveOllamaOptions(options: OllamaOptimizationOptions): ResolvedOllamaOptions {
   const record = plainObject('options', options);

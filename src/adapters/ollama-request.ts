@@ -18,8 +18,10 @@ export interface OllamaIdentity {
 /** Every output-affecting field of a request except the prompt, with images reduced to content hashes. */
 function keyParams(api: string, request: object): Record<string, unknown> {
   const params: Record<string, unknown> = { api };
-  for (const [field, value] of Object.entries(request)) {
-    if (VOLATILE.has(field) || value === undefined) continue;
+  const fields = request as Record<string, unknown>;
+  for (const field in fields) {
+    const value = fields[field];
+    if (!Object.hasOwn(fields, field) || VOLATILE.has(field) || value === undefined) continue;
     if (field === 'images') params[field] = hashImages(value as (Uint8Array | string)[]);
     else if (field === 'options') params[field] = outputOptions(value as Record<string, unknown>);
     else params[field] = value;
@@ -27,10 +29,15 @@ function keyParams(api: string, request: object): Record<string, unknown> {
   return params;
 }
 
+/** The options without those that only place the work; the caller's own object when it has none (the key is made at once, before any await). */
 function outputOptions(options: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(options)) if (!RESOURCE_OPTIONS.has(name)) out[name] = value;
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const name in options) {
+    if (!RESOURCE_OPTIONS.has(name) || !Object.hasOwn(options, name)) continue;
+    out ??= { ...options };
+    delete out[name];
+  }
+  return out ?? options;
 }
 
 /**
