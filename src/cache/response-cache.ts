@@ -86,6 +86,8 @@ export interface WriteMeta {
   execMs?: number;
   tokens?: number;
   key?: string | undefined;
+  /** Store `value` itself, not a copy (`values: 'shared'`). */
+  shared?: boolean;
 }
 
 const internalsOf = new WeakMap<ResponseCache, CacheInternals>();
@@ -257,7 +259,7 @@ export class ResponseCache {
     if (!Number.isFinite(bytes) || bytes > this.#options.maxEntryBytes || !isStorable(value)) return undefined;
     let stored: unknown = value;
     try {
-      if (typeof value === 'object' && value !== null) stored = structuredClone(value);
+      if (typeof value === 'object' && value !== null && meta.shared !== true) stored = structuredClone(value);
     } catch {
       return undefined;
     }

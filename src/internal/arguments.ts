@@ -1,4 +1,4 @@
-import type { CacheMode, CallOptions, CallStatus, Prompt } from '../types.js';
+import type { CacheMode, CallOptions, CallStatus, Prompt, ValueMode } from '../types.js';
 import { describe, describeType, oneOf } from './validate.js';
 
 /** Checks of the arguments of a call; each names what was wrong and what it received. */
@@ -42,6 +42,10 @@ export function validateCacheMode(mode: unknown): CacheMode {
   return oneOf('cache', mode, MODES, 'default');
 }
 
+export function validateValueMode(mode: unknown): ValueMode {
+  return oneOf('values', mode, ['copy', 'shared'], 'copy');
+}
+
 export function validateSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) throw new TypeError(`\`signal\` must be an AbortSignal, received ${describe(signal)}`);
@@ -62,7 +66,7 @@ export function validateIsComplete(options: { readonly isComplete?: unknown }): 
   }
 }
 
-const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete']);
+const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete', 'values']);
 
 /** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
 export function checkCallOptions(options: unknown, reserved: string): void {
