@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     ollama: 'src/ollama.ts',
+    'ai-sdk': 'src/ai-sdk.ts',
     http: 'src/http.ts',
     redis: 'src/redis.ts',
     testing: 'src/testing.ts',
