@@ -1,4 +1,4 @@
-import { generateText, streamText, wrapLanguageModel, type ModelMessage } from 'ai';
+import { generateText, jsonSchema, streamText, tool as aiTool, wrapLanguageModel, type ModelMessage, type ToolSet } from 'ai';
 import { convertArrayToReadableStream, MockLanguageModelV4 } from 'ai/test';
 import * as ai6 from 'ai-v6';
 import { MockLanguageModelV3 } from 'ai-v6/test';
@@ -96,7 +96,8 @@ describe('optimizationMiddleware: generateText (AI SDK 7, v4 mock model)', () =>
 
   it('keys tools and tool choice', async () => {
     const { calls, model } = setup();
-    const tool = (description: string) => ai6.tool({ description, inputSchema: ai6.jsonSchema({ type: 'object', properties: {} }) });
+    // AI SDK 7's tool types reject a tool without `execute` under exactOptionalPropertyTypes; the runtime takes it.
+    const tool = (description: string) => aiTool({ description, inputSchema: jsonSchema<{ city?: string }>({ type: 'object', properties: { city: { type: 'string' } } }) }) as unknown as ToolSet[string];
     await generateText({ model, prompt: 'Weather?', tools: { weather: tool('Weather now') } });
     await generateText({ model, prompt: 'Weather?', tools: { weather: tool('Weather now') } });
     expect(calls.generate).toBe(1);
@@ -154,7 +155,7 @@ describe('optimizationMiddleware: generateText (AI SDK 7, v4 mock model)', () =>
         finishReason: { unified: 'tool-calls' as const, raw: 'tool_calls' }, usage, warnings: [],
       }),
     });
-    const tools = { weather: ai6.tool({ inputSchema: ai6.jsonSchema({ type: 'object', properties: {} }) }) };
+    const tools = { weather: aiTool({ inputSchema: jsonSchema<{ city?: string }>({ type: 'object', properties: { city: { type: 'string' } } }) }) as unknown as ToolSet[string] };
     for (const storeToolCalls of [true, false]) {
       const model = wrapLanguageModel({ model: mock, middleware: optimizationMiddleware({ engine, storeToolCalls, scope: String(storeToolCalls) }) });
       calls = 0;
