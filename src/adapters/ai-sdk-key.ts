@@ -15,12 +15,12 @@ const VOLATILE = new Set(['abortSignal', 'headers']);
  * The settings a call usually has, in a fixed order with a one-letter tag each, so that the common
  * call is keyed without sorting its fields or serializing them as JSON. `prompt` is keyed apart.
  */
-const KNOWN: readonly (readonly [field: string, tag: string])[] = [
-  ['maxOutputTokens', 'M'], ['temperature', 'T'], ['topP', 'P'], ['topK', 'K'], ['presencePenalty', 'R'],
-  ['frequencyPenalty', 'F'], ['seed', 'S'], ['stopSequences', 'Q'], ['responseFormat', 'J'], ['tools', 'U'],
-  ['toolChoice', 'C'], ['reasoning', 'Z'], ['includeRawChunks', 'W'], ['providerOptions', 'O'],
-];
-const KNOWN_FIELDS = new Set([...KNOWN.map(([field]) => field), 'prompt']);
+const KNOWN = [
+  'maxOutputTokens', 'temperature', 'topP', 'topK', 'presencePenalty', 'frequencyPenalty', 'seed', 'stopSequences',
+  'responseFormat', 'tools', 'toolChoice', 'reasoning', 'includeRawChunks', 'providerOptions',
+] as const;
+const TAGS = 'MTPKRFSQJUCZWO';
+const KNOWN_FIELDS = new Set<string>([...KNOWN, 'prompt']);
 
 /** The model a call goes to, as the key sees it. */
 export interface KeyedModel {
@@ -38,9 +38,10 @@ export interface KeyedModel {
  */
 export function callKeyText(model: KeyedModel, params: Readonly<Record<string, unknown>>): string {
   let text = `ai-sdk:${value(model.specificationVersion)}${value(model.provider)}`;
-  for (const [field, tag] of KNOWN) {
+  for (let i = 0; i < KNOWN.length; i++) {
+    const field = KNOWN[i] as string;
     const v = field === 'providerOptions' ? ownOptionsRemoved(params[field]) : params[field];
-    if (v !== undefined) text += tag + value(v);
+    if (v !== undefined) text += TAGS[i] + value(v);
   }
   text += unknownFields(params);
   return text + prompt(params['prompt']);

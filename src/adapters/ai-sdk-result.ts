@@ -37,7 +37,9 @@ export function copy(value: unknown): unknown {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Data = {};
-  for (const field in value) {
+  const fields = Object.keys(value);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as string;
     const v = (value as Data)[field];
     if (v !== undefined) out[field] = copy(v);
   }
@@ -91,25 +93,67 @@ function dateOf(timestamp: unknown): unknown {
 
 /** How a caller's copy of a stored answer is finished: its metadata, and which usage it reports. */
 export interface Delivery {
+  /** This caller's own object: it becomes its `providerMetadata.llmOptimizationEngine`. */
   readonly metadata: CacheMetadata;
   /** Report zero usage (a hit or a coalesced call with `hitUsage: 'zero'`). */
   readonly zeroUsage: boolean;
 }
 
-/** A caller's own copy of a stored generate result, with its cache metadata. */
+/**
+ * A caller's answer from a stored generate result: a copy-on-write shell. Its own top-level object,
+ * content (array and parts), response (with a new `Date`) and provider metadata object; the parts no
+ * caller has reason to change (finish reason, usage, warnings, the provider's metadata entries) are
+ * the stored, frozen ones, so a caller who tries gets a `TypeError` and the next caller is unaffected.
+ */
 export function deliveredResult(stored: Data, delivery: Delivery): Data {
-  const out = copy(stored) as Data;
-  const response = out['response'] as Data | undefined;
-  if (response !== undefined) response['timestamp'] = dateOf(response['timestamp']);
-  return finish(out, stored['usage'], delivery);
+  sealed(stored);
+  const out: Data = {};
+  const fields = Object.keys(stored);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as string;
+    const v = stored[field];
+    if (field === 'content') out[field] = copyContent(v as readonly Data[]);
+    else if (field === 'response') out[field] = responseOut(v as Data);
+    else if (field !== 'usage' && field !== 'providerMetadata') out[field] = v;
+  }
+  return finish(out, stored, delivery);
+}
+
+/** A stored answer read back from a shared store is a fresh object: frozen once, like one stored here. */
+function sealed(stored: Data): void {
+  if (!Object.isFrozen(stored)) deepFreeze(stored);
+}
+
+/** Content parts, a text part (the usual answer) copied without walking it. */
+function copyContent(content: readonly Data[]): Data[] {
+  const out = new Array<Data>(content.length);
+  for (let i = 0; i < content.length; i++) {
+    const part = content[i] as Data;
+    out[i] = part['type'] === 'text' && Object.keys(part).length === 2 ? { type: 'text', text: part['text'] } : (copy(part) as Data);
+  }
+  return out;
+}
+
+function responseOut(response: Data): Data {
+  const out: Data = {};
+  for (const field of Object.keys(response)) out[field] = field === 'timestamp' ? dateOf(response[field]) : response[field];
+  return out;
 }
 
 /** A caller's own copy of a stored stream part; the `finish` part carries the cache metadata. */
 export function deliveredPart(stored: Data, delivery: Delivery): Data {
-  if (stored['type'] === 'error') return stored;
-  const out = copy(stored) as Data;
-  if (out['type'] === 'response-metadata') out['timestamp'] = dateOf(out['timestamp']);
-  return out['type'] === 'finish' ? finish(out, stored['usage'], delivery) : out;
+  const type = stored['type'];
+  if (type === 'error') return stored;
+  if (type === 'text-delta' && Object.keys(stored).length === 3) return { type, id: stored['id'], delta: stored['delta'] };
+  if (type !== 'finish') {
+    const out = copy(stored) as Data;
+    if (type === 'response-metadata') out['timestamp'] = dateOf(out['timestamp']);
+    return out;
+  }
+  sealed(stored);
+  const out: Data = {};
+  for (const field of Object.keys(stored)) if (field !== 'usage' && field !== 'providerMetadata') out[field] = stored[field];
+  return finish(out, stored, delivery);
 }
 
 /** Adds the cache metadata to an answer this call got from the model itself (a miss or a bypass). */
@@ -117,12 +161,24 @@ export function withMetadata(result: Data, metadata: CacheMetadata): Data {
   return { ...result, providerMetadata: { ...(result['providerMetadata'] as Data | undefined), [NAMESPACE]: metadata } };
 }
 
-function finish(out: Data, usage: unknown, delivery: Delivery): Data {
-  const metadata: CacheMetadata = { ...delivery.metadata };
-  if (delivery.metadata.outcome === 'hit' || delivery.metadata.outcome === 'coalesced') metadata.cachedUsage = cachedUsage(usage);
-  if (delivery.zeroUsage && usage !== undefined) out['usage'] = zeroed(usage);
-  out['providerMetadata'] = { ...(out['providerMetadata'] as Data | undefined), [NAMESPACE]: metadata };
+/** Sets a copy's usage (zeroed for a hit) and provider metadata (the stored one's plus the cache's). */
+function finish(out: Data, stored: Data, delivery: Delivery): Data {
+  const usage = stored['usage'];
+  // Built for this caller alone (see `metadataOf`): completed in place.
+  const { metadata } = delivery;
+  if (metadata.outcome === 'hit' || metadata.outcome === 'coalesced') metadata.cachedUsage = tokensOf(usage);
+  if (usage !== undefined) out['usage'] = delivery.zeroUsage ? zeroedOf(usage as Data) : usage;
+  out['providerMetadata'] = { ...(stored['providerMetadata'] as Data | undefined), [NAMESPACE]: metadata };
   return out;
+}
+
+/** The zero usage of a stored usage, made once per stored answer and frozen like it. */
+const zeroes = new WeakMap<Data, unknown>();
+
+function zeroedOf(usage: Data): unknown {
+  let zero = zeroes.get(usage);
+  if (zero === undefined) zeroes.set(usage, (zero = deepFreeze(zeroed(usage))));
+  return zero;
 }
 
 /** The same usage shape with every count zero (no model processed a token for this call); the provider's raw usage left out. */
@@ -130,7 +186,11 @@ function zeroed(usage: unknown): unknown {
   if (typeof usage === 'number') return 0;
   if (typeof usage !== 'object' || usage === null || Array.isArray(usage)) return usage;
   const out: Data = {};
-  for (const field in usage) if (field !== 'raw') out[field] = zeroed((usage as Data)[field]);
+  const fields = Object.keys(usage);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as string;
+    if (field !== 'raw') out[field] = zeroed((usage as Data)[field]);
+  }
   return out;
 }
 
@@ -143,10 +203,6 @@ export function tokensOf(usage: unknown): { inputTokens?: number; outputTokens?:
   if (input !== undefined) out.inputTokens = input;
   if (output !== undefined) out.outputTokens = output;
   return out;
-}
-
-function cachedUsage(usage: unknown): { inputTokens?: number; outputTokens?: number } {
-  return tokensOf(usage);
 }
 
 function countOf(field: unknown): number | undefined {

@@ -70,40 +70,58 @@ interface PreparedCall {
  */
 export function optimizationMiddleware<V extends 'v3' | 'v4' = 'v3'>(options: OptimizationMiddlewareOptions & { specificationVersion?: V }): OptimizationMiddleware<V> {
   const resolved = resolveMiddlewareOptions(options);
+  const admit = completeAnswer(resolved.storeToolCalls);
+  const context: MiddlewareContext = {
+    options: resolved,
+    admit,
+    isComplete: (value) => admit((value as Data)['finishReason'], (value as Data)['content'] as unknown[]),
+  };
   return {
     specificationVersion: resolved.specificationVersion as V,
-    wrapGenerate: ({ params, model }) => generate(resolved, params as Data, model as LanguageModelLike),
-    wrapStream: ({ params, model }) => stream(resolved, params as Data, model as LanguageModelLike),
+    wrapGenerate: ({ params, model }) => generate(context, params as Data, model as LanguageModelLike),
+    wrapStream: ({ params, model }) => stream(context, params as Data, model as LanguageModelLike),
   };
 }
 
+/** What every call of one middleware shares, built once. */
+interface MiddlewareContext {
+  readonly options: ResolvedMiddlewareOptions;
+  readonly admit: (reason: unknown, content: readonly unknown[]) => boolean;
+  readonly isComplete: (value: unknown) => boolean;
+}
+
 function prepare(options: ResolvedMiddlewareOptions, params: Data, model: LanguageModelLike): PreparedCall {
-  const settings = callSettings(options.defaults, params['providerOptions']);
-  const providerOptions = ownOptionsRemoved(params['providerOptions']);
-  const upstream = providerOptions === params['providerOptions'] ? params : { ...params, providerOptions };
-  return { text: callKeyText(model, params), settings, upstream };
+  const given = params['providerOptions'];
+  if (given === undefined) return { text: callKeyText(model, params), settings: options.defaults, upstream: params };
+  const providerOptions = ownOptionsRemoved(given);
+  const upstream = providerOptions === given ? params : { ...params, providerOptions };
+  return { text: callKeyText(model, params), settings: callSettings(options.defaults, given), upstream };
 }
 
 function engineOptions(settings: AiSdkCallSettings, params: Data, status: CallStatus): CallOptions {
-  const { replay: _replay, ...rest } = settings;
+  const options: CallOptions = { status, values: 'shared' };
+  if (settings.scope !== undefined) options.scope = settings.scope;
+  if (settings.ttlMs !== undefined) options.ttlMs = settings.ttlMs;
+  if (settings.cache !== undefined) options.cache = settings.cache;
+  if (settings.staleIfError !== undefined) options.staleIfError = settings.staleIfError;
   const signal = params['abortSignal'];
-  return { ...rest, status, values: 'shared', ...(signal === undefined ? {} : { signal: signal as AbortSignal }) };
+  if (signal !== undefined) options.signal = signal as AbortSignal;
+  return options;
 }
 
-async function generate(options: ResolvedMiddlewareOptions, params: Data, model: LanguageModelLike): Promise<Data> {
+async function generate(shared: MiddlewareContext, params: Data, model: LanguageModelLike): Promise<Data> {
+  const { options } = shared;
   const call = prepare(options, params, model);
-  const admit = completeAnswer(options.storeToolCalls);
   const status: CallStatus = {};
   let own: Data | undefined;
+  const engineCall = engineOptions(call.settings, params, status);
+  engineCall.isComplete = shared.isComplete;
   const stored = await options.engine.optimizeAiCall(call.text, model.modelId, async (_prompt, _model, context) => {
     const result = (await model.doGenerate({ ...call.upstream, abortSignal: context.signal } as never)) as Data;
     context.reportUsage(engineUsage(result['usage']));
     own = result;
     return storedResult(result);
-  }, {
-    ...engineOptions(call.settings, params, status),
-    isComplete: (value) => admit((value as Data)['finishReason'], (value as Data)['content'] as unknown[]),
-  });
+  }, engineCall);
   // This caller's own upstream call answered it: its result as the provider gave it (with the HTTP response).
   if (own !== undefined) return withMetadata(own, metadataOf(status, true));
   return deliveredResult(stored, delivery(options, status, false));
@@ -115,9 +133,9 @@ function delivery(options: ResolvedMiddlewareOptions, status: CallStatus, ranMod
   return { metadata, zeroUsage: answeredElsewhere && options.hitUsage === 'zero' };
 }
 
-async function stream(options: ResolvedMiddlewareOptions, params: Data, model: LanguageModelLike): Promise<Data> {
+async function stream(shared: MiddlewareContext, params: Data, model: LanguageModelLike): Promise<Data> {
+  const { options, admit } = shared;
   const call = prepare(options, params, model);
-  const admit = completeAnswer(options.storeToolCalls);
   const status: CallStatus = {};
   let upstream: Data | undefined;
   const parts = options.engine.optimizeAiStream<Data>(call.text, model.modelId, async (_prompt, _model, context) => {
@@ -127,7 +145,7 @@ async function stream(options: ResolvedMiddlewareOptions, params: Data, model: L
   }, {
     ...engineOptions(call.settings, params, status),
     ...(call.settings.replay === undefined ? {} : { replay: call.settings.replay }),
-    isComplete: (chunks) => completeStream(chunks, admit),
+    isComplete: (chunks: readonly Data[]) => completeStream(chunks, admit),
   });
   await parts.ready;
   const ran = upstream !== undefined;

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { CacheMode, CallOptions, CallStatus, Prompt, ValueMode } from '../types.js';
 import { describe, describeType, oneOf } from './validate.js';
 
@@ -87,6 +88,8 @@ export function checkCallOptions(options: unknown, reserved: string): void {
  * through here and a failed one is reported instead.
  */
 export function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
+  // A fresh `{}` (what callers pass, adapters on every call) takes every write: no guard to pay for.
+  if (isBlank(status)) return status;
   return new Proxy(status, {
     set(target, field, value) {
       try {
@@ -97,4 +100,9 @@ export function writeThrough(status: CallStatus, report: (error: unknown) => voi
       return true;
     },
   });
+}
+
+/** A plain, extensible object with no own property at all, and not a proxy: no write to it can fail. */
+function isBlank(status: object): boolean {
+  return !types.isProxy(status) && Object.getPrototypeOf(status) === Object.prototype && Object.isExtensible(status) && Reflect.ownKeys(status).length === 0;
 }

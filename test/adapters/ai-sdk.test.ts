@@ -192,6 +192,20 @@ describe('optimizationMiddleware: generateText (AI SDK 7, v4 mock model)', () =>
     expect(third.response.timestamp.getTime()).toBe(1_700_000_000_000);
   });
 
+  it('hands out shared parts of a hit frozen: changing one throws, and the next caller is unaffected', async () => {
+    engine = new OptimizationEngine();
+    const middleware = optimizationMiddleware({ engine });
+    const mock = new MockLanguageModelV4({ doGenerate: async () => ({ ...result(), providerMetadata: { ollama: { evalCount: 9 } } }) });
+    const call = () => middleware.wrapGenerate({ params: { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }] }, model: mock, doGenerate: () => mock.doGenerate({ prompt: [] }), doStream: () => mock.doStream({ prompt: [] }) }) as Promise<{ finishReason: { unified: string }; providerMetadata: { ollama: { evalCount: number } } }>;
+    await call();
+    const hit = await call();
+    expect(() => { hit.finishReason.unified = 'length'; }).toThrow(TypeError);
+    expect(() => { hit.providerMetadata.ollama.evalCount = 0; }).toThrow(TypeError);
+    const next = await call();
+    expect(next.finishReason.unified).toBe('stop');
+    expect(next.providerMetadata.ollama.evalCount).toBe(9);
+  });
+
   it("serves only from the cache with cache: 'only-if-cached'", async () => {
     const { model } = setup();
     await expect(generateText({ model, prompt: 'Hi', providerOptions: { llmOptimizationEngine: { cache: 'only-if-cached' } } })).rejects.toMatchObject({ code: 'ERR_NOT_CACHED' });
