@@ -1,0 +1,16 @@
+import { generateText, wrapLanguageModel } from 'ai';
+import { OptimizationEngine } from '../dist/index.js';
+import { optimizationMiddleware } from '../dist/ai-sdk.js';
+const ANSWER = 'x'.repeat(1000);
+const answer = () => ({ content: [{ type: 'text', text: ANSWER }], finishReason: { unified: 'stop', raw: 'stop' }, usage: { inputTokens: { total: 61, noCache: 61 }, outputTokens: { total: 214, text: 214 } }, providerMetadata: { ollama: { a: 1 } }, response: { id: 'x', timestamp: new Date(), modelId: 'm' }, warnings: [] });
+const model = { specificationVersion: 'v4', provider: 'ollama.chat', modelId: 'm', supportedUrls: {}, doGenerate: async () => answer() };
+const engine = new OptimizationEngine({ cache: { maxEntries: 100000 } });
+const mw = optimizationMiddleware({ engine, specificationVersion: 'v4' });
+const hook = (t) => mw.wrapGenerate({ params: { prompt: [{ role: 'user', content: [{ type: 'text', text: t }] }], temperature: 0 }, model });
+let n = 0;
+const s = process.hrtime.bigint();
+for (let i = 0; i < 5000; i++) await hook(`miss ${n++} ${'profile text '.repeat(15)}`.slice(0, 200));
+console.log('hook miss ns', Number(process.hrtime.bigint() - s) / 5000);
+const s2 = process.hrtime.bigint();
+for (let i = 0; i < 5000; i++) await engine.optimizeAiCall(`miss ${n++} ${'profile text '.repeat(15)}`.slice(0, 200), 'm', async () => 'answer');
+console.log('engine miss ns', Number(process.hrtime.bigint() - s2) / 5000);
