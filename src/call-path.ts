@@ -8,8 +8,9 @@ import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
 import {
-  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateValueMode, writeThrough,
+  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateValueMode,
 } from './internal/arguments.js';
+import { writeThrough } from './internal/status-guard.js';
 import { positiveNumber } from './internal/validate.js';
 import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';

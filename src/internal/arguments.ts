@@ -1,4 +1,3 @@
-import { types } from 'node:util';
 import type { CacheMode, CallOptions, CallStatus, Prompt, ValueMode } from '../types.js';
 import { describe, describeType, oneOf } from './validate.js';
 
@@ -80,29 +79,4 @@ export function checkCallOptions(options: unknown, reserved: string): void {
     // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
     throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
   }
-}
-
-/**
- * The caller's `status` object behind a guard: a frozen object, a setter or a proxy that throws
- * must not fail a call (nor leave it half-recorded), so every write the call path makes goes
- * through here and a failed one is reported instead.
- */
-export function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
-  // A fresh `{}` (what callers pass, adapters on every call) takes every write: no guard to pay for.
-  if (isBlank(status)) return status;
-  return new Proxy(status, {
-    set(target, field, value) {
-      try {
-        if (!Reflect.set(target, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
-      } catch (error) {
-        report(error);
-      }
-      return true;
-    },
-  });
-}
-
-/** A plain, extensible object with no own property at all, and not a proxy: no write to it can fail. */
-function isBlank(status: object): boolean {
-  return !types.isProxy(status) && Object.getPrototypeOf(status) === Object.prototype && Object.isExtensible(status) && Reflect.ownKeys(status).length === 0;
 }
