@@ -11,7 +11,8 @@ export function writeThrough(status: CallStatus, report: (error: unknown) => voi
   if (isBlank(status)) return status;
   // The proxy's target is a blank stand-in, not `status`: a set trap that reports success for a
   // read-only, non-configurable field of its target would itself throw (a proxy invariant).
-  return new Proxy({} as CallStatus, {
+  const standIn: CallStatus = {};
+  return new Proxy(standIn, {
     set(_target, field, value) {
       try {
         if (!Reflect.set(status, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
@@ -20,7 +21,7 @@ export function writeThrough(status: CallStatus, report: (error: unknown) => voi
       }
       return true;
     },
-    get: (_target, field) => Reflect.get(status, field),
+    get: (_target, field): unknown => Reflect.get(status, field),
   });
 }
 

@@ -78,6 +78,15 @@ describe('optimizationMiddleware: generateText (AI SDK 7, v4 mock model)', () =>
     expect(second.response.timestamp).toEqual(new Date(1_700_000_000_000));
   });
 
+  it("reports the stored usage of a hit with hitUsage: 'original'", async () => {
+    engine = new OptimizationEngine();
+    const model = wrapLanguageModel({ model: new MockLanguageModelV4({ doGenerate: async () => result() }), middleware: optimizationMiddleware({ engine, hitUsage: 'original' }) });
+    await generateText({ model, prompt: 'Hi' });
+    const hit = await generateText({ model, prompt: 'Hi' });
+    expect(meta(hit)?.['hit']).toBe(true);
+    expect(hit.usage.inputTokens).toBe(12);
+  });
+
   it.each([
     ['temperature', { temperature: 0.7 }],
     ['maxOutputTokens', { maxOutputTokens: 50 }],
