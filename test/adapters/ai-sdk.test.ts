@@ -249,6 +249,43 @@ describe('optimizationMiddleware: streamText (AI SDK 7, v4 mock model)', () => {
     expect(calls.stream).toBe(1);
   });
 
+  it('says which concurrent stream ran the model: one miss with the usage, the others coalesced with zero usage', async () => {
+    let open!: () => void;
+    const { model } = setup({ gate: new Promise<void>((resolve) => (open = resolve)) });
+    const streams = Array.from({ length: 3 }, () => streamText({ model, prompt: 'Hi' }));
+    const done = Promise.all(streams.map(async (s) => ({ metadata: meta({ providerMetadata: await s.providerMetadata }), usage: await s.usage })));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    open();
+    const ends = await done;
+    expect(ends.map((e) => e.metadata?.['outcome']).sort()).toEqual(['coalesced', 'coalesced', 'miss']);
+    expect(ends.reduce((n, e) => n + (e.usage.inputTokens ?? 0), 0)).toBe(12);
+  });
+
+  it("replays with the original gaps between parts with replay: 'original'", async () => {
+    engine = new OptimizationEngine();
+    const all = parts('one two three');
+    const mock = new MockLanguageModelV4({
+      doStream: async () => {
+        let i = 0;
+        return { stream: new ReadableStream({ pull: async (controller) => {
+          if (i === all.length) return controller.close();
+          if (all[i]!.type === 'text-delta') await new Promise((resolve) => setTimeout(resolve, 40));
+          controller.enqueue(all[i++]);
+        } }) };
+      },
+    });
+    const model = wrapLanguageModel({ model: mock, middleware: optimizationMiddleware({ engine }) });
+    await streamText({ model, prompt: 'Count' }).text;
+    const timed = async (replay: 'original') => {
+      const start = performance.now();
+      await streamText({ model, prompt: 'Count', providerOptions: { llmOptimizationEngine: { replay } } }).text;
+      return performance.now() - start;
+    };
+    // Three 40 ms gaps before the deltas: an 'original' replay takes them again (an instant one does
+    // not wait; no upper bound is asserted, the machine may be slow).
+    expect(await timed('original')).toBeGreaterThanOrEqual(100);
+  });
+
   it('never stores a truncated stream', async () => {
     const { calls, model } = setup({ reason: 'length' });
     await streamText({ model, prompt: 'Long story' }).text;
