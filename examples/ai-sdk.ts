@@ -22,8 +22,11 @@ console.log(first.text);
 console.log('second call:', second.providerMetadata?.['llmOptimizationEngine'], 'usage:', second.usage.totalTokens);
 
 // Streams are recorded part by part and replayed the same way; identical streams in flight share one.
+const chats = () => server?.requests.filter((r) => r.path === '/api/chat').length ?? 0;
+const before = chats();
 const [a, b] = [streamText({ model, prompt: 'Count to five.' }), streamText({ model, prompt: 'Count to five.' })];
-console.log('two concurrent streams, one request:', (await a.text) === (await b.text));
+const same = (await a.text) === (await b.text);
+console.log(`two concurrent streams: same text ${same}, requests ${server ? chats() - before : '(not counted on a real Ollama)'}`);
 
 // Per call: a tenant's scope (never shared with another's) or a cache mode, in providerOptions.
 await generateText({ model, prompt: 'Hello', providerOptions: { llmOptimizationEngine: { scope: 'tenant-42' } } });
