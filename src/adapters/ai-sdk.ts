@@ -92,10 +92,27 @@ interface MiddlewareContext {
 
 function prepare(options: ResolvedMiddlewareOptions, params: Data, model: LanguageModelLike): PreparedCall {
   const given = params['providerOptions'];
-  if (given === undefined) return { text: callKeyText(model, params), settings: options.defaults, upstream: params };
+  if (given === undefined) return keyed(model, params, options.defaults, params);
   const providerOptions = ownOptionsRemoved(given);
   const upstream = providerOptions === given ? params : { ...params, providerOptions };
-  return { text: callKeyText(model, params), settings: callSettings(options.defaults, given), upstream };
+  return keyed(model, params, callSettings(options.defaults, given), upstream);
+}
+
+/** Stands for the key of a call that cannot be keyed; such a call bypasses the cache. */
+const UNKEYABLE = 'ai-sdk:unkeyable';
+
+/**
+ * The call with its key text. A call the SDK accepted but the key cannot hold (a value that is not
+ * plain data somewhere in its options) is not failed: it goes to the model as a `'bypass'` call,
+ * uncached and not shared, still monitored, and its metadata says `outcome: 'bypass'`.
+ */
+function keyed(model: LanguageModelLike, params: Data, settings: AiSdkCallSettings, upstream: Data): PreparedCall {
+  try {
+    return { text: callKeyText(model, params), settings, upstream };
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return { text: UNKEYABLE, settings: { ...settings, cache: 'bypass' }, upstream };
+  }
 }
 
 function engineOptions(settings: AiSdkCallSettings, params: Data, status: CallStatus): CallOptions {

@@ -143,6 +143,15 @@ describe('optimizationMiddleware: generateText (AI SDK 7, v4 mock model)', () =>
     expect(calls.params.every((p) => (p as { providerOptions?: unknown }).providerOptions === undefined)).toBe(true);
   });
 
+  it('sends a call the key cannot hold to the model uncached instead of failing it', async () => {
+    const { calls, model } = setup();
+    const odd = { providerOptions: { mock: { at: new Map([['a', 1]]) } } } as never;
+    const first = await generateText({ model, prompt: 'Hi', ...(odd as object) });
+    await generateText({ model, prompt: 'Hi', ...(odd as object) });
+    expect(calls.generate).toBe(2);
+    expect(meta(first)).toMatchObject({ outcome: 'bypass', hit: false });
+  });
+
   it('rejects a bad per-call setting, naming it', async () => {
     const { model } = setup();
     await expect(generateText({ model, prompt: 'Hi', providerOptions: { llmOptimizationEngine: { ttlMs: -1 } } })).rejects.toThrow(/providerOptions\.llmOptimizationEngine\.ttlMs/);
