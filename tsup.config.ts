@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     ollama: 'src/ollama.ts',
     openai: 'src/openai.ts',
+    'ai-sdk': 'src/ai-sdk.ts',
     http: 'src/http.ts',
     redis: 'src/redis.ts',
     testing: 'src/testing.ts',

@@ -40,7 +40,7 @@ export function templates(length, nearlyIdentical = false) {
  */
 const BATCH_MADE = 64;
 
-function promptSource(texts) {
+export function promptSource(texts) {
   const bytes = texts.map((t) => Buffer.from(t, 'latin1'));
   let next = 0;
   return () => {

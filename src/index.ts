@@ -22,7 +22,7 @@ export type { EngineEvents, EngineEventName, EngineListener, Logger } from './ev
 export type { OptimizationEngineOptions } from './options.js';
 export type { Clock } from './clock.js';
 export type {
-  CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage,
+  CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage, ValueMode,
 } from './types.js';
 export { createAnomalyDetector } from './monitor/anomaly-detector.js';
 export type { AnomalyDetector, AnomalyDetectorOptions, AnomalyObservation } from './monitor/anomaly-detector.js';

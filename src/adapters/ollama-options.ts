@@ -81,6 +81,7 @@ export function requestSettings(defaults: OllamaCallSettings, field: unknown): R
   return merged;
 }
 
+/** The cache settings of an adapter's calls, validated (shared by the adapters). */
 export function checkSettings(settings: OllamaCallSettings): OllamaCallSettings {
   const out: OllamaCallSettings = {};
   if (settings.scope !== undefined) out.scope = validateScope(settings.scope);

@@ -45,10 +45,13 @@ function outputOptions(options: Record<string, unknown>): Record<string, unknown
  * same image. A string the client would read as a file path is keyed by the path, not the content.
  */
 function hashImages(images: readonly (Uint8Array | string)[]): string[] {
-  return images.map((image) => {
-    const base64 = typeof image === 'string' ? image : Buffer.from(image).toString('base64');
-    return `sha256:${createHash('sha256').update(base64).digest('hex')}`;
-  });
+  return images.map(contentHash);
+}
+
+/** The content hash of binary data as a client sends it (base64): a `Uint8Array` and its base64 string hash alike. */
+export function contentHash(data: Uint8Array | string): string {
+  const base64 = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+  return `sha256:${createHash('sha256').update(base64).digest('hex')}`;
 }
 
 export function generateIdentity(request: GenerateRequest): OllamaIdentity {

@@ -87,6 +87,8 @@ export interface WriteMeta {
   execMs?: number;
   tokens?: number;
   key?: string | undefined;
+  /** Store `value` itself, not a copy (`values: 'shared'`). */
+  shared?: boolean;
 }
 
 const internalsOf = new WeakMap<ResponseCache, CacheInternals>();
@@ -258,7 +260,7 @@ export class ResponseCache {
     if (!Number.isFinite(bytes) || bytes > this.#options.maxEntryBytes || !isStorable(value)) return undefined;
     let stored: unknown = value;
     try {
-      stored = storedCopy(value);
+      stored = meta.shared === true ? value : storedCopy(value);
     } catch {
       return undefined;
     }
