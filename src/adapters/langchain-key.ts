@@ -149,7 +149,8 @@ function keyedBlock(block: unknown, path: string): unknown {
  */
 export function plainData(value: unknown, path: string, hashLong = false, seen = new Set<object>()): unknown {
   if (typeof value === 'string') return hashLong && value.length > MAX_INLINE_CHARS ? `sha256:${sha256(value)}` : value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  // -0 is 0, as JSON sends it.
+  if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : String(value);
   if (typeof value !== 'object' || value === null) return typeof value === 'boolean' || value === null ? value : undefined;
   if (ArrayBuffer.isView(value)) return `sha256:${sha256(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))}`;
   if (value instanceof ArrayBuffer) return `sha256:${sha256(new Uint8Array(value))}`;
@@ -165,7 +166,8 @@ export function plainData(value: unknown, path: string, hashLong = false, seen =
     const record: Record<string, unknown> = {};
     for (const field of Object.keys(value).sort()) {
       const plain = plainData((value as Record<string, unknown>)[field], `${path}.${field}`, hashLong, seen);
-      if (plain !== undefined) record[field] = plain;
+      // An own field even when it is named `__proto__` (an assignment would set the prototype instead).
+      if (plain !== undefined) Object.defineProperty(record, field, { value: plain, enumerable: true, writable: true, configurable: true });
     }
     out = record;
   }

@@ -71,6 +71,12 @@ describe('plainData', () => {
     expect(() => plainData(value, 'options.x')).toThrow(/`options\.x\.self`/);
   });
 
+  it('sends -0 as 0 and keeps a field named __proto__, as JSON does (found by the property below)', () => {
+    expect(Object.is(plainData(-0, 'v'), 0)).toBe(true);
+    const parsed = JSON.parse('{"__proto__":{"a":1},"b":-0}') as unknown;
+    expect(JSON.stringify(plainData(parsed, 'v'))).toBe('{"__proto__":{"a":1},"b":0}');
+  });
+
   it('is what JSON would send for JSON data', () => {
     fc.assert(fc.property(json, (value) => {
       expect(plainData(value, 'v')).toEqual(JSON.parse(JSON.stringify(value)) as unknown);
