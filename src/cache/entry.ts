@@ -13,14 +13,12 @@ export interface HeaderInfo {
  * One cached answer and what the cache knows about it. Internal. Kept small on purpose (the cache
  * may hold 100 000 of them): shared parts live in `info`, times are integer ms from the cache's epoch
  * (V8 keeps small integers inline, where a fractional time would cost a 16-byte box), and the full
- * key is computed only when something asks for it.
+ * key is computed only when something asks for it. Hit counts and the policy's order live in the
+ * memory tier's typed arrays, by slot.
  */
 export class Entry {
   /** Full key, computed when first needed. */
   key: string | undefined = undefined;
-  hits = 0;
-  /** Next entry in the same fingerprint bucket. */
-  next: Entry | undefined = undefined;
   readonly #created: number;
   readonly #expires: number;
 

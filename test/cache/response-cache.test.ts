@@ -26,8 +26,8 @@ describe('ResponseCache', () => {
     expect(cache.getStats().missCauses.expired).toBe(1);
   });
 
-  it('evicts the least recently used entry, one at a time', () => {
-    const cache = new ResponseCache({ maxEntries: 3 });
+  it("evicts the least recently used entry, one at a time, with policy 'lru'", () => {
+    const cache = new ResponseCache({ maxEntries: 3, policy: 'lru' });
     const evicted: string[] = [];
     cache.set('a', 'm', 'A');
     cache.set('b', 'm', 'B');
@@ -79,14 +79,14 @@ describe('ResponseCache', () => {
 
   it('says why misses happened: new, expired or evicted', () => {
     const clock = fakeClock();
-    const cache = new ResponseCache({ maxEntries: 1, ttlMs: 100, clock });
+    const cache = new ResponseCache({ maxEntries: 1, ttlMs: 100, clock, policy: 'lru' });
     cache.get('a', 'm');
     cache.set('a', 'm', 1);
     cache.set('b', 'm', 2);
     cache.get('a', 'm');
     clock.advance(100);
     cache.get('b', 'm');
-    expect(cache.getStats().missCauses).toEqual({ new: 1, expired: 1, evicted: 1 });
+    expect(cache.getStats().missCauses).toEqual({ new: 1, expired: 1, evicted: 1, rejected: 0 });
   });
 
   it('reports hot keys and hit rates per model and per scope, never prompts', () => {
