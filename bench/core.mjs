@@ -176,14 +176,22 @@ export async function benchCoalescing() {
   };
 }
 
-export async function benchMemory(entries = 100_000) {
-  const engine = new OptimizationEngine({ cache: { maxEntries: entries } });
+/**
+ * Bytes per entry beyond its prompt and value, on the JS heap and in typed arrays (`arrayBuffers`:
+ * the slot index, the policy's order and sketch live there, outside `heapUsed`).
+ */
+export async function benchMemory(entries = 100_000, policy = undefined) {
+  const engine = new OptimizationEngine({ cache: { maxEntries: entries, ...(policy === undefined ? {} : { policy }) } });
   const promptChars = 200;
   const valueChars = 200;
   const gc = globalThis.gc;
   if (typeof gc !== 'function') return { skipped: 'run node with --expose-gc' };
   gc();
-  const before = process.memoryUsage().heapUsed;
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const before = used();
   const promptTail = 'p'.repeat(promptChars - 9);
   const valueTail = 'v'.repeat(valueChars - 8);
   // Flat strings of exactly promptChars / valueChars (decoded from bytes, like text off the wire).
@@ -192,14 +200,20 @@ export async function benchMemory(entries = 100_000) {
     const prompt = flat(`${String(i).padStart(8, '0')} ${promptTail}`);
     await engine.optimizeAiCall(prompt, MODEL, () => flat(`${String(i).padStart(8, '0')}${valueTail}`));
   }
+  // Freed typed arrays (the slot arrays grow by doubling) leave the count once the sweeper has run.
+  for (let i = 0; i < 2; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   gc();
-  const perEntry = (process.memoryUsage().heapUsed - before) / entries;
+  const perEntry = (used() - before) / entries;
   // V8 one-byte strings: a 16-byte header (x64, no pointer compression in Node) plus one byte per char, 8-aligned.
   const stringBytes = (chars) => 16 + Math.ceil(chars / 8) * 8;
   const keyAndValue = stringBytes(promptChars) + stringBytes(valueChars);
   const size = engine.cache.size;
   await engine.close();
   return {
+    policy: engine.cache.options.policy,
     entries: size,
     heap_bytes_per_entry: round(perEntry),
     prompt_and_value_bytes: keyAndValue,
