@@ -14,13 +14,13 @@ export class FrequencySketch {
   #additions = 0;
   #sampleSize = 0;
 
-  /** Sizes the sketch for `capacity` entries; a larger capacity starts the counts afresh. */
+  /** Sizes the sketch for `capacity` entries (384 bytes at least, so a small cache's keys rarely share counters); a larger capacity starts the counts afresh. */
   ensureCapacity(capacity: number): void {
-    const words = powerOfTwo(Math.max(8, Math.ceil((capacity * COUNTERS_PER_ENTRY) / 8)));
+    const words = powerOfTwo(Math.max(64, Math.ceil((capacity * COUNTERS_PER_ENTRY) / 8)));
     if (words <= this.#table.length) return;
     this.#table = new Uint32Array(words);
     this.#tableMask = words - 1;
-    const doorWords = powerOfTwo(Math.max(2, Math.ceil((capacity * DOOR_BITS_PER_ENTRY) / 32)));
+    const doorWords = powerOfTwo(Math.max(32, Math.ceil((capacity * DOOR_BITS_PER_ENTRY) / 32)));
     this.#door = new Uint32Array(doorWords);
     this.#doorMask = doorWords * 32 - 1;
     this.#sampleSize = SAMPLE_PER_ENTRY * capacity;
