@@ -102,9 +102,9 @@ function seedCache() {
   };
 }
 
-export async function benchHitPath(length, nearlyIdentical = false) {
+export async function benchHitPath(length, nearlyIdentical = false, policy = undefined) {
   const texts = templates(length, nearlyIdentical);
-  const engine = new OptimizationEngine();
+  const engine = new OptimizationEngine(policy === undefined ? {} : { cache: { policy } });
   const seed = seedCache();
   const lru = new LRUCache({ max: 1000 });
   const exec = () => 'x'.repeat(400);
@@ -121,6 +121,7 @@ export async function benchHitPath(length, nearlyIdentical = false) {
   if (engine.getCacheStats().cache.misses !== texts.length) throw new Error('engine hit path missed');
   await engine.close();
   return {
+    policy: engine.cache.options.policy,
     prompt_chars: length,
     prompts: nearlyIdentical ? 'one character changed at a different place in each' : 'template + distinct profile text',
     ns_per_hit: round(medians.engine),
@@ -180,7 +181,7 @@ export async function benchCoalescing() {
  * Bytes per entry beyond its prompt and value, on the JS heap and in typed arrays (`arrayBuffers`:
  * the slot index, the policy's order and sketch live there, outside `heapUsed`).
  */
-export async function benchMemory(entries = 100_000, policy = undefined) {
+export async function benchMemory(entries = 100_000, policy = undefined, churn = 0) {
   const engine = new OptimizationEngine({ cache: { maxEntries: entries, ...(policy === undefined ? {} : { policy }) } });
   const promptChars = 200;
   const valueChars = 200;
@@ -196,7 +197,8 @@ export async function benchMemory(entries = 100_000, policy = undefined) {
   const valueTail = 'v'.repeat(valueChars - 8);
   // Flat strings of exactly promptChars / valueChars (decoded from bytes, like text off the wire).
   const flat = (text) => Buffer.from(text, 'latin1').toString('latin1');
-  for (let i = 0; i < entries; i++) {
+  // With `churn`, as many more entries pass through: evicted, they fill the ghost list (keys only).
+  for (let i = 0; i < entries + churn; i++) {
     const prompt = flat(`${String(i).padStart(8, '0')} ${promptTail}`);
     await engine.optimizeAiCall(prompt, MODEL, () => flat(`${String(i).padStart(8, '0')}${valueTail}`));
   }
@@ -215,6 +217,7 @@ export async function benchMemory(entries = 100_000, policy = undefined) {
   return {
     policy: engine.cache.options.policy,
     entries: size,
+    evicted: churn,
     heap_bytes_per_entry: round(perEntry),
     prompt_and_value_bytes: keyAndValue,
     overhead_bytes_per_entry: round(perEntry - keyAndValue),

@@ -30,6 +30,10 @@ await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRed
 await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
+await section('cache_policy_hit_ratios', async () => (await import('./policy-sim.mjs')).simulate());
+await section('cache_policy_recency_warmup', async () => (await import('./policy-sim.mjs')).recencyWarmup());
+await section('cache_policy_memory_100k_entries', async () => (await import('./policy-sim.mjs')).policyMemory());
+await section('cache_policy_hit_200_chars_lru', () => benchHitPath(200, false, 'lru'));
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

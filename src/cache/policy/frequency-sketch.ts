@@ -16,6 +16,8 @@ export class FrequencySketch {
 
   /** Sizes the sketch for `capacity` entries (384 bytes at least, so a small cache's keys rarely share counters); a larger capacity starts the counts afresh. */
   ensureCapacity(capacity: number): void {
+    // The sample follows the capacity even when the table is already large enough (its floor).
+    this.#sampleSize = SAMPLE_PER_ENTRY * capacity;
     const words = powerOfTwo(Math.max(64, Math.ceil((capacity * COUNTERS_PER_ENTRY) / 8)));
     if (words <= this.#table.length) return;
     this.#table = new Uint32Array(words);
@@ -23,7 +25,6 @@ export class FrequencySketch {
     const doorWords = powerOfTwo(Math.max(32, Math.ceil((capacity * DOOR_BITS_PER_ENTRY) / 32)));
     this.#door = new Uint32Array(doorWords);
     this.#doorMask = doorWords * 32 - 1;
-    this.#sampleSize = SAMPLE_PER_ENTRY * capacity;
     this.#additions = 0;
   }
 

@@ -26,3 +26,14 @@ describe('FrequencySketch', () => {
     expect(over / 1000).toBeLessThan(0.3);
   });
 });
+
+describe('FrequencySketch sized up within its floor', () => {
+  it('ages after ten accesses per entry of the new capacity, not of the first one', () => {
+    const sketch = new FrequencySketch();
+    sketch.ensureCapacity(10); // a sample of 100, in a table already at its floor
+    sketch.ensureCapacity(100); // same table, a sample of 1 000
+    for (let i = 0; i < 11; i++) sketch.increment(42);
+    for (let k = 0; k < 500; k++) sketch.increment(1_000_000 + k * 7919);
+    expect(sketch.frequency(42)).toBe(11);
+  });
+});
