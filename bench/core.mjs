@@ -187,11 +187,11 @@ export async function benchMemory(entries = 100_000, policy = undefined, churn =
   const valueChars = 200;
   const gc = globalThis.gc;
   if (typeof gc !== 'function') return { skipped: 'run node with --expose-gc' };
-  gc();
   const used = () => {
     const m = process.memoryUsage();
     return m.heapUsed + m.arrayBuffers;
   };
+  await settle(gc);
   const before = used();
   const promptTail = 'p'.repeat(promptChars - 9);
   const valueTail = 'v'.repeat(valueChars - 8);
@@ -202,12 +202,7 @@ export async function benchMemory(entries = 100_000, policy = undefined, churn =
     const prompt = flat(`${String(i).padStart(8, '0')} ${promptTail}`);
     await engine.optimizeAiCall(prompt, MODEL, () => flat(`${String(i).padStart(8, '0')}${valueTail}`));
   }
-  // Freed typed arrays (the slot arrays grow by doubling) leave the count once the sweeper has run.
-  for (let i = 0; i < 2; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  gc();
+  await settle(gc);
   const perEntry = (used() - before) / entries;
   // V8 one-byte strings: a 16-byte header (x64, no pointer compression in Node) plus one byte per char, 8-aligned.
   const stringBytes = (chars) => 16 + Math.ceil(chars / 8) * 8;
@@ -222,6 +217,15 @@ export async function benchMemory(entries = 100_000, policy = undefined, churn =
     prompt_and_value_bytes: keyAndValue,
     overhead_bytes_per_entry: round(perEntry - keyAndValue),
   };
+}
+
+/** Freed typed arrays (the slot arrays grow by doubling; an earlier run's) leave the count only once the sweeper has run. */
+async function settle(gc) {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  gc();
 }
 
 function round(value, digits = 0) {

@@ -4,7 +4,7 @@ import type { Entry } from './entry.js';
 import { Ghosts } from './ghosts.js';
 import { createPolicy } from './policy/create.js';
 import type { EvictionPolicy, PolicyName } from './policy/policy.js';
-import { grown } from './policy/slot-lists.js';
+import { grown, MAX_SLOTS } from './policy/slot-lists.js';
 import { SlotIndex } from './slot-index.js';
 
 /**
@@ -197,7 +197,7 @@ export class MemoryTier {
       this.#free = this.#keys[slot] as number;
       return slot;
     }
-    if (this.#used === this.#keys.length) this.#grow(Math.max(this.#used + 1, Math.min(this.#limits.maxEntries + 1, this.#used * 2)));
+    if (this.#used === this.#keys.length) this.#grow(Math.max(this.#used + 1, Math.min(this.#limits.maxEntries + 1, this.#used * 2, MAX_SLOTS)));
     return this.#used++;
   }
 
@@ -294,7 +294,9 @@ export class MemoryTier {
   }
 
   #shrink(): void {
-    const { maxEntries, maxBytes } = this.#limits;
+    const { maxBytes } = this.#limits;
+    // Slots beyond what the policy's lists can number (2^29 − 1, far beyond any heap) are never used.
+    const maxEntries = Math.min(this.#limits.maxEntries, MAX_SLOTS - 1);
     while (this.#count > maxEntries || this.#bytes > maxBytes) {
       const slot = this.#policy.evict();
       if (slot === -1) return;

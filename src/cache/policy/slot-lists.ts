@@ -1,7 +1,12 @@
+/** Slots a list can hold: `prev` keeps the list's number in its top bits (`listOf`), the slot below. */
+export const MAX_SLOTS = 2 ** 29 - 1;
+const SLOT = 2 ** 29 - 1;
+const LIST_SHIFT = 29;
+
 /**
  * Doubly linked lists of slots (small integers) sharing two typed arrays, so a policy's order costs
  * 8 bytes per entry outside the JS heap instead of two pointers and an object per node. A slot is in
- * at most one list; which one is recorded by the policy itself. `-1` ends a list.
+ * at most one list, whose number (0–3) `prev` carries in its top bits. `-1` ends a list.
  */
 export class SlotLists {
   prev: Int32Array;
@@ -27,7 +32,7 @@ export class SlotLists {
   /** Appends `slot` at the tail (the most recent end) of `list`. */
   push(list: number, slot: number): void {
     const last = this.tail[list] as number;
-    this.prev[slot] = last;
+    this.prev[slot] = (last + 1) | (list << LIST_SHIFT);
     this.next[slot] = -1;
     if (last === -1) this.head[list] = slot;
     else this.next[last] = slot;
@@ -37,13 +42,18 @@ export class SlotLists {
 
   /** Takes `slot` out of `list`. */
   unlink(list: number, slot: number): void {
-    const p = this.prev[slot] as number;
+    const p = ((this.prev[slot] as number) & SLOT) - 1;
     const n = this.next[slot] as number;
     if (p === -1) this.head[list] = n;
     else this.next[p] = n;
     if (n === -1) this.tail[list] = p;
-    else this.prev[n] = p;
+    else this.prev[n] = ((this.prev[n] as number) & ~SLOT) | (p + 1);
     (this.length[list] as number)--;
+  }
+
+  /** The list `slot` was last pushed to. */
+  listOf(slot: number): number {
+    return (this.prev[slot] as number) >>> LIST_SHIFT;
   }
 
   /** Moves `slot` (in `from`) to the tail of `to`. */
@@ -61,7 +71,7 @@ export class SlotLists {
 
   /** Slots of `list` from tail (most recent) to head. */
   *fromTail(list: number): Generator<number> {
-    for (let s = this.tail[list] as number; s !== -1; s = this.prev[s] as number) yield s;
+    for (let s = this.tail[list] as number; s !== -1; s = ((this.prev[s] as number) & SLOT) - 1) yield s;
   }
 }
 

@@ -1,6 +1,6 @@
 import { FrequencySketch } from './frequency-sketch.js';
 import type { EvictionPolicy, SlotFingerprint } from './policy.js';
-import { grown, SlotLists } from './slot-lists.js';
+import { SlotLists } from './slot-lists.js';
 
 const WINDOW = 0;
 const PROBATION = 1;
@@ -28,7 +28,6 @@ const WARM_CANDIDATE = 6;
  */
 export class WTinyLfuPolicy implements EvictionPolicy {
   readonly #lists = new SlotLists(4, 0);
-  #queue = new Uint8Array(0);
   readonly #sketch = new FrequencySketch();
   readonly #fpOf: SlotFingerprint;
   /** Entries the cache holds when full: the entry bound, or fewer when bytes bind first. */
@@ -49,7 +48,6 @@ export class WTinyLfuPolicy implements EvictionPolicy {
 
   grow(capacity: number): void {
     this.#lists.grow(capacity);
-    this.#queue = grown(this.#queue, capacity);
     this.#sketch.ensureCapacity(capacity);
   }
 
@@ -64,9 +62,8 @@ export class WTinyLfuPolicy implements EvictionPolicy {
 
   hit(slot: number, fp: number): void {
     this.#sketch.increment(fp);
-    const queue = this.#queue[slot] as number;
+    const queue = this.#lists.listOf(slot);
     if (queue === PROBATION || queue === CANDIDATES) {
-      this.#queue[slot] = PROTECTED;
       this.#lists.move(queue, PROTECTED, slot);
       this.#demoteProtected();
     } else {
@@ -88,7 +85,6 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     const lists = this.#lists;
     // Candidates of the last insert that no eviction judged: the cache had room for them.
     while (lists.length[CANDIDATES] !== 0) this.#enter(CANDIDATES, PROBATION, lists.head[CANDIDATES] as number);
-    this.#queue[slot] = WINDOW;
     lists.push(WINDOW, slot);
     const window = lists.length[WINDOW] as number;
     const main = (lists.length[PROBATION] as number) + (lists.length[PROTECTED] as number);
@@ -101,12 +97,11 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   }
 
   #enter(from: number, to: number, slot: number): void {
-    this.#queue[slot] = to;
     this.#lists.move(from, to, slot);
   }
 
   remove(slot: number): void {
-    this.#lists.unlink(this.#queue[slot] as number, slot);
+    this.#lists.unlink(this.#lists.listOf(slot), slot);
   }
 
   evict(): number {
@@ -140,7 +135,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   }
 
   #drop(slot: number, refused: boolean): number {
-    this.#lists.unlink(this.#queue[slot] as number, slot);
+    this.#lists.unlink(this.#lists.listOf(slot), slot);
     this.refused = refused;
     return slot;
   }
