@@ -22,6 +22,13 @@ describe('PerformanceMonitor.getRecommendations: causes', () => {
     expect(r).toMatchObject({ type: 'raise_capacity', evidence: { evicted_misses: 75, max_entries: 1000, evictions: 500 } });
   });
 
+  it('counts keys the policy refused admission as a want of room, reported apart', () => {
+    const m = monitor(testClock());
+    const [r] = m.getRecommendations({ cache: cacheStats({ evictions: 500, missCauses: { new: 10, expired: 5, evicted: 30, rejected: 45 } }) });
+    expect(r).toMatchObject({ type: 'raise_capacity', evidence: { evicted_misses: 30, rejected_misses: 45 } });
+    expect(r?.message).toMatch(/^83.33 % of cache misses were entries evicted for room or refused admission/);
+  });
+
   it('misses mostly new prompts → says no cache setting helps', () => {
     const m = monitor(testClock());
     const [r] = m.getRecommendations({ cache: cacheStats({ missCauses: { new: 85, expired: 3, evicted: 2, rejected: 0 } }) });
