@@ -33,5 +33,5 @@ export interface EvictionPolicy {
 export const POLICY_NAMES = ['w-tinylfu', 's3-fifo', 'sieve', 'lru'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
-/** First-level fingerprints are 30-bit; what the tier passes for a slot without one. */
+/** The first-level (30-bit) fingerprint of the entry a slot holds: a frequency policy's key for it. */
 export type SlotFingerprint = (slot: number) => number;
