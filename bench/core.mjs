@@ -102,9 +102,9 @@ function seedCache() {
   };
 }
 
-export async function benchHitPath(length, nearlyIdentical = false) {
+export async function benchHitPath(length, nearlyIdentical = false, policy = undefined) {
   const texts = templates(length, nearlyIdentical);
-  const engine = new OptimizationEngine();
+  const engine = new OptimizationEngine(policy === undefined ? {} : { cache: { policy } });
   const seed = seedCache();
   const lru = new LRUCache({ max: 1000 });
   const exec = () => 'x'.repeat(400);
@@ -121,6 +121,7 @@ export async function benchHitPath(length, nearlyIdentical = false) {
   if (engine.getCacheStats().cache.misses !== texts.length) throw new Error('engine hit path missed');
   await engine.close();
   return {
+    policy: engine.cache.options.policy,
     prompt_chars: length,
     prompts: nearlyIdentical ? 'one character changed at a different place in each' : 'template + distinct profile text',
     ns_per_hit: round(medians.engine),
@@ -176,35 +177,55 @@ export async function benchCoalescing() {
   };
 }
 
-export async function benchMemory(entries = 100_000) {
-  const engine = new OptimizationEngine({ cache: { maxEntries: entries } });
+/**
+ * Bytes per entry beyond its prompt and value, on the JS heap and in typed arrays (`arrayBuffers`:
+ * the slot index, the policy's order and sketch live there, outside `heapUsed`).
+ */
+export async function benchMemory(entries = 100_000, policy = undefined, churn = 0) {
+  const engine = new OptimizationEngine({ cache: { maxEntries: entries, ...(policy === undefined ? {} : { policy }) } });
   const promptChars = 200;
   const valueChars = 200;
   const gc = globalThis.gc;
   if (typeof gc !== 'function') return { skipped: 'run node with --expose-gc' };
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  await settle(gc);
+  const before = used();
   const promptTail = 'p'.repeat(promptChars - 9);
   const valueTail = 'v'.repeat(valueChars - 8);
   // Flat strings of exactly promptChars / valueChars (decoded from bytes, like text off the wire).
   const flat = (text) => Buffer.from(text, 'latin1').toString('latin1');
-  for (let i = 0; i < entries; i++) {
+  // With `churn`, as many more entries pass through: evicted, they fill the ghost list (keys only).
+  for (let i = 0; i < entries + churn; i++) {
     const prompt = flat(`${String(i).padStart(8, '0')} ${promptTail}`);
     await engine.optimizeAiCall(prompt, MODEL, () => flat(`${String(i).padStart(8, '0')}${valueTail}`));
   }
-  gc();
-  const perEntry = (process.memoryUsage().heapUsed - before) / entries;
+  await settle(gc);
+  const perEntry = (used() - before) / entries;
   // V8 one-byte strings: a 16-byte header (x64, no pointer compression in Node) plus one byte per char, 8-aligned.
   const stringBytes = (chars) => 16 + Math.ceil(chars / 8) * 8;
   const keyAndValue = stringBytes(promptChars) + stringBytes(valueChars);
   const size = engine.cache.size;
   await engine.close();
   return {
+    policy: engine.cache.options.policy,
     entries: size,
+    evicted: churn,
     heap_bytes_per_entry: round(perEntry),
     prompt_and_value_bytes: keyAndValue,
     overhead_bytes_per_entry: round(perEntry - keyAndValue),
   };
+}
+
+/** Freed typed arrays (the slot arrays grow by doubling; an earlier run's) leave the count only once the sweeper has run. */
+async function settle(gc) {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  gc();
 }
 
 function round(value, digits = 0) {

@@ -41,6 +41,10 @@ await section('adapters_hit_200_chars', async () => (await import('./adapters-hi
 await section('adapters_first_hit_after_miss', async () => (await import('./adapters-hit.mjs')).benchFirstHit());
 await section('openai_hit_200_chars', async () => (await import('./openai.mjs')).benchOpenAiHits());
 await section('openai_miss_overhead', async () => (await import('./openai.mjs')).benchOpenAiMiss());
+await section('cache_policy_hit_ratios', async () => (await import('./policy-sim.mjs')).simulate());
+await section('cache_policy_recency_warmup', async () => (await import('./policy-sim.mjs')).recencyWarmup());
+await section('cache_policy_memory_100k_entries', async () => (await import('./policy-sim.mjs')).policyMemory());
+await section('cache_policy_hit_200_chars_lru', () => benchHitPath(200, false, 'lru'));
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

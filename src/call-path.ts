@@ -170,7 +170,7 @@ export class CallPath {
     this.#events.emitBuilt('cache-hit', () => ({
       key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: elapsedMs(entry.createdAt, now), source: 'memory',
     }));
-    this.#end(call, 'hit', now, entry.key);
+    this.#end(call, 'hit', now, this.#events.has('call-end') ? entry.key : undefined);
     return give(call, entry.value);
   }
 

@@ -49,8 +49,12 @@ export type CacheMode =
 /** What happened to one call. */
 export type CallOutcome = 'hit' | 'miss' | 'coalesced' | 'bypass' | 'error';
 
-/** Why a lookup found nothing usable. */
-export type MissCause = 'new' | 'expired' | 'evicted' | 'refresh';
+/**
+ * Why a lookup found nothing usable: never cached, expired, evicted for room, refused admission by the
+ * cache's policy (`rejected`: the entry lost its place to more frequently used ones before it was
+ * admitted; see the cache option `policy`), or a `cache: 'refresh'` call.
+ */
+export type MissCause = 'new' | 'expired' | 'evicted' | 'rejected' | 'refresh';
 
 /**
  * Filled in by a call when passed as `options.status` (lru-cache style tracing).

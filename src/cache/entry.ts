@@ -11,18 +11,16 @@ export interface HeaderInfo {
   readonly counters: { readonly model: { hits: number }; readonly scope: { hits: number } };
 }
 
+const computedKeys = new WeakMap<Entry, string>();
+
 /**
  * One cached answer and what the cache knows about it. Internal. Kept small on purpose (the cache
  * may hold 100 000 of them): shared parts live in `info`, times are integer ms from the cache's epoch
  * (V8 keeps small integers inline, where a fractional time would cost a 16-byte box), and the full
- * key is computed only when something asks for it.
+ * key is computed only when something asks for it. Hit counts and the policy's order live in the
+ * memory tier's typed arrays, by slot.
  */
 export class Entry {
-  /** Full key, computed when first needed. */
-  key: string | undefined = undefined;
-  hits = 0;
-  /** Next entry in the same fingerprint bucket. */
-  next: Entry | undefined = undefined;
   readonly #created: number;
   readonly #expires: number;
 
@@ -39,6 +37,20 @@ export class Entry {
   ) {
     this.#created = Math.floor(now - info.epoch);
     this.#expires = Math.ceil(now - info.epoch + ttlMs);
+  }
+
+  /**
+   * The full key once something computed it (a listener, a status object, a snapshot). Kept beside
+   * the entry, not in it: most entries of a large cache are never asked for theirs, and a field
+   * costs every one of them 8 bytes.
+   */
+  get key(): string | undefined {
+    return computedKeys.get(this);
+  }
+
+  set key(key: string | undefined) {
+    if (key === undefined) computedKeys.delete(this);
+    else computedKeys.set(this, key);
   }
 
   get header(): string {

@@ -9,6 +9,7 @@ import {
 } from './cache-key.js';
 import { Entry, estimateBytes, isolate, isStorable, type HeaderInfo } from './entry.js';
 import { MemoryTier, type RemovalReason } from './memory-tier.js';
+import { POLICY_NAMES, type PolicyName } from './policy/policy.js';
 import type { AccessPatterns, CacheStats, HitCounter } from './stats.js';
 import { CacheStatistics } from './stats.js';
 import { elapsedMs } from '../internal/elapsed.js';
@@ -18,7 +19,7 @@ import { storedCopy } from '../internal/value-copy.js';
 export interface ResponseCacheOptions {
   /** How long an entry is served, in ms. @default 3_600_000 (one hour) */
   ttlMs?: number;
-  /** Most entries held; beyond it the least recently used entry is evicted. @default 1000 */
+  /** Most entries held; beyond it the policy evicts one (see `policy`). @default 1000 */
   maxEntries?: number;
   /** Most bytes held (UTF-16 size of prompts and values, approximately). @default Infinity */
   maxBytes?: number;
@@ -32,6 +33,16 @@ export interface ResponseCacheOptions {
   hash?: HashOption;
   /** Source of time in ms. @default a monotonic `Date.now()` */
   clock?: Clock;
+  /**
+   * What the cache keeps when it is full (see docs/cache-policy.md for the measured hit ratios).
+   * `'w-tinylfu'`: a small LRU window, then admission by recent frequency into a segmented LRU, the
+   * window resized by a hill climber (Caffeine's design); a new key that loses to a more popular one
+   * is refused, and its next miss has the cause `rejected`. `'s3-fifo'`, `'sieve'`: FIFO-based
+   * policies; `'lru'`: least recently used.
+   * @default 'w-tinylfu'
+   * @example new ResponseCache({ maxEntries: 10_000, policy: 'lru' })
+   */
+  policy?: PolicyName;
 }
 
 /** Identifies an entry beyond prompt and model. */
@@ -51,7 +62,7 @@ export interface SetOptions extends EntryOptions {
 /** Distinct headers (scope × model × params) kept interned; past it the table starts over (entries keep theirs). */
 const MAX_INTERNED = 10_000;
 
-const OPTION_KEYS = ['ttlMs', 'maxEntries', 'maxBytes', 'maxEntryBytes', 'hash', 'clock'] as const;
+const OPTION_KEYS = ['ttlMs', 'maxEntries', 'maxBytes', 'maxEntryBytes', 'hash', 'clock', 'policy'] as const;
 
 interface ResolvedOptions {
   readonly ttlMs: number;
@@ -60,6 +71,7 @@ interface ResolvedOptions {
   readonly maxEntryBytes: number;
   readonly hash: (text: string) => string;
   readonly clock: Clock;
+  readonly policy: PolicyName;
 }
 
 /** What the engine needs of a cache beyond its public methods. Not exported from the package. */
@@ -99,7 +111,7 @@ export function cacheInternals(cache: ResponseCache): CacheInternals {
 }
 
 /**
- * An in-process LRU cache of model answers with TTL, bounds on entries and bytes, hit and miss
+ * An in-process cache of model answers (W-TinyLFU by default, see the `policy` option) with TTL, bounds on entries and bytes, hit and miss
  * statistics and access-pattern analysis. Usable alone; `OptimizationEngine` owns one as `engine.cache`.
  *
  * @example
@@ -121,11 +133,11 @@ export class ResponseCache {
   constructor(options: ResponseCacheOptions = {}) {
     this.#options = resolveOptions(options);
     this.#epoch = this.#options.clock.now();
-    const { maxEntries, maxBytes } = this.#options;
+    const { maxEntries, maxBytes, policy } = this.#options;
     this.#tier = new MemoryTier({ maxEntries, maxBytes }, (entry, reason) => {
       this.#stats.noteRemoval(reason);
       this.#internals.onRemove?.(entry, reason);
-    });
+    }, { policy });
     this.#internals = this.#createInternals();
     internalsOf.set(this, this.#internals);
   }
@@ -198,9 +210,10 @@ export class ResponseCache {
   analyzeAccessPatterns(options: { top?: number } = {}): AccessPatterns {
     const top = positiveInteger('top', options.top, 10);
     const now = this.#options.clock.now();
-    const hot = [...this.#tier.entries()].filter((e) => e.hits > 0).sort((a, b) => b.hits - a.hits).slice(0, top);
+    const tier = this.#tier;
+    const hot = [...tier.entries()].map((e) => ({ e, hits: tier.hitsOf(e) })).filter((h) => h.hits > 0).sort((a, b) => b.hits - a.hits).slice(0, top);
     return this.#stats.patterns(
-      hot.map((e) => ({ key: this.#internals.keyOf(e), model: e.model, scope: e.scope, hits: e.hits, ageMs: elapsedMs(e.createdAt, now) })),
+      hot.map(({ e, hits }) => ({ key: this.#internals.keyOf(e), model: e.model, scope: e.scope, hits, ageMs: elapsedMs(e.createdAt, now) })),
     );
   }
 
@@ -222,16 +235,16 @@ export class ResponseCache {
         return entry !== undefined && entry.isFresh(now) ? entry : undefined;
       },
       lookup(id, fp, now) {
-        const entry = tier.find(id, fp);
+        const entry = tier.find(id, fp, true);
         if (entry !== undefined && entry.isFresh(now)) return entry;
         lastMiss.stale = entry;
         if (entry !== undefined) tier.noteExpired(entry);
-        lastMiss.cause = entry === undefined ? tier.missCause(fp) : 'expired';
+        lastMiss.cause = entry === undefined ? tier.miss(fp) : 'expired';
         stats.countMiss(id.model, id.scope, lastMiss.cause);
         return undefined;
       },
       countHit(entry) {
-        entry.hits++;
+        tier.countHit(entry);
         stats.countHit(entry.info.counters, entry.execMs, entry.tokens);
       },
       write: (id, fp, value, meta) => this.#write(id, fp, value, meta),
@@ -293,6 +306,7 @@ function resolveOptions(options: ResponseCacheOptions): ResolvedOptions {
     maxEntryBytes: positiveNumber('maxEntryBytes', options.maxEntryBytes, maxBytes),
     hash: resolveHash(hash ?? 'sha256'),
     clock: clockOption('clock', options.clock) ?? systemClock,
+    policy: oneOf('policy', options.policy, POLICY_NAMES, 'w-tinylfu'),
   });
 }
 

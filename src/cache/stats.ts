@@ -22,7 +22,7 @@ export interface CacheStats {
   hitRate: number;
   writes: number;
   evictions: number;
-  /** Misses by cause: never cached, cached but expired, cached but evicted. */
+  /** Misses by cause: never cached, cached but expired, cached but evicted, cached but refused admission by the policy. */
   missCauses: Record<Exclude<MissCause, 'refresh'>, number>;
   /** Sum over hits of the exec time that produced each entry, in ms. */
   timeSavedMs: number;
@@ -66,7 +66,7 @@ export class CacheStatistics {
   evictions = 0;
   timeSavedMs = 0;
   tokensSaved = 0;
-  readonly missCauses = { new: 0, expired: 0, evicted: 0 };
+  readonly missCauses = { new: 0, expired: 0, evicted: 0, rejected: 0 };
   readonly #byModel = new BoundedLabels<Counter>(MAX_NAMES, newCounter);
   readonly #byScope = new BoundedLabels<Counter>(MAX_NAMES, newCounter);
 
@@ -113,14 +113,14 @@ export class CacheStatistics {
   }
 
   patterns(hotKeys: HotKey[]): AccessPatterns {
-    const { new: fresh, expired, evicted } = this.missCauses;
-    const total = fresh + expired + evicted;
+    const { new: fresh, expired, evicted, rejected } = this.missCauses;
+    const total = fresh + expired + evicted + rejected;
     return {
       hotKeys,
       byModel: rates(this.#byModel),
       byScope: rates(this.#byScope),
       missCauses: { ...this.missCauses },
-      missCausePercent: { new: percent(fresh, total), expired: percent(expired, total), evicted: percent(evicted, total) },
+      missCausePercent: { new: percent(fresh, total), expired: percent(expired, total), evicted: percent(evicted, total), rejected: percent(rejected, total) },
     };
   }
 }

@@ -35,11 +35,13 @@ type Rule = (input: RecommendationInput) => Recommendation | undefined;
 function missCauseRule(input: RecommendationInput): Recommendation | undefined {
   const stats = input.cache;
   if (stats === undefined || stats.misses < MIN_MISSES || stats.hitRate >= 0.8) return undefined;
-  const { new: fresh, expired, evicted } = stats.missCauses;
+  const { new: fresh, expired, rejected } = stats.missCauses;
+  // Refused admission (the policy kept more popular entries) is a want of room, as eviction is.
+  const evicted = stats.missCauses.evicted + rejected;
   const total = fresh + expired + evicted;
   const share = (n: number): number => (total === 0 ? 0 : n / total);
   const evidence = {
-    misses: stats.misses, hit_rate_percent: round(stats.hitRate * 100), expired_misses: expired, evicted_misses: evicted, new_misses: fresh,
+    misses: stats.misses, hit_rate_percent: round(stats.hitRate * 100), expired_misses: expired, evicted_misses: stats.missCauses.evicted, rejected_misses: rejected, new_misses: fresh,
   };
   if (share(expired) >= 0.5) {
     return {
@@ -51,7 +53,7 @@ function missCauseRule(input: RecommendationInput): Recommendation | undefined {
   if (share(evicted) >= 0.5) {
     return {
       type: 'raise_capacity', priority: 'high', evidence: { ...evidence, max_entries: stats.maxEntries, size: stats.size, evictions: stats.evictions },
-      message: `${round(share(evicted) * 100)} % of cache misses were entries evicted for room`,
+      message: `${round(share(evicted) * 100)} % of cache misses were entries evicted for room or refused admission`,
       action: `Raise \`cache.maxEntries\` (now ${stats.maxEntries})${Number.isFinite(stats.maxBytes) ? ` or \`cache.maxBytes\` (now ${stats.maxBytes})` : ''}`,
     };
   }

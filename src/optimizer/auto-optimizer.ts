@@ -281,7 +281,10 @@ function highest(a: number, b: number): number {
 }
 
 function diffCauses(now: CacheStats['missCauses'], before: CacheStats['missCauses'] | undefined): Observation['missCauses'] {
-  return { new: now.new - (before?.new ?? 0), expired: now.expired - (before?.expired ?? 0), evicted: now.evicted - (before?.evicted ?? 0) };
+  return {
+    new: now.new - (before?.new ?? 0), expired: now.expired - (before?.expired ?? 0), evicted: now.evicted - (before?.evicted ?? 0),
+    rejected: now.rejected - (before?.rejected ?? 0),
+  };
 }
 
 /** The value of a change's target metric in an observation; NaN when the window holds too little to judge. */

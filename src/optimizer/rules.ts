@@ -9,7 +9,8 @@ export interface Observation {
   /** Cache lookups (hits + misses) in the window, and the share that hit. */
   lookups: number;
   hitRate: number;
-  missCauses: { new: number; expired: number; evicted: number };
+  /** `rejected`: refused admission by the cache's policy, pressure for room like `evicted`. */
+  missCauses: { new: number; expired: number; evicted: number; rejected?: number };
   ttlMs: number;
   maxEntries: number;
   maxBytes: number;
@@ -69,7 +70,9 @@ export interface Proposal {
 export type Rule = (obs: Observation, o: ResolvedOptimizerOptions, gcAvailable: boolean) => Proposal | undefined;
 
 function missShares(obs: Observation): { expired: number; evicted: number; total: number } {
-  const { new: fresh, expired, evicted } = obs.missCauses;
+  const { new: fresh, expired, rejected = 0 } = obs.missCauses;
+  // A key refused admission lost its place for want of room, as an evicted one did.
+  const evicted = obs.missCauses.evicted + rejected;
   const total = fresh + expired + evicted;
   return { expired: total === 0 ? 0 : expired / total, evicted: total === 0 ? 0 : evicted / total, total };
 }
@@ -196,7 +199,7 @@ export const CALM: Readonly<Record<OptimizationType, Calm>> = {
   // A kept TTL raise removes the very misses that caused it: its cause cannot be seen without undoing it (ADR 0022).
   cache_ttl: () => false,
   // The extra room is unused: going back evicts nothing.
-  cache_capacity: (obs, o, c) => obs.missCauses.evicted === 0
+  cache_capacity: (obs, o, c) => obs.missCauses.evicted === 0 && (obs.missCauses.rejected ?? 0) === 0
     && obs.size <= (c.max_entries ?? Infinity) * (1 - o.hysteresis) && obs.bytes <= (c.max_bytes ?? Infinity) * (1 - o.hysteresis),
   memory: (obs, o) => !obs.anomalies.has('high_memory') && !(obs.memoryBytes > o.maxHeapBytes * (1 - o.hysteresis)),
   throttle: (obs, o) => !cpuAbove(obs, o.highCpuPercent * (1 - o.hysteresis)) && obs.throttleTo === undefined,
@@ -223,5 +226,5 @@ function pct(x: number): string {
 }
 
 function prefixed(causes: Observation['missCauses']): Record<string, number> {
-  return { new_misses: causes.new, expired_misses: causes.expired, evicted_misses: causes.evicted };
+  return { new_misses: causes.new, expired_misses: causes.expired, evicted_misses: causes.evicted, rejected_misses: causes.rejected ?? 0 };
 }

@@ -37,7 +37,7 @@ describe('MemoryTier', () => {
 
   it('removes entries from a bucket, from the overflow, and evicts one entry at a time', () => {
     const removed: string[] = [];
-    const tier = new MemoryTier({ maxEntries: 10, maxBytes: Number.POSITIVE_INFINITY }, (e, reason) => removed.push(`${String(e.value).slice(499, 503)}:${reason}`));
+    const tier = new MemoryTier({ maxEntries: 10, maxBytes: Number.POSITIVE_INFINITY }, (e, reason) => removed.push(`${String(e.value).slice(499, 503)}:${reason}`), { policy: 'lru' });
     const family = collidingFamilies(10).find((f) => new Set(f.map((t) => fingerprint(id(t)))).size === 1) ?? [];
     const entries = family.map((t) => insert(tier, t));
     tier.remove(entries[1] as Entry, 'delete');
@@ -48,13 +48,13 @@ describe('MemoryTier', () => {
     for (let i = 0; i < 4; i++) insert(tier, `other ${i}`);
     expect(tier.size).toBe(10);
     expect(removed.filter((r) => r.endsWith(':evict'))).toHaveLength(2);
-    expect(tier.missCause(fingerprint(id(family[0] as string)))).toBe('evicted');
+    expect(tier.miss(fingerprint(id(family[0] as string)))).toBe('evicted');
   });
 });
 
 describe('MemoryTier under churn', () => {
   it('keeps finding crowded entries while marks of overflowed buckets are rebuilt', () => {
-    const tier = new MemoryTier({ maxEntries: 8, maxBytes: Number.POSITIVE_INFINITY }, () => undefined);
+    const tier = new MemoryTier({ maxEntries: 8, maxBytes: Number.POSITIVE_INFINITY }, () => undefined, { policy: 'lru' });
     const families = collidingFamilies(26);
     for (let round = 0; round < 10; round++) {
       for (const text of families.flat()) insert(tier, `${round}${text}`);
@@ -69,7 +69,7 @@ describe('MemoryTier with every fingerprint colliding (crafted input)', () => {
   const constant = () => 7;
   const tierOf = (maxEntries: number, removed: string[] = []) =>
     new MemoryTier({ maxEntries, maxBytes: Number.POSITIVE_INFINITY }, (e, reason) => removed.push(`${String(e.value)}:${reason}`), {
-      fingerprint: constant, fullFingerprint: constant,
+      fingerprint: constant, fullFingerprint: constant, policy: 'lru',
     });
   const add = (tier: MemoryTier, text: string): Entry => {
     const entry = new Entry(info, text, text, 0, 1000, 0, 0);

@@ -26,8 +26,8 @@ describe('ResponseCache', () => {
     expect(cache.getStats().missCauses.expired).toBe(1);
   });
 
-  it('evicts the least recently used entry, one at a time', () => {
-    const cache = new ResponseCache({ maxEntries: 3 });
+  it("evicts the least recently used entry, one at a time, with policy 'lru'", () => {
+    const cache = new ResponseCache({ maxEntries: 3, policy: 'lru' });
     const evicted: string[] = [];
     cache.set('a', 'm', 'A');
     cache.set('b', 'm', 'B');
@@ -79,14 +79,14 @@ describe('ResponseCache', () => {
 
   it('says why misses happened: new, expired or evicted', () => {
     const clock = fakeClock();
-    const cache = new ResponseCache({ maxEntries: 1, ttlMs: 100, clock });
+    const cache = new ResponseCache({ maxEntries: 1, ttlMs: 100, clock, policy: 'lru' });
     cache.get('a', 'm');
     cache.set('a', 'm', 1);
     cache.set('b', 'm', 2);
     cache.get('a', 'm');
     clock.advance(100);
     cache.get('b', 'm');
-    expect(cache.getStats().missCauses).toEqual({ new: 1, expired: 1, evicted: 1 });
+    expect(cache.getStats().missCauses).toEqual({ new: 1, expired: 1, evicted: 1, rejected: 0 });
   });
 
   it('reports hot keys and hit rates per model and per scope, never prompts', () => {
@@ -172,15 +172,18 @@ describe('ResponseCache', () => {
   });
 });
 
-describe('ResponseCache.resize with a capacity that cannot be allocated', () => {
-  it('throws and changes nothing: bounds, size and every entry stay as they were', () => {
+describe('ResponseCache.resize to a huge capacity', () => {
+  it('takes maxEntries 2^32 without allocating it: counts and entries stay consistent (a state file once left them drifting)', () => {
     const cache = new ResponseCache({ maxEntries: 10 });
     for (let i = 0; i < 10; i++) cache.set(`p${i}`, 'm', i);
-    expect(() => cache.resize({ maxEntries: 2 ** 32 })).toThrow(RangeError);
-    expect(cache.getStats()).toMatchObject({ maxEntries: 10, size: 10 });
-    for (let i = 0; i < 10; i++) expect(cache.get(`p${i}`, 'm')).toBe(i);
-    for (let i = 10; i < 30; i++) cache.set(`p${i}`, 'm', i);
-    expect(cache.getStats()).toMatchObject({ maxEntries: 10, size: 10, evictions: 20 });
+    cache.resize({ maxEntries: 2 ** 32 });
+    for (let i = 10; i < 3000; i++) cache.set(`p${i}`, 'm', i);
+    let found = 0;
+    for (let i = 0; i < 3000; i++) if (cache.get(`p${i}`, 'm') === i) found++;
+    expect(cache.getStats()).toMatchObject({ maxEntries: 2 ** 32, size: 3000, evictions: 0 });
+    expect(found).toBe(3000);
+    cache.resize({ maxEntries: 100 });
+    expect(cache.getStats()).toMatchObject({ maxEntries: 100, size: 100 });
   });
 });
 

@@ -29,7 +29,7 @@ export function noise(i: number): number {
 export function cacheStats(overrides: Partial<CacheStats> = {}): CacheStats {
   return {
     size: 100, bytes: 10_000, maxEntries: 1000, maxBytes: Infinity, ttlMs: 3_600_000, hits: 10, misses: 90, hitRate: 0.1,
-    writes: 90, evictions: 0, missCauses: { new: 10, expired: 0, evicted: 0 }, timeSavedMs: 0, tokensSaved: 0,
+    writes: 90, evictions: 0, missCauses: { new: 10, expired: 0, evicted: 0, rejected: 0 }, timeSavedMs: 0, tokensSaved: 0,
     ...overrides,
   };
 }

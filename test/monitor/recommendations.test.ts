@@ -11,27 +11,34 @@ function modelCall(clock: TestClock, overrides: Partial<CallSample>): CallSample
 describe('PerformanceMonitor.getRecommendations: causes', () => {
   it('misses mostly expirations → raise the TTL, with the miss counts as evidence', () => {
     const m = monitor(testClock());
-    const [r] = m.getRecommendations({ cache: cacheStats({ missCauses: { new: 10, expired: 70, evicted: 10 } }) });
+    const [r] = m.getRecommendations({ cache: cacheStats({ missCauses: { new: 10, expired: 70, evicted: 10, rejected: 0 } }) });
     expect(r).toMatchObject({ type: 'raise_ttl', priority: 'high', evidence: { expired_misses: 70, misses: 90, ttl_seconds: 3600, hit_rate_percent: 10 } });
     expect(r?.action).toMatch(/ttlMs/);
   });
 
   it('misses mostly evictions → raise capacity', () => {
     const m = monitor(testClock());
-    const [r] = m.getRecommendations({ cache: cacheStats({ evictions: 500, missCauses: { new: 10, expired: 5, evicted: 75 } }) });
+    const [r] = m.getRecommendations({ cache: cacheStats({ evictions: 500, missCauses: { new: 10, expired: 5, evicted: 75, rejected: 0 } }) });
     expect(r).toMatchObject({ type: 'raise_capacity', evidence: { evicted_misses: 75, max_entries: 1000, evictions: 500 } });
+  });
+
+  it('counts keys the policy refused admission as a want of room, reported apart', () => {
+    const m = monitor(testClock());
+    const [r] = m.getRecommendations({ cache: cacheStats({ evictions: 500, missCauses: { new: 10, expired: 5, evicted: 30, rejected: 45 } }) });
+    expect(r).toMatchObject({ type: 'raise_capacity', evidence: { evicted_misses: 30, rejected_misses: 45 } });
+    expect(r?.message).toMatch(/^83.33 % of cache misses were entries evicted for room or refused admission/);
   });
 
   it('misses mostly new prompts → says no cache setting helps', () => {
     const m = monitor(testClock());
-    const [r] = m.getRecommendations({ cache: cacheStats({ missCauses: { new: 85, expired: 3, evicted: 2 } }) });
+    const [r] = m.getRecommendations({ cache: cacheStats({ missCauses: { new: 85, expired: 3, evicted: 2, rejected: 0 } }) });
     expect(r).toMatchObject({ type: 'new_prompts', priority: 'low', evidence: { new_misses: 85 } });
   });
 
   it('says nothing about the cache with too few misses or a good hit rate', () => {
     const m = monitor(testClock());
-    expect(m.getRecommendations({ cache: cacheStats({ misses: 10, missCauses: { new: 0, expired: 10, evicted: 0 } }) })).toEqual([]);
-    expect(m.getRecommendations({ cache: cacheStats({ hitRate: 0.9, missCauses: { new: 0, expired: 90, evicted: 0 } }) })).toEqual([]);
+    expect(m.getRecommendations({ cache: cacheStats({ misses: 10, missCauses: { new: 0, expired: 10, evicted: 0, rejected: 0 } }) })).toEqual([]);
+    expect(m.getRecommendations({ cache: cacheStats({ hitRate: 0.9, missCauses: { new: 0, expired: 90, evicted: 0, rejected: 0 } }) })).toEqual([]);
     expect(m.getRecommendations()).toEqual([]);
   });
 

@@ -142,7 +142,8 @@ describe('autoOptimize: cache TTL', () => {
 
 describe('autoOptimize: cache capacity', () => {
   it('raises capacity when misses are mostly evictions, within maxEntries, and keeps it when hits follow', async () => {
-    const { engine } = setup({ cache: { maxEntries: 10 }, optimizer: { maxEntries: 15 } });
+    // LRU: the 'k' keys below must fill the raised room; W-TinyLFU would (rightly) keep the twice-seen 'p' keys instead.
+    const { engine } = setup({ cache: { maxEntries: 10, policy: 'lru' }, optimizer: { maxEntries: 15 } });
     await round(engine, 20);
     engine.autoOptimize();
     await round(engine, 20); // each one was evicted
