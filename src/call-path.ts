@@ -345,7 +345,7 @@ export class CallPath {
       model: call.model, scope: call.id.scope, outcome, durationMs, timestampMs: now, usage, inFlight: this.#throttle.active + this.#throttle.queued,
     });
     if (this.#events.has('call-end')) {
-      this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
+      this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now, usage });
     }
   }
 }
