@@ -7,6 +7,7 @@ export default defineConfig({
     http: 'src/http.ts',
     redis: 'src/redis.ts',
     testing: 'src/testing.ts',
+    opentelemetry: 'src/opentelemetry.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

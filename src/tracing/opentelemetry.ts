@@ -36,7 +36,7 @@ const GEN_AI_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 26214
 /** The buckets of `/metrics`' `llm_optimizer_call_duration_seconds`. */
 const CALL_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-type Traced = CallTraceMessage & { [SPAN]?: Span };
+type Traced = CallTraceMessage & { [SPAN]?: Span | undefined };
 type TimedStore = StoreTraceMessage & { [STARTED]?: number };
 
 interface Instruments {
