@@ -1,7 +1,7 @@
 import { context, trace, type Attributes } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { AlwaysOffSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
 import { instrumentOpenTelemetry, type OpenTelemetryInstrumentation } from '../../src/opentelemetry.js';
@@ -10,7 +10,7 @@ const contextManager = new AsyncLocalStorageContextManager();
 beforeAll(() => void context.setGlobalContextManager(contextManager.enable()));
 afterAll(() => void context.disable());
 
-function setup(sampler?: AlwaysOffSampler) {
+function setup(sampler?: AlwaysOffSampler | AlwaysOnSampler) {
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)], ...(sampler === undefined ? {} : { sampler }) });
   const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
@@ -102,6 +102,22 @@ describe('OpenTelemetry spans', () => {
     const engine = new OptimizationEngine();
     await engine.optimizeAiCall('p', 'm', () => 'v');
     expect(exporter.getFinishedSpans()).toEqual([]);
+    await engine.close();
+  });
+
+  it('a call inside an unsampled request starts no span (followParentSampling), unless told to ask the sampler anyway', async () => {
+    const unsampled = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 0 });
+    const engine = new OptimizationEngine();
+    for (const follow of [true, false]) {
+      const { exporter, tracerProvider, meterProvider, reader } = setup(new AlwaysOnSampler());
+      const instrumentation = instrumentOpenTelemetry({ tracerProvider, meterProvider, followParentSampling: follow });
+      await context.with(trace.setSpan(context.active(), unsampled), () => engine.optimizeAiCall('p', 'm', () => 'v'));
+      expect(exporter.getFinishedSpans().length).toBe(follow ? 0 : 1);
+      const { resourceMetrics } = await reader.collect();
+      expect(points(resourceMetrics, 'llm_optimizer.calls').length).toBe(1);
+      instrumentation.disable();
+    }
+    expect(() => instrumentOpenTelemetry({ followParentSampling: 'yes' as never })).toThrow(/`followParentSampling`/);
     await engine.close();
   });
 
