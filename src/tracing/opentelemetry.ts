@@ -151,7 +151,7 @@ class LabelCache {
   /** Per operation and model (looked up by the model string itself, no key built); past 200 models, built per call instead of kept. */
   genAi(operation: 'chat' | 'text_completion', model: string): Attributes {
     let byModel = this.#genAi.get(operation);
-    if (byModel === undefined) this.#genAi.set(operation, (byModel = new Map()));
+    if (byModel === undefined) this.#genAi.set(operation, (byModel = new Map<string, Attributes>()));
     let attributes = byModel.get(model);
     if (attributes === undefined) {
       attributes = Object.freeze({ 'gen_ai.operation.name': operation, 'gen_ai.request.model': model });

@@ -315,27 +315,22 @@ export function dashboardClient(config: { dataUrl: string; pollMs: number; mode:
   const main = document.getElementById('panels') as HTMLElement;
   const status = document.getElementById('status') as HTMLElement;
   const banner = document.getElementById('banner') as HTMLElement;
-  const bodies = new Map<string, HTMLElement>();
-  for (const p of PANELS) {
-    const section = el('section', { class: p.wide === true ? 'panel wide' : 'panel', id: `panel-${p.id}`, 'aria-labelledby': `title-${p.id}` });
-    section.append(el('h2', { id: `title-${p.id}` }, p.title));
-    const body = el('div', { class: 'panel-body' });
-    section.append(body);
-    main.append(section);
-    bodies.set(p.id, body);
+
+  /** One set of panels in `container`; ids prefixed so that several sets (the static report's services) can share a page. */
+  function build(container: HTMLElement, prefix: string, heading: 'h2' | 'h3'): Map<string, HTMLElement> {
+    const bodies = new Map<string, HTMLElement>();
+    for (const p of PANELS) {
+      const section = el('section', { class: p.wide === true ? 'panel wide' : 'panel', id: `panel-${prefix}${p.id}`, 'aria-labelledby': `title-${prefix}${p.id}` });
+      section.append(el(heading, { id: `title-${prefix}${p.id}` }, p.title));
+      const body = el('div', { class: 'panel-body' });
+      section.append(body);
+      container.append(section);
+      bodies.set(p.id, body);
+    }
+    return bodies;
   }
 
-  let last: Data | undefined;
-  let resizing: ReturnType<typeof setTimeout> | undefined;
-  window.addEventListener('resize', () => {
-    clearTimeout(resizing);
-    resizing = setTimeout(() => { if (last !== undefined) draw(last); }, 150);
-  });
-
-  function draw(data: Data): void {
-    last = data;
-    banner.hidden = data.has_data === true;
-    banner.textContent = 'No calls yet: the engine has recorded nothing since it started. Panels fill in as calls arrive.';
+  function draw(bodies: Map<string, HTMLElement>, data: Data): void {
     for (const p of PANELS) {
       const body = bodies.get(p.id) as HTMLElement;
       body.replaceChildren();
@@ -351,13 +346,36 @@ export function dashboardClient(config: { dataUrl: string; pollMs: number; mode:
         empty(body, 'This panel could not be drawn.');
       }
     }
-    document.body.dataset.updated = String(data.generated_at ?? '');
   }
 
+  let redraw: (() => void) | undefined;
+  let resizing: ReturnType<typeof setTimeout> | undefined;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => redraw?.(), 150);
+  });
+
   if (config.mode === 'static') {
-    draw(config.data as Data);
-    status.textContent = `Report generated ${String((config.data as Data).generated_at ?? '')}`;
+    const services = config.data as { title: string; data: Data }[];
+    const sets = services.map((service, i) => {
+      const heading = el('h2', { class: 'service' }, service.title);
+      main.append(heading);
+      return { bodies: build(main, `${i}-`, 'h3'), data: service.data };
+    });
+    redraw = () => sets.forEach((set) => draw(set.bodies, set.data));
+    redraw();
+    banner.hidden = true;
+    status.textContent = `Report generated ${String(services[0]?.data.generated_at ?? '')}`;
     return;
+  }
+
+  const bodies = build(main, '', 'h2');
+  function show(data: Data): void {
+    banner.hidden = data.has_data === true;
+    banner.textContent = 'No calls yet: the engine has recorded nothing since it started. Panels fill in as calls arrive.';
+    draw(bodies, data);
+    redraw = () => draw(bodies, data);
+    document.body.dataset.updated = String(data.generated_at ?? '');
   }
 
   let paused = false;
@@ -375,7 +393,7 @@ export function dashboardClient(config: { dataUrl: string; pollMs: number; mode:
       } else if (!response.ok) {
         status.textContent = `The engine answered ${response.status}; retrying.`;
       } else {
-        draw((await response.json()) as Data);
+        show((await response.json()) as Data);
         document.body.dataset.state = 'live';
         status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       }

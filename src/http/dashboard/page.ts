@@ -24,7 +24,8 @@ button{font:inherit;padding:6px 12px;border-radius:6px;border:1px solid var(--gr
 main{display:grid;gap:12px;padding:0 16px 16px;grid-template-columns:repeat(auto-fit,minmax(min(100%,22rem),1fr))}
 .panel{background:var(--panel);border:1px solid var(--grid);border-radius:8px;padding:12px 14px;min-width:0}
 @media (min-width:60rem){.panel.wide{grid-column:span 2}}
-h2{font-size:1rem;margin:0 0 8px}
+h2,h3{font-size:1rem;margin:0 0 8px}
+h2.service{grid-column:1/-1;font-size:1.15rem;margin:12px 0 0}
 .chart{width:100%;height:auto;display:block}
 .grid{stroke:var(--grid);stroke-width:1}
 .axis{fill:var(--muted);font-size:11px}
@@ -95,10 +96,10 @@ export const DASHBOARD_CSP = [
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join('; ');
 
-/** A self-contained HTML file of a dashboard data snapshot (the demo's report): the same panels, no polling. */
-export function staticDashboardHtml(data: unknown, title = 'LLM optimization engine report'): string {
-  const script = `(${dashboardClient.toString()})(${scriptJson({ dataUrl: '', pollMs: 0, mode: 'static', data })});`;
-  return document(title.replace(/[<>&"]/g, ''), script, false);
+/** A self-contained HTML file of dashboard data snapshots, one set of panels each (the demo's report): no polling, no network. */
+export function staticDashboardHtml(services: readonly { title: string; data: unknown }[], title: string): string {
+  const script = `(${dashboardClient.toString()})(${scriptJson({ dataUrl: '', pollMs: 0, mode: 'static', data: services })});`;
+  return document(title.replace(/[<>&"']/g, ''), script, false);
 }
 
 /** The page shown instead of the dashboard when `authorize` refuses it. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OptimizationEngine } from '../../../src/index.js';
-import { createOptimizationHandler, toNodeListener } from '../../../src/http.js';
+import { createDashboardRecorder, createOptimizationHandler, renderDashboardHtml, toNodeListener } from '../../../src/http.js';
 import { launchChromium } from './browser.js';
 import { CANARY, engineWithTraffic } from './traffic.js';
 
@@ -106,6 +106,24 @@ describe('the dashboard page in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.context().close();
+  }, 30_000);
+
+  it('renders a static report file (the demo\'s) with the same panels, offline, one set per service', async () => {
+    const data = await createDashboardRecorder(engine).data();
+    const html = renderDashboardHtml([{ title: 'Service A', data }, { title: 'Service B', data }], { title: 'Report <b>' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, offline: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.setContent(html);
+    expect(await page.locator('h2.service').allTextContents()).toEqual(['Service A', 'Service B']);
+    for (const id of PANELS) expect(await page.locator(`#panel-1-${id} .empty`).count(), `panel ${id}`).toBe(0);
+    expect(await page.title()).toBe('Report b');
+    expect(await page.content()).not.toContain(CANARY);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-file.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
   }, 30_000);
 
   it('refuses without authorization, with a page that says so', async () => {
