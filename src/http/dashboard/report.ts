@@ -39,7 +39,11 @@ export function createDashboardRecorder(engine: OptimizationEngine, options: { h
  * @default title 'LLM optimization engine report'
  */
 export function renderDashboardHtml(services: readonly { title: string; data: DashboardData }[], options: { title?: string } = {}): string {
-  if (!Array.isArray(services) || services.some((s) => typeof s?.title !== 'string' || typeof s?.data !== 'object' || s.data === null)) {
+  const valid = (s: unknown): boolean => {
+    const { title, data } = (typeof s === 'object' && s !== null ? s : {}) as { title?: unknown; data?: unknown };
+    return typeof title === 'string' && typeof data === 'object' && data !== null;
+  };
+  if (!Array.isArray(services) || !services.every(valid)) {
     throw new TypeError(`\`services\` must be an array of { title: string, data } (data from createDashboardRecorder), received ${describe(services)}`);
   }
   const title = options.title ?? 'LLM optimization engine report';
