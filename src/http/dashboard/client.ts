@@ -62,7 +62,7 @@ export function dashboardClient(config: { dataUrl: string; pollMs: number; mode:
       const t = o.from + (span * i) / ticks;
       root.append(svg('text', { x: x(t), y: H - 6, 'text-anchor': i === ticks ? 'end' : i === 0 ? 'start' : 'middle', class: 'axis' }, clock(t)));
     }
-    const barW = Math.max(2, ((W - PAD.l - PAD.r) * MINUTE) / span - 2);
+    const barW = Math.max(4, ((W - PAD.l - PAD.r) * MINUTE) / span - 2);
     for (const b of o.bars ?? []) {
       let base = 0;
       for (const [cls, v] of b.parts) {
@@ -250,7 +250,7 @@ export function dashboardClient(config: { dataUrl: string; pollMs: number; mode:
         for (const [cause, n] of causes) {
           const li = el('li');
           const bar = el('span', { class: 'bar' });
-          bar.style.width = `${(100 * num(n)) / total}%`;
+          bar.style.width = num(n) === 0 ? '0' : `max(2px, ${(100 * num(n)) / total}%)`;
           li.append(el('span', { class: 'bar-label' }, `${cause}: ${num(n)} (${fmt((100 * num(n)) / total)} %)`), bar);
           list.append(li);
         }

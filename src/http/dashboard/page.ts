@@ -53,7 +53,7 @@ h2.service{grid-column:1/-1;font-size:1.15rem;margin:12px 0 0}
 .badge.degraded,.badge.half-open,.badge.fair,.badge.medium{color:var(--miss)}
 .badge.down,.badge.open,.badge.poor,.badge.high{color:var(--error)}
 table{width:100%;border-collapse:collapse;font-size:.875rem}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid var(--grid);vertical-align:top}
-.bars{list-style:none;padding:0;margin:0}.bars li{margin:6px 0}.bar{display:block;height:8px;border-radius:4px;background:var(--miss);min-width:2px}
+.bars{list-style:none;padding:0;margin:0}.bars li{margin:6px 0}.bar{display:block;height:8px;border-radius:4px;background:var(--miss)}
 .events{margin:6px 0 0;padding-left:1.1rem;font-size:.875rem}.events li{margin:4px 0;overflow-wrap:anywhere}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 `;
@@ -82,7 +82,16 @@ function document(title: string, script: string, live: boolean): string {
 <script>${script}</script></body></html>`;
 }
 
-const LIVE_SCRIPT = `(${dashboardClient.toString()})(${scriptJson({ dataUrl: 'dashboard/data', pollMs: POLL_MS, mode: 'live' })});`;
+/**
+ * The client's source as a call. A compiler that keeps function names (esbuild's `keepNames`, as
+ * tsx runs it) wraps nested functions in a `__name` helper that only exists in the module: the
+ * page gets a stand-in.
+ */
+function clientCall(config: unknown): string {
+  return `(function(){var __name=function(t){return t};(${dashboardClient.toString()})(${scriptJson(config)});})();`;
+}
+
+const LIVE_SCRIPT = clientCall({ dataUrl: 'dashboard/data', pollMs: POLL_MS, mode: 'live' });
 
 /** The live page (the same bytes for every request: the data comes from `dashboard/data`, relative to it, so any `basePath` works). */
 export const DASHBOARD_HTML = document('LLM optimization engine', LIVE_SCRIPT, true);
@@ -98,7 +107,7 @@ export const DASHBOARD_CSP = [
 
 /** A self-contained HTML file of dashboard data snapshots, one set of panels each (the demo's report): no polling, no network. */
 export function staticDashboardHtml(services: readonly { title: string; data: unknown }[], title: string): string {
-  const script = `(${dashboardClient.toString()})(${scriptJson({ dataUrl: '', pollMs: 0, mode: 'static', data: services })});`;
+  const script = clientCall({ dataUrl: '', pollMs: 0, mode: 'static', data: services });
   return document(title.replace(/[<>&"']/g, ''), script, false);
 }
 
