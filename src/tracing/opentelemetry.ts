@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import {
-  context, metrics, SpanKind, SpanStatusCode, trace,
+  context, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace,
   type Attributes, type Counter, type Histogram, type MeterProvider, type Span, type TracerProvider,
 } from '@opentelemetry/api';
 import type { OptimizationEngine } from '../engine.js';
@@ -110,7 +110,10 @@ export function instrumentOpenTelemetry(options: OpenTelemetryOptions = {}): Ope
     }, parent);
   };
   const labels = new LabelCache();
-  const onEnd = (raw: unknown): void => finishCall(raw as Traced, instruments, labels);
+  // No meter provider registered: the meter is a no-op for good (the metrics API has no proxy), so the
+  // calls to its instruments and the labels built for them are skipped.
+  const recorded = isNoopCounter(instruments.calls) ? undefined : instruments;
+  const onEnd = (raw: unknown): void => finishCall(raw as Traced, recorded, labels);
   const onStoreStart = (raw: unknown): void => void ((raw as TimedStore)[STARTED] = performance.now());
   const onStoreEnd = (raw: unknown): void => {
     const message = raw as TimedStore;
@@ -161,18 +164,17 @@ class LabelCache {
   }
 }
 
-function finishCall(message: Traced, instruments: Instruments, labels: LabelCache): void {
+const NOOP_COUNTER = createNoopMeter().createCounter('noop').constructor;
+
+function isNoopCounter(counter: Counter): boolean {
+  return counter.constructor === NOOP_COUNTER;
+}
+
+function finishCall(message: Traced, instruments: Instruments | undefined, labels: LabelCache): void {
   const outcome = message.outcome ?? 'error';
-  const seconds = Math.max(0, message.durationMs ?? 0) / 1000;
   const type = outcome === 'error' ? errorType(message.error) : undefined;
-  const genAi = type === undefined ? labels.genAi(message.promptKind, message.model) : { ...labels.genAi(message.promptKind, message.model), 'error.type': type };
-  const byOutcome = labels.outcome(outcome);
-  instruments.operationDuration.record(seconds, genAi);
-  instruments.calls.add(1, byOutcome);
-  instruments.callDuration.record(seconds, byOutcome);
   const usage = message.usage;
-  if (usage?.promptTokens !== undefined) instruments.tokenUsage.record(usage.promptTokens, { ...genAi, 'gen_ai.token.type': 'input' });
-  if (usage?.outputTokens !== undefined) instruments.tokenUsage.record(usage.outputTokens, { ...genAi, 'gen_ai.token.type': 'output' });
+  if (instruments !== undefined) recordMetrics(message, outcome, type, instruments, labels);
   const span = message[SPAN];
   if (span === undefined) return;
   message[SPAN] = undefined;
@@ -197,6 +199,18 @@ function finishCall(message: Traced, instruments: Instruments, labels: LabelCach
     span.setAttributes(attributes);
   }
   span.end();
+}
+
+function recordMetrics(message: Traced, outcome: string, type: string | undefined, instruments: Instruments, labels: LabelCache): void {
+  const seconds = Math.max(0, message.durationMs ?? 0) / 1000;
+  const genAi = type === undefined ? labels.genAi(message.promptKind, message.model) : { ...labels.genAi(message.promptKind, message.model), 'error.type': type };
+  const byOutcome = labels.outcome(outcome);
+  instruments.operationDuration.record(seconds, genAi);
+  instruments.calls.add(1, byOutcome);
+  instruments.callDuration.record(seconds, byOutcome);
+  const usage = message.usage;
+  if (usage?.promptTokens !== undefined) instruments.tokenUsage.record(usage.promptTokens, { ...genAi, 'gen_ai.token.type': 'input' });
+  if (usage?.outputTokens !== undefined) instruments.tokenUsage.record(usage.outputTokens, { ...genAi, 'gen_ai.token.type': 'output' });
 }
 
 /** `error.type`: the error's `code` when it has a string one, else its name (never its message). */

@@ -96,6 +96,15 @@ describe('OpenTelemetry spans', () => {
     await Promise.all([engine.close(), other.close()]);
   });
 
+  it('with no meter provider registered (a no-op meter), spans still carry every attribute', async () => {
+    const { exporter, tracerProvider } = setup();
+    active.push(instrumentOpenTelemetry({ tracerProvider }));
+    const engine = new OptimizationEngine();
+    await engine.optimizeAiCall('p', 'm', usageExec('v'));
+    expect(exporter.getFinishedSpans()[0]?.attributes).toMatchObject({ 'llm_optimizer.outcome': 'miss', 'gen_ai.usage.output_tokens': 11 });
+    await engine.close();
+  });
+
   it('a sampler that records nothing gets no attributes set and no span exported', async () => {
     const { exporter, tracerProvider, meterProvider } = setup(new AlwaysOffSampler());
     active.push(instrumentOpenTelemetry({ tracerProvider, meterProvider }));
