@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import {
-  context, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace,
+  context, createNoopMeter, metrics, ProxyTracerProvider, SpanKind, SpanStatusCode, trace,
   type Attributes, type Counter, type Histogram, type MeterProvider, type Span, type TracerProvider,
 } from '@opentelemetry/api';
 import type { OptimizationEngine } from '../engine.js';
@@ -81,7 +81,10 @@ export function instrumentOpenTelemetry(options: OpenTelemetryOptions = {}): Ope
   if (!Array.isArray(engines) || engines.some((e) => typeof (e as Partial<OptimizationEngine>)?.getCacheStats !== 'function')) {
     throw new TypeError(`\`engines\` must be an array of OptimizationEngine, received ${describe(engines)}`);
   }
-  const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(NAME);
+  const provider = tracerProvider ?? trace.getTracerProvider();
+  const tracer = provider.getTracer(NAME);
+  // The global provider is a proxy until an SDK registers: while it is, a span would be a no-op, so none is started.
+  const unregistered = provider instanceof ProxyTracerProvider ? () => provider.getDelegate() === NOOP_TRACER_PROVIDER : () => false;
   const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(NAME);
   const instruments: Instruments = {
     operationDuration: meter.createHistogram('gen_ai.client.operation.duration', {
@@ -102,6 +105,7 @@ export function instrumentOpenTelemetry(options: OpenTelemetryOptions = {}): Ope
 
   const onStart = (raw: unknown): void => {
     const message = raw as Traced;
+    if (unregistered()) return;
     const parent = context.active();
     if (followParentSampling && trace.getSpan(parent)?.isRecording() === false) return;
     message[SPAN] = tracer.startSpan(`${message.promptKind} ${message.model}`, {
@@ -165,6 +169,8 @@ class LabelCache {
 }
 
 const NOOP_COUNTER = createNoopMeter().createCounter('noop').constructor;
+/** What a `ProxyTracerProvider` delegates to before an SDK registers (one instance per copy of the API). */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 function isNoopCounter(counter: Counter): boolean {
   return counter.constructor === NOOP_COUNTER;

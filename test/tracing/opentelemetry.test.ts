@@ -105,6 +105,21 @@ describe('OpenTelemetry spans', () => {
     await engine.close();
   });
 
+  it('with the global providers: no span while no SDK is registered, spans once one is', async () => {
+    active.push(instrumentOpenTelemetry());
+    const engine = new OptimizationEngine();
+    await engine.optimizeAiCall('p', 'm', () => 'v');
+    const { exporter, tracerProvider } = setup();
+    trace.setGlobalTracerProvider(tracerProvider);
+    try {
+      await engine.optimizeAiCall('q', 'm', () => 'v');
+      expect(exporter.getFinishedSpans().map((s) => s.attributes['llm_optimizer.outcome'])).toEqual(['miss']);
+    } finally {
+      trace.disable();
+    }
+    await engine.close();
+  });
+
   it('a sampler that records nothing gets no attributes set and no span exported', async () => {
     const { exporter, tracerProvider, meterProvider } = setup(new AlwaysOffSampler());
     active.push(instrumentOpenTelemetry({ tracerProvider, meterProvider }));
