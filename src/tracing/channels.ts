@@ -20,18 +20,18 @@ export interface CallTraceMessage {
   scope: string;
   cacheMode: CacheMode;
   /** Set at `asyncStart`. */
-  outcome?: CallOutcome;
+  outcome: CallOutcome | undefined;
   /** The cache key, once computed (always on a miss). */
-  key?: string | undefined;
+  key: string | undefined;
   /** Where a hit came from (`memory` or the shared `store`); also `store` for a call another instance answered through the store's lock. */
-  source?: 'memory' | 'store';
+  source: 'memory' | 'store' | undefined;
   /** Why the in-process lookup missed (`refresh` for `cache: 'refresh'`). */
-  missCause?: MissCause;
+  missCause: MissCause | undefined;
   /** By the engine's clock, ms. */
-  durationMs?: number;
-  usage?: TokenUsage | undefined;
+  durationMs: number | undefined;
+  usage: TokenUsage | undefined;
   /** Set before `error`: the call's error, unchanged. */
-  error?: unknown;
+  error: unknown;
 }
 
 /** The message of the store channel; `error` is set for a failed operation (the engine then failed open). */
@@ -54,7 +54,11 @@ function subscribed(c: Tracing): boolean {
 /** Publishes `start` and `end` of a validated call; undefined (nothing built) when nobody subscribes. */
 export function traceCallStart(operation: 'call' | 'stream', prompt: Prompt, model: string, scope: string, cacheMode: CacheMode): CallTraceMessage | undefined {
   if (!subscribed(callChannel)) return undefined;
-  const message: CallTraceMessage = { operation, promptKind: typeof prompt === 'string' ? 'text_completion' : 'chat', model, scope, cacheMode };
+  // Every field from the start: one object shape for every message, whatever the call's end sets.
+  const message: CallTraceMessage = {
+    operation, promptKind: typeof prompt === 'string' ? 'text_completion' : 'chat', model, scope, cacheMode,
+    outcome: undefined, key: undefined, source: undefined, missCause: undefined, durationMs: undefined, usage: undefined, error: undefined,
+  };
   callChannel.start.publish(message);
   callChannel.end.publish(message);
   return message;
