@@ -7,8 +7,12 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, writeThrough } from './internal/arguments.js';
+import {
+  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateValueMode,
+} from './internal/arguments.js';
+import { writeThrough } from './internal/status-guard.js';
 import { positiveNumber } from './internal/validate.js';
+import { raceSignal } from './internal/abort.js';
 import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
@@ -26,6 +30,8 @@ export interface Call<T> {
   readonly id: RequestIdentity;
   readonly fp: number;
   readonly mode: CacheMode;
+  /** `values: 'shared'`: the value is stored and handed out as it is, never copied. */
+  readonly shared: boolean;
   readonly signal: AbortSignal | undefined;
   readonly ttlMs: number | undefined;
   readonly start: number;
@@ -77,6 +83,8 @@ export class CallPath {
   readonly #isClosed: () => boolean;
   readonly #defaultTtlMs: () => number;
   readonly #flights = new SingleFlight<unknown>();
+  /** Signals of `cache: 'bypass'` calls running (they have no flight): `close()` aborts them too. */
+  readonly #bypassing = new Set<AbortController>();
   /** Flights whose answer another instance computed, read from the store after waiting on its lock. */
   readonly #answeredByStore = new WeakMap<Flight<unknown>, Envelope>();
 
@@ -120,6 +128,8 @@ export class CallPath {
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
   abortAll(reason: unknown): void {
     this.#flights.abortAll(reason);
+    for (const controller of this.#bypassing) controller.abort(reason);
+    this.#bypassing.clear();
   }
 
   #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions, operation: 'call' | 'stream' = 'call'): Call<T> {
@@ -132,6 +142,7 @@ export class CallPath {
     const call: Call<T> = {
       prompt, model, exec, options, id, fp: fingerprint(id),
       mode: validateCacheMode(options.cache),
+      shared: validateValueMode(options.values) === 'shared',
       signal,
       ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
       start: this.#clock.now(),
@@ -165,7 +176,7 @@ export class CallPath {
       key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: elapsedMs(entry.createdAt, now), source: 'memory',
     }));
     this.#end(call, 'hit', now, entry.key);
-    return isolate(entry.value);
+    return give(call, entry.value);
   }
 
   async #miss<T>(call: Call<T>): Promise<T> {
@@ -177,7 +188,7 @@ export class CallPath {
         const found = await this.#tier2.read(key, call.id, call.fp, call.signal);
         if (found !== undefined) return this.#storeHit(call, found);
       }
-      const value = call.mode === 'bypass' ? await this.#run(call, undefined) : await this.#fetch(call, key);
+      const value = call.mode === 'bypass' ? await this.#bypass(call) : await this.#fetch(call, key);
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
@@ -208,14 +219,14 @@ export class CallPath {
         : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f), (found) => this.#answeredByStore.set(f, found)));
     const value = await this.#flights.wait(flight, call.signal);
     if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
-    return isolate(value) as T;
+    return give(call, value as T);
   }
 
   /** An answer an identical call stored while this one was reading the shared store: it joined that computation. */
   #landed<T>(call: Call<T>, entry: Entry): T {
     this.#saveCoalesced(entry.execMs, { promptTokens: entry.tokens });
     this.#end(call, 'coalesced', this.#clock.now(), call.key);
-    return isolate(entry.value) as T;
+    return give(call, entry.value as T);
   }
 
   async #join<T>(call: Call<T>, flight: Flight<T>): Promise<T> {
@@ -227,12 +238,30 @@ export class CallPath {
       this.#saveCoalesced(flight.durationMs, flight.usage);
       this.#end(call, 'coalesced', this.#clock.now(), flight.key);
     }
-    return isolate(value);
+    return give(call, value);
+  }
+
+  /**
+   * A `cache: 'bypass'` call: no flight, so it gets its own signal, which the caller's signal and
+   * `close()` abort; the call ends at once then, even when `exec` ignores its signal.
+   */
+  async #bypass<T>(call: Call<T>): Promise<T> {
+    const own = new AbortController();
+    const { signal } = call;
+    const forward = (): void => own.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    this.#bypassing.add(own);
+    try {
+      return await raceSignal(this.#run(call, undefined, own.signal), own.signal);
+    } finally {
+      signal?.removeEventListener('abort', forward);
+      this.#bypassing.delete(own);
+    }
   }
 
   /** Runs `exec` under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
-  async #run<T>(call: Call<T>, flight: Flight<T> | undefined): Promise<T> {
-    const signal = flight?.controller.signal ?? call.signal ?? new AbortController().signal;
+  async #run<T>(call: Call<T>, flight: Flight<T> | undefined, own?: AbortSignal): Promise<T> {
+    const signal = flight?.controller.signal ?? own ?? call.signal ?? new AbortController().signal;
     const usage: TokenUsage = {};
     const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
     // Timed from the moment exec starts, not from entering the throttle's queue: time saved by a hit
@@ -257,11 +286,11 @@ export class CallPath {
 
   #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
-    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
+    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key, shared: call.shared });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
-        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
+        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: call.ttlMs ?? this.#internals.ttlMs(),
       }));
     }
     return entry;
@@ -305,7 +334,7 @@ export class CallPath {
       this.#events.emit('cache-hit', { key: found.key, model: call.model, scope: call.id.scope, ageMs, source: 'store' });
     }
     this.#end(call, 'hit', now, found.key);
-    return isolate(found.value) as T;
+    return give(call, found.value as T);
   }
 
   /**
@@ -366,4 +395,9 @@ export class CallPath {
 function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
   if (call.signal?.aborted === true && error === call.signal.reason) return true;
   return isOptimizerError(error) && (error.code === 'ERR_NOT_CACHED' || error.code === 'ERR_CLOSED');
+}
+
+/** What a caller gets: a private copy, or (`values: 'shared'`) the value itself. */
+function give<T>(call: Call<unknown>, value: T): T {
+  return call.shared ? value : isolate(value);
 }

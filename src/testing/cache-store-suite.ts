@@ -57,6 +57,11 @@ export function testCacheStore(factory: Factory, options: CacheStoreSuiteOptions
   };
   describe(options.name ?? 'CacheStore conformance', () => {
     for (const [title, body] of Object.entries(CASES)) it(title, run(body), timeoutMs);
+    describe('getWithTtl (when implemented)', () => {
+      for (const [title, body] of Object.entries(TTL_READ_CASES)) {
+        it(title, run(async (store, api) => (readsTtl(store) ? body(store, api) : undefined)), timeoutMs);
+      }
+    });
     describe('coordination (when acquire, release and waitFor are implemented)', () => {
       for (const [title, body] of Object.entries(LOCK_CASES)) {
         it(title, run(async (store, api) => (canCoordinate(store) ? body(store, api) : undefined)), timeoutMs);
@@ -152,6 +157,37 @@ const CASES: Record<string, Case> = {
     const written = Array.from({ length: 50 }, (_, i) => `writer ${i}`);
     await Promise.all(written.map((v) => store.set('contended', v, LONG)));
     expect(written.includes((await store.get('contended')) ?? '')).toBe(true);
+  },
+};
+
+type TtlReadStore = Required<Pick<CacheStore, 'getWithTtl'>> & CacheStore;
+
+function readsTtl(store: CacheStore): store is TtlReadStore {
+  return typeof store.getWithTtl === 'function';
+}
+
+const TTL_READ_CASES: Record<string, (store: TtlReadStore, api: CacheStoreSuiteOptions) => Promise<void>> = {
+  'answers undefined for a key never set': async (store, { expect }) => {
+    expect(await store.getWithTtl('never-set')).toBeUndefined();
+  },
+  'returns the value with the time it has left, never more than it was set for': async (store, { expect }) => {
+    await store.set('k', 'value', LONG);
+    const read = await store.getWithTtl('k');
+    expect(read?.value).toBe('value');
+    const left = read?.ttlMs;
+    expect(left === undefined || (Number.isFinite(left) && left > 0 && left <= LONG.ttlMs)).toBe(true);
+    expect(await store.get('k')).toBe('value');
+  },
+  'reads the same value as get, byte for byte': async (store, { expect }) => {
+    await Promise.all(TRICKY_VALUES.map((v, i) => store.set(`tricky-${i}`, v, LONG)));
+    const read = await Promise.all(TRICKY_VALUES.map((_, i) => store.getWithTtl(`tricky-${i}`)));
+    expect(read.map((r) => r?.value)).toEqual(TRICKY_VALUES);
+  },
+  'answers undefined once the TTL has passed': async (store, { expect, advanceTime }) => {
+    await store.set('short', 'gone soon', { ttlMs: 50 });
+    if (advanceTime !== undefined) await advanceTime(51);
+    const gone = await eventually(async () => (await store.getWithTtl('short')) === undefined, 5000);
+    expect(gone).toBe(true);
   },
 };
 
