@@ -9,6 +9,7 @@ export default defineConfig({
     http: 'src/http.ts',
     redis: 'src/redis.ts',
     testing: 'src/testing.ts',
+    opentelemetry: 'src/opentelemetry.ts',
     langchain: 'src/langchain.ts',
   },
   format: ['esm', 'cjs'],

@@ -38,7 +38,7 @@ export function templates(length, nearlyIdentical = false) {
  * each is still in the CPU cache, as a prompt a service has just built is: a batch made long before
  * (megabytes of strings) would charge every contender a memory miss per cache line instead.
  */
-const BATCH_MADE = 64;
+export const BATCH_MADE = 64;
 
 export function promptSource(texts) {
   const bytes = texts.map((t) => Buffer.from(t, 'latin1'));

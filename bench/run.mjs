@@ -32,6 +32,7 @@ await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRed
 await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
+await section('observability_hit_path', async () => (await import('./observability.mjs')).benchObservability());
 await section('anomaly_cross_validation', async () => (await import('./nab-cv.mjs')).benchNabCvFromEnv());
 await section('forecast_mase', async () => (await import('./forecast.mjs')).benchForecast());
 await section('warm_up_simulated_week', async () => (await import('./warm-up.mjs')).benchWarmUp());

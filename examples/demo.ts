@@ -2,9 +2,13 @@
 // answers (OLLAMA_HOST, DEMO_MODEL, DEMO_EMBED_MODEL), otherwise against the bundled tiny GGUF model
 // on a loopback Ollama-compatible server; progress on stderr, the report on stdout.
 // DEMO_SIZE=small runs a shorter workload (useful with a CPU-only Ollama, where a miss takes seconds).
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { renderDashboardHtml } from '../src/http.js';
 import { connectDemoTarget, type DemoTarget } from './demo/target.js';
-import { runDemo, type DEMO_SIZES } from './demo/workload.js';
+import { runDemo, type DEMO_SIZES, type DemoResult } from './demo/workload.js';
 import { buildReport, findings, formatReport } from './demo/report.js';
 
 export { runDemo, DEMO_SIZES } from './demo/workload.js';
@@ -26,6 +30,17 @@ async function warmUp(target: DemoTarget, log: (line: string) => void): Promise<
   await target.client.generate({ model: target.model, prompt: 'Hello', stream: false, options: { num_predict: 1 } });
   await target.embedClient.embed({ model: target.embedModel, input: 'Hello' });
   log(`models loaded in ${((performance.now() - started) / 1000).toFixed(1)} s (warm-up, not part of the figures)`);
+}
+
+/** Writes the dashboard of both services as one HTML file (`DEMO_HTML`, or a file in the temporary folder); returns its path. */
+export async function writeHtmlReport(result: DemoResult, file?: string): Promise<string> {
+  const services = [
+    { title: 'I PROACTIVE', data: result.proactive.dashboard ?? {} },
+    { title: 'I MATCH', data: result.match.dashboard ?? {} },
+  ];
+  const target = path.resolve(file === undefined || file === '' ? path.join(tmpdir(), `llm-optimization-engine-demo-${process.pid}.html`) : file);
+  await writeFile(target, renderDashboardHtml(services, { title: 'llm-optimization-engine demo report' }));
+  return target;
 }
 
 async function main(): Promise<void> {
@@ -61,6 +76,8 @@ async function main(): Promise<void> {
       'total_duration - load_duration of the answers served minus of those the model computed; the engine estimate is the',
       "duration of the model call that produced each answer, including its wait in the model server's own queue).",
     ];
+    const html = await writeHtmlReport(result, process.env['DEMO_HTML']);
+    out.push('', `The same figures as charts (the dashboard's panels, one self-contained file): ${html}`);
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     await target.close();

@@ -18,6 +18,7 @@ import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
 import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
+import { traceCallEnd, traceCallStart, type CallTraceMessage } from './tracing/channels.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 
 /** Everything one call carries through the call path. @internal (the stream path shares it) */
@@ -39,6 +40,8 @@ export interface Call<T> {
   stale: Entry | undefined;
   /** Why the in-process lookup missed, captured at lookup time (the cache's `lastMiss` is shared by every call). */
   missCause: MissCause;
+  /** The tracing channel's message of this call; undefined when nobody subscribes (src/tracing/channels.ts). */
+  trace: CallTraceMessage | undefined;
 }
 
 /** Savings of calls that joined a computation instead of running their own. */
@@ -129,7 +132,7 @@ export class CallPath {
     this.#bypassing.clear();
   }
 
-  #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
+  #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions, operation: 'call' | 'stream' = 'call'): Call<T> {
     if (this.#isClosed()) throw new OptimizerError('ERR_CLOSED', 'The engine was closed; create a new one');
     validateExec(exec);
     validateIsComplete(options);
@@ -147,7 +150,9 @@ export class CallPath {
       key: undefined,
       stale: undefined,
       missCause: 'new',
+      trace: undefined,
     };
+    call.trace = traceCallStart(operation, prompt, model, id.scope, call.mode);
     if (this.#events.has('call-start')) {
       this.#events.emit('call-start', { model, scope: id.scope, cache: call.mode, timestamp: call.start });
     }
@@ -302,7 +307,7 @@ export class CallPath {
   streamHost(): StreamHost {
     return {
       internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle, healing: this.#healing,
-      prepare: (prompt, model, exec, options) => this.#prepare(prompt, model, exec, options),
+      prepare: (prompt, model, exec, options) => this.#prepare(prompt, model, exec, options, 'stream'),
       hit: (call, entry, stale) => this.#hit(call, entry, stale),
       end: (call, outcome, now, key, usage) => this.#end(call, outcome, now, key, usage),
       fail: (call, error) => this.#fail(call, error),
@@ -321,6 +326,7 @@ export class CallPath {
     const now = this.#clock.now();
     const ageMs = elapsedMs(found.createdAt, now);
     if (call.status !== undefined) Object.assign(call.status, { outcome: 'hit', source: 'store', ageMs });
+    if (call.trace !== undefined) call.trace.source = 'store';
     this.savings.storeHits++;
     this.savings.timeSavedMs += found.execMs;
     this.savings.tokensSaved += found.tokens;
@@ -340,6 +346,7 @@ export class CallPath {
     if (found === undefined) return false;
     const now = this.#clock.now();
     if (call.status !== undefined) Object.assign(call.status, { source: 'store', ageMs: elapsedMs(found.createdAt, now) });
+    if (call.trace !== undefined) call.trace.source = 'store';
     this.savings.coalesced++;
     this.savings.timeSavedMs += found.execMs;
     this.savings.tokensSaved += found.tokens;
@@ -356,6 +363,7 @@ export class CallPath {
   #fail(call: Call<unknown>, error: unknown, modelFailed = true): void {
     const now = this.#clock.now();
     if (call.status !== undefined) call.status.error = error;
+    if (call.trace !== undefined) call.trace.error = error;
     if (this.#events.has('call-error')) {
       this.#events.emit('call-error', {
         model: call.model, scope: call.id.scope, error, durationMs: elapsedMs(call.start, now), key: call.key, timestamp: now,
@@ -374,8 +382,9 @@ export class CallPath {
       model: call.model, scope: call.id.scope, outcome, durationMs, timestampMs: now, usage, inFlight: this.#throttle.active + this.#throttle.queued,
     });
     if (this.#events.has('call-end')) {
-      this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
+      this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now, usage });
     }
+    if (call.trace !== undefined) traceCallEnd(call.trace, outcome, durationMs, key, usage, call.mode === 'refresh' ? 'refresh' : call.missCause);
   }
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import type { CacheMode, CallOutcome, MissCause } from './types.js';
+import type { CacheMode, CallOutcome, MissCause, TokenUsage } from './types.js';
 import type { Anomaly } from './monitor/types.js';
 import type { WarmUpRecord } from './forecast/warm-up.js';
 import type { Logger } from './logger.js';
@@ -18,7 +18,11 @@ interface CallInfo {
  */
 export interface EngineEvents {
   'call-start': CallInfo & { cache: CacheMode; timestamp: number };
-  'call-end': CallInfo & { outcome: CallOutcome; durationMs: number; key: string | undefined; timestamp: number };
+  'call-end': CallInfo & {
+    outcome: CallOutcome; durationMs: number; key: string | undefined; timestamp: number;
+    /** Token counts of the model call behind a miss or bypass, when `exec` or the adapter reported them. */
+    usage: TokenUsage | undefined;
+  };
   'call-error': CallInfo & { error: unknown; durationMs: number; key: string | undefined; timestamp: number };
   'cache-hit': CallInfo & { key: string; ageMs: number; source: 'memory' | 'store' };
   'cache-miss': CallInfo & { key: string; cause: MissCause };

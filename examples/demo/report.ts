@@ -3,6 +3,7 @@
 // `getOptimizationReport()`; requests, tokens and Ollama's timings from the demo's meters.
 import { efficiencyScore, type OptimizationReport, type OptimizationEngine } from '../../src/index.js';
 import type { MeterFigures } from './meter.js';
+import type { DashboardData } from '../../src/http.js';
 
 /** What one service's engine and meters saw. */
 export interface ServiceResult {
@@ -15,6 +16,8 @@ export interface ServiceResult {
   readonly wallMs: number;
   /** The engine's `getOptimizationReport()` at the end of the service's workload. */
   readonly report: OptimizationReport;
+  /** The engine's dashboard data at the end (`createDashboardRecorder`), for the HTML report. */
+  readonly dashboard?: DashboardData;
 }
 
 export function serviceResult(engine: OptimizationEngine, upstream: MeterFigures, served: MeterFigures, wallMs: number): ServiceResult {

@@ -4,6 +4,7 @@
 import type { Ollama, Options } from 'ollama';
 import { OptimizationEngine } from '../../src/index.js';
 import { withOptimization } from '../../src/ollama.js';
+import { createDashboardRecorder, type DashboardRecorder } from '../../src/http.js';
 import { ProactiveService, timeSlot } from '../services/i-proactive.js';
 import { MatchService, candidateProfile, roleProfile, type Candidate } from '../services/i-match.js';
 import { meter, type MeterFigures } from './meter.js';
@@ -74,6 +75,7 @@ async function runProactive(models: DemoModels, size: DemoSize, log: (line: stri
   const started = performance.now();
   const clock = simulatedClock(DAY_START);
   const engine = new OptimizationEngine({ clock, cache: { ttlMs: 120 * MINUTE }, maxConcurrency: 4 });
+  const recorder = createDashboardRecorder(engine);
   const upstream = meter(models.client);
   const served = meter(withOptimization(upstream.client, engine));
   const replicas = Array.from({ length: size.replicas }, () => new ProactiveService({ client: served.client, model: models.model, options: models.options ?? {} }));
@@ -92,13 +94,14 @@ async function runProactive(models: DemoModels, size: DemoSize, log: (line: stri
     await first.ask(userAt(index, 10, 0), adhocQuestion(index));
   }
   log(`  one-off questions: ${size.adhoc} calls, ${upstream.figures.requests} reached the model in all`);
-  return finish(engine, upstream.figures, served.figures, started);
+  return finish(engine, recorder, upstream.figures, served.figures, started);
 }
 
 async function runMatch(models: DemoModels, size: DemoSize, log: (line: string) => void, samples: string[]): Promise<ServiceResult> {
   const started = performance.now();
   const clock = simulatedClock(DAY_START);
   const engine = new OptimizationEngine({ clock, cache: { ttlMs: 24 * 60 * MINUTE }, maxConcurrency: 4 });
+  const recorder = createDashboardRecorder(engine);
   const upstream = meter(models.client);
   const embedUpstream = meter(models.embedClient);
   const served = meter(withOptimization(upstream.client, engine));
@@ -121,11 +124,11 @@ async function runMatch(models: DemoModels, size: DemoSize, log: (line: string) 
       + `${upstream.figures.requests + embedUpstream.figures.requests} reached the model`);
     clock.advance(20 * MINUTE);
   }
-  return finish(engine, mergeFigures(upstream.figures, embedUpstream.figures), mergeFigures(served.figures, embedServed.figures), started);
+  return finish(engine, recorder, mergeFigures(upstream.figures, embedUpstream.figures), mergeFigures(served.figures, embedServed.figures), started);
 }
 
-async function finish(engine: OptimizationEngine, upstream: MeterFigures, served: MeterFigures, started: number): Promise<ServiceResult> {
-  const result = serviceResult(engine, upstream, served, performance.now() - started);
+async function finish(engine: OptimizationEngine, recorder: DashboardRecorder, upstream: MeterFigures, served: MeterFigures, started: number): Promise<ServiceResult> {
+  const result = { ...serviceResult(engine, upstream, served, performance.now() - started), dashboard: await recorder.data() };
   await engine.close();
   return result;
 }

@@ -1,3 +1,4 @@
+import { traceStore } from '../tracing/channels.js';
 import { OptimizerError } from '../errors.js';
 import type { EventHub, Logger } from '../events.js';
 import type { HealthCheck } from '../health.js';
@@ -262,7 +263,7 @@ export class StoreTier {
         await Promise.race([signal === undefined ? hold : raceSignal(hold, signal), deadline]);
         holding = false;
       }
-      const pending = Promise.resolve().then(op);
+      const pending = Promise.resolve().then(() => traceStore(this.store.name, operation, op));
       pending.catch(() => undefined);
       return await Promise.race([pending, deadline]);
     } catch (error) {

@@ -5,6 +5,9 @@ import { describe, positiveInteger, positiveNumber } from '../internal/validate.
 import type { AutonomousOptions } from '../optimizer/autonomous.js';
 import { BodyError, onlyKeys, readJsonObject } from './body.js';
 import { engineMetrics, PROMETHEUS_CONTENT_TYPE, type EngineMetrics, type PrometheusRegistryLike } from './prometheus.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML, refusalHtml } from './dashboard/page.js';
+import { dashboardSeries } from './dashboard/series.js';
+import { dashboardData } from './dashboard/snapshot.js';
 
 /** What `authorize` is told about the request it decides. */
 export interface RouteInfo {
@@ -43,6 +46,13 @@ export interface OptimizationHandlerOptions {
   healthTimeoutMs?: number;
   /** Receives failures the handler turned into 500 answers. @default silent */
   logger?: Logger;
+  /**
+   * Serve the dashboard page (`GET /optimization/dashboard`) and its data
+   * (`GET /optimization/dashboard/data`), behind `authorize` like every route. Its charts count from
+   * the moment the first handler of the engine was created: create it at startup.
+   * @default true
+   */
+  dashboard?: boolean;
 }
 
 interface Resolved {
@@ -53,11 +63,14 @@ interface Resolved {
   readonly autonomous: AutonomousOptions;
   readonly healthTimeoutMs: number;
   readonly logger: Logger;
+  readonly dashboard: boolean;
 }
 
 interface Route {
   readonly method: 'GET' | 'POST';
   readonly run: (request: Request) => Promise<Response>;
+  /** A page a person opens: refusals are answered as HTML. */
+  readonly page?: true;
 }
 
 type Handler = (request: Request) => Promise<Response>;
@@ -84,6 +97,7 @@ export function createOptimizationHandler(engine: OptimizationEngine, options: O
   const metrics = engineMetrics(engine);
   if (resolved.registry !== undefined) metrics.register(resolved.registry);
   const routes = buildRoutes(engine, resolved, metrics);
+  if (resolved.dashboard) addDashboardRoutes(routes, engine, resolved);
   return async (request) => {
     let response: Response;
     try {
@@ -100,7 +114,7 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
   if (typeof engine !== 'object' || engine === null || typeof engine.getCacheStats !== 'function') {
     throw new TypeError(`\`engine\` must be an OptimizationEngine, received ${describe(engine)}`);
   }
-  const { authorize, basePath = '', registry, logger } = options ?? ({} as Partial<OptimizationHandlerOptions>);
+  const { authorize, basePath = '', registry, logger, dashboard = true } = options ?? ({} as Partial<OptimizationHandlerOptions>);
   if (authorize !== 'allow-all' && typeof authorize !== 'function') {
     throw new TypeError(
       `\`authorize\` is required: a function \`(request, { route, method, mutating }) => true | false | 'unauthenticated' | 'forbidden'\`, or 'allow-all' to serve every caller; received ${describe(authorize)}`,
@@ -112,6 +126,7 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
   if (registry !== undefined && typeof (registry as Partial<PrometheusRegistryLike>)?.registerMetric !== 'function') {
     throw new TypeError(`\`registry\` must be a prom-client Registry (with \`registerMetric\`), received ${describe(registry)}`);
   }
+  if (typeof dashboard !== 'boolean') throw new TypeError(`\`dashboard\` must be a boolean, received ${describe(dashboard)}`);
   return Object.freeze({
     authorize: authorize === 'allow-all' ? () => true : authorize,
     basePath: basePath.replace(/\/+$/, ''),
@@ -120,6 +135,7 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
     autonomous: { ...options.autonomous },
     healthTimeoutMs: positiveNumber('healthTimeoutMs', options.healthTimeoutMs, 5_000),
     logger: loggerOption('logger', logger) ?? silentLogger,
+    dashboard,
   });
 }
 
@@ -133,6 +149,7 @@ async function handle(request: Request, routes: ReadonlyMap<string, Route>, opti
     return errorResponse(405, 'method_not_allowed', `Use ${route.method} for this route`, { allow: allowed.join(', ') });
   }
   const verdict = await options.authorize(request, { route: path, method: method as RouteInfo['method'], mutating: route.method === 'POST' });
+  if (verdict !== true && route.page === true) return htmlResponse(verdict === 'unauthenticated' ? 401 : 403, refusalHtml(verdict === 'unauthenticated' ? 401 : 403));
   if (verdict === 'unauthenticated') return errorResponse(401, 'unauthenticated', 'Credentials are missing or invalid');
   if (verdict !== true) return errorResponse(403, 'forbidden', 'Not allowed');
   try {
@@ -164,7 +181,7 @@ function routePath(url: string, basePath: string): string | undefined {
   return pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
 }
 
-function buildRoutes(engine: OptimizationEngine, options: Resolved, metrics: EngineMetrics): ReadonlyMap<string, Route> {
+function buildRoutes(engine: OptimizationEngine, options: Resolved, metrics: EngineMetrics): Map<string, Route> {
   const noBody = async (request: Request): Promise<void> => onlyKeys(await readJsonObject(request, options.maxBodyBytes), []);
   return new Map<string, Route>([
     ['/optimization/report', { method: 'GET', run: () => Promise.resolve(json(200, engine.getOptimizationReport())) }],
@@ -185,6 +202,23 @@ function buildRoutes(engine: OptimizationEngine, options: Resolved, metrics: Eng
       return new Response(metrics.render(), { status: 200, headers: { ...BASE_HEADERS, 'content-type': PROMETHEUS_CONTENT_TYPE } });
     } }],
   ]);
+}
+
+/** The dashboard page and the data it polls (issue 15; src/http/dashboard/). */
+function addDashboardRoutes(routes: Map<string, Route>, engine: OptimizationEngine, options: Resolved): void {
+  const series = dashboardSeries(engine);
+  routes.set('/optimization/dashboard', { method: 'GET', page: true, run: () => Promise.resolve(htmlResponse(200, DASHBOARD_HTML)) });
+  routes.set('/optimization/dashboard/data', { method: 'GET', run: async () => json(200, await dashboardData(engine, series, options.healthTimeoutMs)) });
+}
+
+function htmlResponse(status: number, html: string): Response {
+  return new Response(html, {
+    status,
+    headers: {
+      ...BASE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer',
+      'content-security-policy': status === 200 ? DASHBOARD_CSP : "default-src 'none'; frame-ancestors 'none'",
+    },
+  });
 }
 
 /** `POST /autonomous/enable` takes `{ "interval_seconds": 10…86400 }` at most; the state file is never settable over HTTP. */

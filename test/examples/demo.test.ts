@@ -1,7 +1,10 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Ollama } from 'ollama';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  buildReport, findings, formatReport, runDemo, startLoopbackTarget, type DemoModels, type ServiceResult,
+  buildReport, findings, formatReport, runDemo, startLoopbackTarget, writeHtmlReport, type DemoModels, type ServiceResult,
 } from '../../examples/demo.js';
 import type { MeterFigures } from '../../examples/demo/meter.js';
 import { DEMO_SIZES } from '../../examples/demo/workload.js';
@@ -148,6 +151,25 @@ async function engineReport(): Promise<OptimizationReport> {
   await engine.close();
   return report;
 }
+
+describe('writeHtmlReport', () => {
+  it('writes both services\' dashboards as one self-contained HTML file, with their data and no prompt or answer', async () => {
+    const { target } = await mockTarget();
+    const result = await runDemo({ target, size: 'small' });
+    const dir = await mkdtemp(path.join(tmpdir(), 'llmoe-demo-'));
+    const file = await writeHtmlReport(result, path.join(dir, 'report.html'));
+    const html = await readFile(file, 'utf8');
+    expect(file).toBe(path.join(dir, 'report.html'));
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script src|<link rel="stylesheet"|(src|href)="https?:/);
+    for (const service of [result.proactive, result.match]) {
+      expect(service.dashboard).toMatchObject({ has_data: true, summary: { total_calls: service.report.summary.total_calls } });
+    }
+    // What the model said (each sample after its label) appears nowhere in the file.
+    for (const sample of result.samples) expect(html).not.toContain(sample.slice(sample.indexOf(': ') + 2).slice(0, 40));
+    await rm(dir, { recursive: true, force: true });
+  });
+});
 
 describe('buildReport', () => {
   it('takes hits, coalesced calls, anomalies and the score from the engine, requests and tokens from the meters', async () => {

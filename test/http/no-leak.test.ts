@@ -23,6 +23,7 @@ describe('no response contains a prompt, a cached value or a secret', () => {
       ['GET', '/optimization/report'], ['GET', '/optimization/cache-stats'], ['POST', '/optimization/auto-optimize'],
       ['POST', '/autonomous/enable'], ['GET', '/autonomous/status'], ['GET', '/health'], ['GET', '/metrics'],
       ['POST', '/autonomous/disable'], ['GET', '/autonomous/status'], ['GET', '/nope'], ['DELETE', '/health'],
+      ['GET', '/optimization/dashboard'], ['GET', '/optimization/dashboard/data'],
     ];
     for (const [method, path] of routes) {
       const response = await send(path, { method, headers: method === 'POST' ? { 'content-type': 'application/json' } : {} });
@@ -33,6 +34,7 @@ describe('no response contains a prompt, a cached value or a secret', () => {
     bodies.push(await (await send('/autonomous/enable', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [CANARIES[0]]: 1 }) })).text());
     const all = bodies.join('\n');
     expect(all).toContain('llm_optimizer_calls_total');
+    expect(all).toContain('"has_data":true');
     for (const canary of CANARIES) expect(all).not.toContain(canary);
     await engine.close();
     await rm(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ const root = path.resolve(here, '../..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const PEERS = ['ollama', '@langchain/core']; // what the README quick start imports besides the package, and the peers entry points load (/langchain: @langchain/core)
+const PEERS = ['ollama', '@langchain/core', '@opentelemetry/api']; // what the README quick start imports besides the package, and the peers entry points load (/langchain: @langchain/core, /opentelemetry: @opentelemetry/api)
 
 class CheckFailure extends Error {}
 
