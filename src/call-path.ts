@@ -14,7 +14,9 @@ import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
 import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
-import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
+import type { ResolvedRoute } from './routing/routing-options.js';
+import type { Router, RouteOverride, TierRun } from './routing/router.js';
+import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 
 /** Everything one call carries through the call path. @internal (the stream path shares it) */
 export interface Call<T> {
@@ -33,6 +35,21 @@ export interface Call<T> {
   stale: Entry | undefined;
   /** Why the in-process lookup missed, captured at lookup time (the cache's `lastMiss` is shared by every call). */
   missCause: MissCause;
+  /** An experiment variant's routing override, if the call is in one. */
+  route: RouteOverride | undefined;
+}
+
+/** When the model work of one call started. */
+interface Timing {
+  started: number;
+  first: boolean;
+}
+
+/** What running the model (or a route's tiers) gave. */
+interface Ran<T> {
+  value: T;
+  usage: TokenUsage;
+  cacheable: boolean;
 }
 
 /** Savings of calls that joined a computation instead of running their own. */
@@ -54,6 +71,7 @@ export interface CallPathDeps {
   readonly monitor: PerformanceMonitor;
   readonly isClosed: () => boolean;
   readonly defaultTtlMs: () => number;
+  readonly router: Router;
 }
 
 /**
@@ -73,6 +91,7 @@ export class CallPath {
   readonly #monitor: PerformanceMonitor;
   readonly #isClosed: () => boolean;
   readonly #defaultTtlMs: () => number;
+  readonly #router: Router;
   readonly #flights = new SingleFlight<unknown>();
   /** Flights whose answer another instance computed, read from the store after waiting on its lock. */
   readonly #answeredByStore = new WeakMap<Flight<unknown>, Envelope>();
@@ -87,6 +106,7 @@ export class CallPath {
     this.#monitor = deps.monitor;
     this.#isClosed = deps.isClosed;
     this.#defaultTtlMs = deps.defaultTtlMs;
+    this.#router = deps.router;
   }
 
   /** `optimizeAiCall`: the synchronous in-process lookup first, everything else on a miss. */
@@ -136,6 +156,7 @@ export class CallPath {
       key: undefined,
       stale: undefined,
       missCause: 'new',
+      route: undefined,
     };
     if (this.#events.has('call-start')) {
       this.#events.emit('call-start', { model, scope: id.scope, cache: call.mode, timestamp: call.start });
@@ -225,29 +246,66 @@ export class CallPath {
     return isolate(value);
   }
 
-  /** Runs `exec` under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
+  /** Runs `exec` (or the route's tiers) under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
   async #run<T>(call: Call<T>, flight: Flight<T> | undefined): Promise<T> {
     const signal = flight?.controller.signal ?? call.signal ?? new AbortController().signal;
-    const usage: TokenUsage = {};
-    const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
-    // Timed from the moment exec starts, not from entering the throttle's queue: time saved by a hit
-    // is the model's work, not the wait behind other calls (nor a retry's backoff: the last attempt counts).
-    let started = 0;
-    const attempt = (): Promise<T> => this.#throttle.run(() => ((started = this.#clock.now()), call.exec(call.prompt, call.model, context)), signal);
-    const value = await this.#healing.run(call.model, attempt, signal);
-    const execMs = elapsedMs(started, this.#clock.now());
+    const route = this.#router.size === 0 ? undefined : this.#router.route(call.model);
+    const timing = { started: 0, first: true };
+    const { value, usage, cacheable } = route === undefined
+      ? await this.#runModel(call, signal, timing)
+      : await this.#runRoute(call, route, signal, timing);
+    const execMs = elapsedMs(timing.started, this.#clock.now());
     if (flight === undefined) {
       this.#end(call, 'bypass', this.#clock.now(), call.key, usage);
       return value;
     }
     flight.durationMs = execMs;
     flight.usage = usage;
-    if (!signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
+    if (cacheable && !signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
       this.#store(call, value, execMs, usage);
       const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
       this.#tier2?.write(call.key ?? '', value, { ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens });
     }
     return value;
+  }
+
+  /** One model: `exec` through the throttle, the model's circuit and retries. */
+  async #runModel<T>(call: Call<T>, signal: AbortSignal, timing: Timing): Promise<Ran<T>> {
+    const usage: TokenUsage = {};
+    const value = await this.#attempt(call, call.model, signal, timing, usage, undefined);
+    return { value, usage, cacheable: true };
+  }
+
+  /** A logical model of the engine's `routes`: the router picks (and may escalate) the tier. */
+  async #runRoute<T>(call: Call<T>, route: ResolvedRoute, signal: AbortSignal, timing: Timing): Promise<Ran<T>> {
+    const result = await this.#router.run<T>(route, {
+      prompt: call.prompt, params: call.options.params, signal, override: call.route,
+      isComplete: (value) => value !== undefined && (call.options.isComplete?.(value) ?? true),
+      runTier: (model, run, wantsLogprobs) => this.#attempt(call, model, signal, timing, run.usage, { run, wantsLogprobs }),
+    });
+    if (call.status !== undefined) call.status.route = result.decision;
+    return { value: result.value, usage: result.usage, cacheable: result.cacheable };
+  }
+
+  /**
+   * Runs `exec` for `model`. Timed from the moment exec starts, not from entering the throttle's
+   * queue: time saved by a hit is the model's work, not the wait behind other calls (nor a retry's
+   * backoff: the last attempt counts; a routed call counts from its first tier on).
+   */
+  #attempt<T>(call: Call<T>, model: string, signal: AbortSignal, timing: Timing, usage: TokenUsage, tier: { run: TierRun; wantsLogprobs: boolean } | undefined): Promise<T> {
+    const context: ExecContext = {
+      signal, key: call.key ?? '', wantsLogprobs: tier?.wantsLogprobs ?? false,
+      reportUsage: (u: TokenUsage) => void Object.assign(usage, u),
+      reportLogprobs: (logprobs) => {
+        if (tier !== undefined && Array.isArray(logprobs)) tier.run.logprobs = logprobs.filter((lp) => typeof lp === 'number' && Number.isFinite(lp));
+      },
+    };
+    const attempt = (): Promise<T> => this.#throttle.run(() => {
+      if (tier === undefined || timing.first) timing.started = this.#clock.now();
+      timing.first = false;
+      return call.exec(call.prompt, model, context);
+    }, signal);
+    return this.#healing.run(model, attempt, signal);
   }
 
   #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
@@ -281,6 +339,13 @@ export class CallPath {
       saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
       readShared: (call, signal) => this.#tier2?.read(call.key ?? '', call.id, call.fp, signal),
       storeHit: (call, found) => this.#storeHit(call, found),
+      tierOf: (call) => {
+        const route = this.#router.size === 0 ? undefined : this.#router.route(call.model);
+        if (route === undefined) return call.model;
+        const decision = this.#router.pick(route, call.prompt, call.options.params, call.route);
+        if (call.status !== undefined) call.status.route = decision;
+        return decision.tier;
+      },
       share: (call, value, execMs, usage) => this.#tier2?.write(call.key ?? '', value, {
         ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0),
       }),

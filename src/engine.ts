@@ -22,6 +22,8 @@ import { autonomousHost } from './optimizer/autonomous-host.js';
 import type { CircuitStatus } from './optimizer/circuit-breaker.js';
 import { SelfHealing } from './optimizer/self-heal.js';
 import { round } from './internal/summary.js';
+import { Router } from './routing/router.js';
+import type { RouteReport } from './routing/route-stats.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
 export interface CacheStatsReport {
@@ -70,6 +72,7 @@ export class OptimizationEngine {
   readonly #health = new HealthRegistry();
   readonly #autonomous: AutonomousLoop;
   readonly #tier2: StoreTier | undefined;
+  readonly #router: Router;
   #storeClosed: Promise<void> | undefined;
   #closed = false;
 
@@ -100,9 +103,14 @@ export class OptimizationEngine {
       engine: this, cache: this.cache, internals: this.#internals, monitor: this.monitor, healing: this.#healing, optimizer: this.#optimizer, clock: this.#clock,
       logger: this.#options.logger ?? silentLogger, emit: (event, payload) => this.#events.emit(event, payload),
     }));
+    this.#router = withOptionPath('routes', () => new Router(this.#options.routes, this.#healing, {
+      decide: (decision) => this.#events.emit('route-decide', decision),
+      escalate: (route, from, to, reason) => this.#events.emit('route-escalate', { route, from, to, reason }),
+    }, this.#clock));
     this.#calls = new CallPath({
       internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle, healing: this.#healing,
       tier2: this.#tier2, monitor: this.monitor, isClosed: () => this.#closed, defaultTtlMs: () => this.cache.options.ttlMs,
+      router: this.#router,
     });
     this.#streams = new StreamCalls(this.#calls.streamHost());
   }
@@ -230,7 +238,17 @@ export class OptimizationEngine {
       trends: this.monitor.getTrends(),
       recommendations: this.monitor.getRecommendations(),
       optimizations: this.#optimizer.history,
+      routing: this.#router.report(),
     });
+  }
+
+  /**
+   * Per logical model of `routes`: where its calls went (share of the large tier against its target,
+   * the threshold in use, escalations by reason, degraded calls) and per tier its calls, errors,
+   * latency and tokens. Also the report's `routing` section and `/metrics`.
+   */
+  getRoutingReport(): Record<string, RouteReport> {
+    return this.#router.report();
   }
 
   /**

@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause } from './types.js';
 import type { Anomaly } from './monitor/types.js';
 import type { Logger } from './logger.js';
+import type { RouteDecision, RouteReason } from './routing/router.js';
 
 export type { Logger } from './logger.js';
 
@@ -29,6 +30,12 @@ export interface EngineEvents {
   'optimization-apply': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'optimization-revert': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'autonomous-tick': { runs: number; actions: string[]; durationMs: number; timestamp: number };
+  /** A routed miss settled on a tier (the same object as `status.route`). */
+  'route-decide': RouteDecision;
+  /** A cascade asks its large tier after the small one's answer was not good enough. */
+  'route-escalate': { route: string; from: string; to: string; reason: RouteReason };
+  /** A call was assigned to an experiment's variant. */
+  'experiment-assign': { experiment: string; variant: string; scope: string };
 }
 
 export type EngineEventName = keyof EngineEvents;

@@ -9,6 +9,7 @@ import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreaker
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './optimizer/retry.js';
 import type { HealthProbe } from './optimizer/self-heal.js';
 import { isCacheStore, type CacheStore } from './stores/cache-store.js';
+import type { RouteOptions } from './routing/routing-options.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -62,11 +63,23 @@ export interface OptimizationEngineOptions {
    * ```
    */
   store?: CacheStore;
+  /**
+   * Logical models mapped to two tiers, `[small, large]`: a call naming `'assistant'` is keyed (and
+   * cached) as `'assistant'`, and on a miss runs `exec` with the tier the route picks, by a
+   * complexity score (`strategy: 'rules'`) or by asking the small tier first and escalating an
+   * unconvincing answer (`'cascade'`). See docs/routing-and-experiments.md.
+   * @default {} (no routing: the model is passed to `exec` as given)
+   * @example
+   * ```ts
+   * new OptimizationEngine({ routes: { assistant: { tiers: ['llama3.1:8b', 'llama3.1:70b'], strategy: 'cascade', targetLargeShare: 0.2 } } });
+   * ```
+   */
+  routes?: Record<string, RouteOptions>;
 }
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe', 'store',
+  'breaker', 'retry', 'healthProbe', 'store', 'routes',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -82,6 +95,7 @@ export interface ResolvedEngineOptions {
   readonly retry: ResolvedRetryOptions | undefined;
   readonly healthProbe: HealthProbe | undefined;
   readonly store: CacheStore | undefined;
+  readonly routes: unknown;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -109,6 +123,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     retry: resolveRetryOptions(options.retry),
     healthProbe: healthProbeOption(options.healthProbe),
     store: storeOption(options.store),
+    routes: options.routes,
   });
 }
 

@@ -1,3 +1,4 @@
+import type { RouteReport } from './routing/route-stats.js';
 import type { CacheStats } from './cache/stats.js';
 import { percent } from './cache/stats.js';
 import type { CacheStatsReport } from './engine.js';
@@ -45,6 +46,8 @@ export interface OptimizationReport {
   trends: Trends;
   recommendations: Recommendation[];
   optimizations_applied: OptimizationRecord[];
+  /** Present when the engine has `routes`: per logical model, where its calls went (`engine.getRoutingReport()`). */
+  routing?: Record<string, RouteReport>;
 }
 
 /** What the report is made of, gathered by the engine. */
@@ -58,6 +61,7 @@ export interface ReportInput {
   trends: Trends;
   recommendations: Recommendation[];
   optimizations: readonly OptimizationRecord[];
+  routing: Record<string, RouteReport>;
 }
 
 /** The seed's score: 70 at 0 % hits, 85 at 50 %, 100 at 100 %; each anomaly −10, at most −30. `hitRate` in [0, 1]. */
@@ -107,5 +111,6 @@ export function buildOptimizationReport(input: ReportInput): OptimizationReport 
     trends: input.trends,
     recommendations: input.recommendations,
     optimizations_applied: input.optimizations.map((r) => ({ ...r, result: { ...r.result } })),
+    ...(Object.keys(input.routing).length === 0 ? {} : { routing: input.routing }),
   };
 }
