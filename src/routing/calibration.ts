@@ -65,6 +65,7 @@ export class ThresholdCalibrator {
   restore(state: { level: number; window: readonly number[] }): void {
     if (Number.isFinite(state.level)) this.#level = Math.min(1, Math.max(0, state.level));
     for (const d of state.window.slice(-this.#window.length)) this.observe(d);
+    if (this.#count > 0) this.#recompute();
   }
 
   #recompute(): void {
