@@ -33,7 +33,10 @@ describe('complexity score', () => {
       weights,
       (prompt, params, w) => {
         const features = complexityFeatures(prompt, params);
-        for (const f of FEATURES) expect(features[f]).toBeGreaterThanOrEqual(0), expect(features[f]).toBeLessThanOrEqual(1);
+        for (const f of FEATURES) {
+          expect(features[f]).toBeGreaterThanOrEqual(0);
+          expect(features[f]).toBeLessThanOrEqual(1);
+        }
         const score = complexityScore(features, w);
         expect(score).toBeGreaterThanOrEqual(0);
         expect(score).toBeLessThanOrEqual(1 + 1e-12);
