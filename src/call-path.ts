@@ -15,7 +15,8 @@ import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
 import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
 import type { ResolvedRoute } from './routing/routing-options.js';
-import type { Router, RouteOverride, TierRun } from './routing/router.js';
+import type { RouteDecision, Router, RouteOverride, TierRun } from './routing/router.js';
+import type { Assignment, Experiments } from './experiments/experiments.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 
 /** Everything one call carries through the call path. @internal (the stream path shares it) */
@@ -36,7 +37,11 @@ export interface Call<T> {
   /** Why the in-process lookup missed, captured at lookup time (the cache's `lastMiss` is shared by every call). */
   missCause: MissCause;
   /** An experiment variant's routing override, if the call is in one. */
-  route: RouteOverride | undefined;
+  readonly route: RouteOverride | undefined;
+  /** The experiment arm the call was assigned to, if any. */
+  readonly arm: Assignment | undefined;
+  /** What the router did, when this call ran a route. */
+  decision: RouteDecision | undefined;
 }
 
 /** When the model work of one call started. */
@@ -72,6 +77,7 @@ export interface CallPathDeps {
   readonly isClosed: () => boolean;
   readonly defaultTtlMs: () => number;
   readonly router: Router;
+  readonly experiments: Experiments;
 }
 
 /**
@@ -92,6 +98,7 @@ export class CallPath {
   readonly #isClosed: () => boolean;
   readonly #defaultTtlMs: () => number;
   readonly #router: Router;
+  readonly #experiments: Experiments;
   readonly #flights = new SingleFlight<unknown>();
   /** Flights whose answer another instance computed, read from the store after waiting on its lock. */
   readonly #answeredByStore = new WeakMap<Flight<unknown>, Envelope>();
@@ -107,6 +114,7 @@ export class CallPath {
     this.#isClosed = deps.isClosed;
     this.#defaultTtlMs = deps.defaultTtlMs;
     this.#router = deps.router;
+    this.#experiments = deps.experiments;
   }
 
   /** `optimizeAiCall`: the synchronous in-process lookup first, everything else on a miss. */
@@ -146,18 +154,25 @@ export class CallPath {
     const id = this.#internals.identify(prompt, model, options);
     const signal = validateSignal(options.signal);
     signal?.throwIfAborted();
+    const arm = this.#experiments.size === 0 ? undefined : this.#experiments.assign(model, id.scope, () => id.header + id.text);
+    // A variant overrides the engine's settings; a call's own explicit options still win.
+    const variant = arm?.settings;
+    const ttlMs = options.ttlMs ?? variant?.ttlMs;
     const call: Call<T> = {
       prompt, model, exec, options, id, fp: fingerprint(id),
-      mode: validateCacheMode(options.cache),
+      mode: validateCacheMode(options.cache ?? variant?.cache),
       signal,
-      ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
+      ttlMs: ttlMs === undefined ? undefined : positiveNumber('ttlMs', ttlMs, 0),
       start: this.#clock.now(),
       status: options.status === undefined ? undefined : writeThrough(validateStatus(options.status), (error) => this.#events.warn('The `status` object could not be written', error)),
       key: undefined,
       stale: undefined,
       missCause: 'new',
-      route: undefined,
+      route: variant?.route,
+      arm,
+      decision: undefined,
     };
+    if (arm !== undefined && call.status !== undefined) call.status.experiment = { name: arm.experiment.name, variant: arm.variant };
     if (this.#events.has('call-start')) {
       this.#events.emit('call-start', { model, scope: id.scope, cache: call.mode, timestamp: call.start });
     }
@@ -197,7 +212,7 @@ export class CallPath {
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
-      if (!own && call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale);
+      if (!own && call.stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true) return this.#serveStale(call, call.stale);
       this.#fail(call, error, !own);
       throw error;
     }
@@ -283,6 +298,7 @@ export class CallPath {
       isComplete: (value) => value !== undefined && (call.options.isComplete?.(value) ?? true),
       runTier: (model, run, wantsLogprobs) => this.#attempt(call, model, signal, timing, run.usage, { run, wantsLogprobs }),
     });
+    call.decision = result.decision;
     if (call.status !== undefined) call.status.route = result.decision;
     return { value: result.value, usage: result.usage, cacheable: result.cacheable };
   }
@@ -343,6 +359,7 @@ export class CallPath {
         const route = this.#router.size === 0 ? undefined : this.#router.route(call.model);
         if (route === undefined) return call.model;
         const decision = this.#router.pick(route, call.prompt, call.options.params, call.route);
+        call.decision = decision;
         if (call.status !== undefined) call.status.route = decision;
         return decision.tier;
       },
@@ -411,6 +428,10 @@ export class CallPath {
     });
     if (this.#events.has('call-end')) {
       this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
+    }
+    if (call.arm !== undefined) {
+      const tokens = usage === undefined || outcome === 'hit' || outcome === 'coalesced' ? undefined : (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
+      this.#experiments.record(call.arm, { outcome, durationMs, tokens, escalated: call.decision?.escalated }, key ?? call.key);
     }
   }
 }

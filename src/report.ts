@@ -1,3 +1,4 @@
+import type { ExperimentResults } from './experiments/experiment.js';
 import type { RouteReport } from './routing/route-stats.js';
 import type { CacheStats } from './cache/stats.js';
 import { percent } from './cache/stats.js';
@@ -48,6 +49,8 @@ export interface OptimizationReport {
   optimizations_applied: OptimizationRecord[];
   /** Present when the engine has `routes`: per logical model, where its calls went (`engine.getRoutingReport()`). */
   routing?: Record<string, RouteReport>;
+  /** Present while experiments run: per experiment, its arms and their comparison (`experiment.results()`). */
+  experiments?: Record<string, ExperimentResults>;
 }
 
 /** What the report is made of, gathered by the engine. */
@@ -62,6 +65,7 @@ export interface ReportInput {
   recommendations: Recommendation[];
   optimizations: readonly OptimizationRecord[];
   routing: Record<string, RouteReport>;
+  experiments: Record<string, ExperimentResults>;
 }
 
 /** The seed's score: 70 at 0 % hits, 85 at 50 %, 100 at 100 %; each anomaly −10, at most −30. `hitRate` in [0, 1]. */
@@ -112,5 +116,6 @@ export function buildOptimizationReport(input: ReportInput): OptimizationReport 
     recommendations: input.recommendations,
     optimizations_applied: input.optimizations.map((r) => ({ ...r, result: { ...r.result } })),
     ...(Object.keys(input.routing).length === 0 ? {} : { routing: input.routing }),
+    ...(Object.keys(input.experiments).length === 0 ? {} : { experiments: input.experiments }),
   };
 }

@@ -167,7 +167,7 @@ export class StreamCalls {
     if (call.status !== undefined) call.status.missCause = cause;
     if (events.has('cache-miss')) events.emit('cache-miss', { key, model: call.model, scope: call.id.scope, cause });
     if (call.mode === 'only-if-cached') {
-      if (call.stale !== undefined && call.options.staleIfError === true) return this.#replay(call, call.stale, replay, true);
+      if (call.stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true) return this.#replay(call, call.stale, replay, true);
       const error = new OptimizerError('ERR_NOT_CACHED', `No cached stream for this request (key ${key}) and \`cache\` is 'only-if-cached'`);
       this.#host.fail(call, error);
       return failed(error);
@@ -273,7 +273,7 @@ export class StreamCalls {
   #failed(member: Member, error: unknown): void {
     const { call, consumer } = member;
     const stale = call.stale;
-    if (stale !== undefined && call.options.staleIfError === true && consumer?.unread === true) {
+    if (stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true && consumer?.unread === true) {
       if (call.status !== undefined) call.status.stale = true;
       consumer.fallBackTo(replaySource(asChunks(this.#host.hit(call, stale, true)), this.#offsets.get(stale)));
       member.fellBack = true;
