@@ -93,10 +93,10 @@ export function resolveExperiment(options: ExperimentOptions): ResolvedExperimen
   cumulative[cumulative.length - 1] = 1;
   const by = options.by ?? 'scope';
   if (by !== 'scope' && by !== 'key') throw new TypeError(`\`experiment.by\` must be 'scope' or 'key', received ${describe(by)}`);
-  const control = options.control ?? (names[0] as string);
+  const control = options.control ?? (names[0]);
   if (!variants.has(control)) throw new TypeError(`\`experiment.control\` must name a variant, received ${describe(control)}`);
-  const metrics = options.metrics ?? METRICS;
-  if (!Array.isArray(metrics) || metrics.length === 0 || !metrics.every((m) => METRICS.includes(m))) {
+  const metrics: unknown = options.metrics ?? METRICS;
+  if (!Array.isArray(metrics) || metrics.length === 0 || !metrics.every((m: unknown) => METRICS.includes(m as ExperimentMetric))) {
     throw new TypeError(`\`experiment.metrics\` must be a non-empty array of ${METRICS.map((m) => `'${m}'`).join(', ')}`);
   }
   const models = options.models;
@@ -105,7 +105,7 @@ export function resolveExperiment(options: ExperimentOptions): ResolvedExperimen
   }
   const share = options.share === undefined ? 1 : inRange('experiment.share', options.share, Number.MIN_VALUE, 1, 1);
   return Object.freeze({
-    name, variants, cumulative, by, share, control, metrics: [...metrics],
+    name, variants, cumulative, by, share, control, metrics: [...(metrics as ExperimentMetric[])],
     models: models === undefined ? undefined : new Set(models),
     alpha: inRange('experiment.alpha', options.alpha, 1e-6, 0.5, 0.05),
     effectSize: positiveNumber('experiment.effectSize', options.effectSize, 0.1),

@@ -150,7 +150,7 @@ function validSaved(raw: unknown): SavedExperiment | undefined {
     if (typeof ps !== 'object' || ps === null) return undefined;
     pValues[v] = {};
     for (const [m, p] of Object.entries(ps as Record<string, unknown>)) {
-      if (typeof p === 'number' && p >= 0 && p <= 1) (pValues[v] as Record<string, number>)[m] = p;
+      if (typeof p === 'number' && p >= 0 && p <= 1) (pValues[v])[m] = p;
     }
   }
   return { name: s.name, fingerprint: s.fingerprint, arms, p_values: pValues };
