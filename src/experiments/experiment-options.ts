@@ -93,7 +93,7 @@ export function resolveExperiment(options: ExperimentOptions): ResolvedExperimen
   cumulative[cumulative.length - 1] = 1;
   const by = options.by ?? 'scope';
   if (by !== 'scope' && by !== 'key') throw new TypeError(`\`experiment.by\` must be 'scope' or 'key', received ${describe(by)}`);
-  const control = options.control ?? (names[0]);
+  const control: string = options.control ?? names[0] ?? '';
   if (!variants.has(control)) throw new TypeError(`\`experiment.control\` must name a variant, received ${describe(control)}`);
   const metrics: unknown = options.metrics ?? METRICS;
   if (!Array.isArray(metrics) || metrics.length === 0 || !metrics.every((m: unknown) => METRICS.includes(m as ExperimentMetric))) {
