@@ -30,6 +30,9 @@ await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRed
 await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
+await section('routing_cost_per_miss', async () => (await import('./routing.mjs')).benchRoutingCost());
+await section('routing_cascade_calibrated', async () => (await import('./routing.mjs')).benchCascade());
+await section('experiments_sequential_test', async () => (await import('./routing.mjs')).benchExperiments());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

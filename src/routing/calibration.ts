@@ -6,7 +6,7 @@
  * nudged after each decision by `rate × (target − wentLarge)`: an integral correction that
  * absorbs what the quantile cannot see (large-tier calls forced by errors, truncation, a check
  * function, ties in the scores). Both are O(1) per call but for a sort of the window every
- * `RESORT_EVERY` observations.
+ * 64 observations.
  */
 export class ThresholdCalibrator {
   readonly target: number;
@@ -77,9 +77,9 @@ export class ThresholdCalibrator {
 }
 
 /** Observations after which the window is sorted again (between sorts, only `level` moves). */
-const RESORT_EVERY = 16;
+const RESORT_EVERY = 64;
 /** The first observations each re-sort the window: the threshold settles from the very first calls. */
-const WARM_UP = 32;
+const WARM_UP = 16;
 
 /**
  * The `q` quantile of sorted values, as the value below which a share `q` lies: with `q = 1` it is
