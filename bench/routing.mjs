@@ -196,7 +196,7 @@ async function runExperiment(engine, clock, name, ttl, callsPerArm, peek, rnd) {
     }
   }
   experiment.stop();
-  return rejected;
+  return { rejected, calls };
 }
 
 export async function benchExperiments() {
@@ -208,10 +208,18 @@ export async function benchExperiments() {
   const rnd = prng(99);
   let falsePositives = 0;
   const started = performance.now();
-  for (let i = 0; i < aaRuns; i++) if (await runExperiment(engine, clock, `aa${i}`, { a: 900, b: 900 }, aaCallsPerArm, 100, rnd)) falsePositives++;
+  for (let i = 0; i < aaRuns; i++) if ((await runExperiment(engine, clock, `aa${i}`, { a: 900, b: 900 }, aaCallsPerArm, 100, rnd)).rejected) falsePositives++;
   const aaSeconds = (performance.now() - started) / 1000;
   let detected = 0;
-  for (let i = 0; i < powerRuns; i++) if (await runExperiment(engine, clock, `power${i}`, { a: 1000, b: 900 }, 10_000, 100, rnd)) detected++;
+  const detectedAt = [];
+  for (let i = 0; i < powerRuns; i++) {
+    const run = await runExperiment(engine, clock, `power${i}`, { a: 1000, b: 900 }, 10_000, 100, rnd);
+    if (run.rejected) {
+      detected++;
+      detectedAt.push(run.calls);
+    }
+  }
+  detectedAt.sort((a, b) => a - b);
   await engine.close();
   return {
     test: 'mSPRT (normal mixture, tau = 0.1 pooled sd), always-valid p-value = running min of 1/Lambda over peeks',
@@ -220,5 +228,8 @@ export async function benchExperiments() {
     aa_false_positive_rate: round(falsePositives / aaRuns, 4), aa_seconds: round(aaSeconds, 1),
     power_experiments: powerRuns, power_calls_per_arm: 10_000, power_hit_rates: '50 % vs 45 % (TTL 1000 ms vs 900 ms)',
     power: round(detected / powerRuns, 3),
+    // Stopping at the first look with p < alpha (both arms together; about half per arm).
+    calls_to_detection_median: detectedAt.length === 0 ? null : detectedAt[detectedAt.length >> 1],
+    calls_to_detection_p90: detectedAt.length === 0 ? null : detectedAt[Math.floor(detectedAt.length * 0.9)],
   };
 }
