@@ -15,7 +15,8 @@ import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
 import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
 import type { ResolvedRoute } from './routing/routing-options.js';
-import type { RouteDecision, Router, RouteOverride, TierRun } from './routing/router.js';
+import type { RouteDecision, RouteOverride, TierRun } from './routing/route-types.js';
+import type { Router } from './routing/router.js';
 import type { Assignment, Experiments } from './experiments/experiments.js';
 import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 

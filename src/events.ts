@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause } from './types.js';
 import type { Anomaly } from './monitor/types.js';
 import type { Logger } from './logger.js';
-import type { RouteDecision, RouteReason } from './routing/router.js';
+import type { RouteDecision, RouteReason } from './routing/route-types.js';
 
 export type { Logger } from './logger.js';
 

@@ -43,7 +43,7 @@ export type {
 export type {
   CascadeCheckContext, RouteOptions, RouteStrategy,
 } from './routing/routing-options.js';
-export type { RouteDecision, RouteOverride, RouteReason } from './routing/router.js';
+export type { RouteDecision, RouteOverride, RouteReason } from './routing/route-types.js';
 export type { RouteReport, TierReport } from './routing/route-stats.js';
 export type { ComplexityFeatures, ComplexityWeights } from './routing/complexity.js';
 export type { Experiment, ExperimentResults, VariantResults } from './experiments/experiment.js';

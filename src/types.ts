@@ -1,4 +1,4 @@
-import type { RouteDecision } from './routing/router.js';
+import type { RouteDecision } from './routing/route-types.js';
 
 /** One chat message, as the Ollama chat API and most chat clients shape it. */
 export interface ChatMessage {

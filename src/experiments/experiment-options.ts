@@ -1,7 +1,7 @@
 import { validateCacheMode } from '../internal/arguments.js';
 import { describe, knownKeys, plainObject, positiveNumber } from '../internal/validate.js';
 import { inRange } from '../routing/routing-options.js';
-import type { RouteOverride } from '../routing/router.js';
+import type { RouteOverride } from '../routing/route-types.js';
 import type { CacheMode } from '../types.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { TokenUsage } from '../types.js';
 import { quantileOfSorted } from './calibration.js';
 import type { ResolvedRoute, RouteStrategy } from './routing-options.js';
-import type { RouteDecision, RouteReason } from './router.js';
+import type { RouteDecision, RouteReason } from './route-types.js';
 
 /** Durations kept per tier for its percentiles. */
 const LATENCY_SAMPLES = 512;
