@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OptimizationEngine, type CallStatus, type ExecContext } from '../../src/index.js';
 import { fakeClock } from '../helpers.js';
@@ -248,6 +251,27 @@ describe('routing calibrated to a target share of large-tier calls', () => {
     const lastCalls = ran.slice(-1500).filter((m) => m === SMALL).length;
     expect(lastLarge / lastCalls).toBeGreaterThan(0.17);
     expect(lastLarge / lastCalls).toBeLessThan(0.23);
+  });
+});
+
+describe('routing calibration across a restart', () => {
+  it('restores the calibrated threshold from the learned-state file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llmoe-routing-'));
+    const stateFile = join(dir, 'state.json');
+    const timers = { setTimeout: () => 0, clearTimeout: () => undefined };
+    const routes = { assistant: { tiers: [SMALL, LARGE] as [string, string], targetLargeShare: 0.3 } };
+    const first = new OptimizationEngine({ retry: false, routes });
+    await first.startAutonomous({ stateFile, timers });
+    const { exec } = tiers();
+    for (let i = 0; i < 300; i++) await first.optimizeAiCall('word '.repeat(1 + (i % 97) * 3), 'assistant', exec, { cache: 'bypass' });
+    const threshold = first.getRoutingReport()['assistant']?.threshold;
+    await first.close();
+    const second = new OptimizationEngine({ retry: false, routes });
+    const status = await second.startAutonomous({ stateFile, timers });
+    expect(status.last_actions).toContain('learn: restored the calibration of 1 route(s)');
+    expect(second.getRoutingReport()['assistant']?.threshold).toBeCloseTo(threshold as number, 2);
+    await second.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
