@@ -43,6 +43,8 @@ export interface Call<T> {
   readonly arm: Assignment | undefined;
   /** What the router did, when this call ran a route. */
   decision: RouteDecision | undefined;
+  /** A routed stream's tier, until the stream's run is recorded in the tier's figures. */
+  streamTier: string | undefined;
 }
 
 /** When the model work of one call started. */
@@ -172,6 +174,7 @@ export class CallPath {
       route: variant?.route,
       arm,
       decision: undefined,
+      streamTier: undefined,
     };
     if (arm !== undefined && call.status !== undefined) call.status.experiment = { name: arm.experiment.name, variant: arm.variant };
     if (this.#events.has('call-start')) {
@@ -361,6 +364,7 @@ export class CallPath {
         if (route === undefined) return call.model;
         const decision = this.#router.pick(route, call.prompt, call.options.params, call.route);
         call.decision = decision;
+        call.streamTier = decision.tier;
         if (call.status !== undefined) call.status.route = decision;
         return decision.tier;
       },
@@ -429,6 +433,11 @@ export class CallPath {
     });
     if (this.#events.has('call-end')) {
       this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now });
+    }
+    if (call.streamTier !== undefined && outcome !== 'hit' && outcome !== 'coalesced') {
+      // A routed stream's run, recorded once it ended (a routed call's tiers are timed by the router itself).
+      this.#router.recordStream(call.model, call.streamTier, durationMs, usage ?? {}, outcome === 'error' && record);
+      call.streamTier = undefined;
     }
     if (call.arm !== undefined) {
       const tokens = usage === undefined || outcome === 'hit' || outcome === 'coalesced' ? undefined : (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);

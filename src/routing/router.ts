@@ -81,6 +81,11 @@ export class Router {
     return decision;
   }
 
+  /** Adds a routed stream's run (it went to `tier`) to the tier's figures. */
+  recordStream(route: string, tier: string, durationMs: number, usage: TokenUsage, failed: boolean): void {
+    this.#stats.get(route)?.tierCall(tier, durationMs, usage, failed);
+  }
+
   /** Per-route figures for the report (wire shape). */
   report(): Record<string, RouteReport> {
     const out: Record<string, RouteReport> = {};

@@ -82,5 +82,10 @@ describe('routing through the Ollama adapter (the real ollama client against the
     expect(text).toBe(`answer from ${LARGE}`);
     expect(status.route).toMatchObject({ tier: LARGE, reason: 'score' });
     expect(sentModels()).toEqual([SMALL, LARGE]);
+    // The stream's run counts in its tier's figures, with the tokens Ollama reported.
+    const tiers = engine?.getRoutingReport()['assistant']?.tiers;
+    expect(tiers?.[LARGE]).toMatchObject({ calls: 1, errors: 0 });
+    expect(tiers?.[LARGE]?.output_tokens).toBeGreaterThan(0);
+    expect(tiers?.[SMALL]?.calls).toBe(1);
   });
 });
