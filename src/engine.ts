@@ -92,6 +92,7 @@ export class OptimizationEngine {
     this.#optimizer = new AutoOptimizer({
       cache: this.cache, monitor: this.monitor, clock: this.#clock, concurrency: this.#throttle,
       emit: (event, payload) => this.#events.emit(event, payload),
+      experiment: (options) => this.#experiments.start(options),
     }, this.#options.optimizer);
     this.store = this.#options.store;
     this.#tier2 = this.store && new StoreTier(this.store, this.#internals, this.#events, this.#options.logger ?? silentLogger);
