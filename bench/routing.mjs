@@ -233,3 +233,61 @@ export async function benchExperiments() {
     calls_to_detection_p90: detectedAt.length === 0 ? null : detectedAt[Math.floor(detectedAt.length * 0.9)],
   };
 }
+
+/**
+ * The same comparison against real models, when `OLLAMA_HOST` answers with two or more generation
+ * models (the smallest and the largest by size are the tiers): arithmetic questions of mixed
+ * difficulty whose answers are known, asked of the small tier alone, the large tier alone, and a
+ * calibrated cascade (log-probabilities from Ollama). Skipped (and said so) otherwise.
+ */
+export async function benchRealTiers() {
+  const host = process.env.OLLAMA_HOST;
+  if (host === undefined || host === '') return { skipped: 'OLLAMA_HOST is not set' };
+  const { Ollama } = await import('ollama');
+  const { withOptimization } = await import('../dist/ollama.js');
+  const client = new Ollama({ host });
+  let listed;
+  try {
+    listed = await client.list();
+  } catch (error) {
+    return { skipped: `OLLAMA_HOST does not answer (${String(error?.message ?? error)})` };
+  }
+  const models = listed.models.filter((m) => !/embed/i.test(m.name)).sort((a, b) => a.size - b.size);
+  if (models.length < 2) return { skipped: `OLLAMA_HOST serves ${models.length} generation model(s); two are needed` };
+  const small = models[0].name;
+  const large = models.at(-1).name;
+  const n = Number(process.env.REAL_TIER_QUESTIONS ?? 30);
+  const rnd = prng(5);
+  const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo));
+  const questions = Array.from({ length: n }, (_, i) => {
+    if (i % 3 === 0) { const a = int(2, 20), b = int(2, 20); return { text: `What is ${a} + ${b}?`, answer: a + b }; }
+    if (i % 3 === 1) { const a = int(12, 99), b = int(12, 99); return { text: `What is ${a} * ${b}?`, answer: a * b }; }
+    const a = int(101, 999), b = int(11, 99), c = int(100, 999);
+    return { text: `Compute ${a} * ${b} - ${c}, step by step in your head.`, answer: a * b - c };
+  });
+  const ask = (text) => `${text} Reply with the final number only.`;
+  const correct = (response, q) => Number((response.match(/-?\d[\d,]*/g) ?? []).at(-1)?.replace(/,/g, '')) === q.answer;
+  const run = async (ollama, model) => {
+    let right = 0;
+    let large_ = 0;
+    const started = performance.now();
+    for (const q of questions) {
+      const status = {};
+      const r = await ollama.generate({ model, prompt: ask(q.text), options: { temperature: 0, num_predict: 24 }, optimization: { cache: 'bypass', status } });
+      if (correct(r.response, q)) right++;
+      if (status.route?.tier === large) large_++;
+    }
+    const seconds = round((performance.now() - started) / 1000 / n, 2);
+    return model === 'assistant' ? { accuracy: round(right / n), large_share: round(large_ / n), seconds_per_question: seconds } : { accuracy: round(right / n), seconds_per_question: seconds };
+  };
+  const plain = new OptimizationEngine({ retry: false });
+  const routed = new OptimizationEngine({ retry: false, routes: { assistant: { tiers: [small, large], strategy: 'cascade', targetLargeShare: 0.3, calibrationWindow: 50 } } });
+  const result = {
+    host, small, large, questions: n,
+    always_small: await run(withOptimization(client, plain), small),
+    always_large: await run(withOptimization(client, plain), large),
+    cascade_target_0_3: await run(withOptimization(client, routed), 'assistant'),
+  };
+  await Promise.all([plain.close(), routed.close()]);
+  return result;
+}

@@ -33,6 +33,7 @@ await section('monitor', async () => (await import('./monitor.mjs')).benchMonito
 await section('routing_cost_per_miss', async () => (await import('./routing.mjs')).benchRoutingCost());
 await section('routing_cascade_calibrated', async () => (await import('./routing.mjs')).benchCascade());
 await section('experiments_sequential_test', async () => (await import('./routing.mjs')).benchExperiments());
+await section('routing_real_ollama', async () => (await import('./routing.mjs')).benchRealTiers());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');
