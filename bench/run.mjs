@@ -25,6 +25,8 @@ await section('memory_100k_entries', () => benchMemory(100_000));
 await section('in_process_store_choice', async () => (await import('./lru-choice.mjs')).benchLruChoice());
 await section('stream_path_200_chunks', async () => (await import('./stream.mjs')).benchStreamPath());
 await section('stream_50_shared_loopback', async () => (await import('./stream.mjs')).benchSharedStreams());
+await section('ai_sdk_hit_200_chars', async () => (await import('./ai-sdk.mjs')).benchAiSdkHit());
+await section('ai_sdk_generate_text', async () => (await import('./ai-sdk.mjs')).benchAiSdkGenerateText());
 await section('healing_miss_overhead', async () => (await import('./healing.mjs')).benchHealing());
 await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRedis());
 await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
@@ -34,6 +36,15 @@ await section('routing_cost_per_miss', async () => (await import('./routing.mjs'
 await section('routing_cascade_calibrated', async () => (await import('./routing.mjs')).benchCascade());
 await section('experiments_sequential_test', async () => (await import('./routing.mjs')).benchExperiments());
 await section('routing_real_ollama', async () => (await import('./routing.mjs')).benchRealTiers());
+await section('anomaly_cross_validation', async () => (await import('./nab-cv.mjs')).benchNabCvFromEnv());
+await section('forecast_mase', async () => (await import('./forecast.mjs')).benchForecast());
+await section('warm_up_simulated_week', async () => (await import('./warm-up.mjs')).benchWarmUp());
+await section('langchain_hit_path_200_chars', async () => (await import('./langchain.mjs')).benchLangChainHits());
+await section('langchain_miss_overhead', async () => (await import('./langchain.mjs')).benchLangChainMisses());
+await section('adapters_hit_200_chars', async () => (await import('./adapters-hit.mjs')).benchAdapterHits());
+await section('adapters_first_hit_after_miss', async () => (await import('./adapters-hit.mjs')).benchFirstHit());
+await section('openai_hit_200_chars', async () => (await import('./openai.mjs')).benchOpenAiHits());
+await section('openai_miss_overhead', async () => (await import('./openai.mjs')).benchOpenAiMiss());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

@@ -7,8 +7,12 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, writeThrough } from './internal/arguments.js';
+import {
+  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateValueMode,
+} from './internal/arguments.js';
+import { writeThrough } from './internal/status-guard.js';
 import { positiveNumber } from './internal/validate.js';
+import { raceSignal } from './internal/abort.js';
 import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
@@ -29,6 +33,8 @@ export interface Call<T> {
   readonly id: RequestIdentity;
   readonly fp: number;
   readonly mode: CacheMode;
+  /** `values: 'shared'`: the value is stored and handed out as it is, never copied. */
+  readonly shared: boolean;
   readonly signal: AbortSignal | undefined;
   readonly ttlMs: number | undefined;
   readonly start: number;
@@ -103,6 +109,8 @@ export class CallPath {
   readonly #router: Router;
   readonly #experiments: Experiments;
   readonly #flights = new SingleFlight<unknown>();
+  /** Signals of `cache: 'bypass'` calls running (they have no flight): `close()` aborts them too. */
+  readonly #bypassing = new Set<AbortController>();
   /** Flights whose answer another instance computed, read from the store after waiting on its lock. */
   readonly #answeredByStore = new WeakMap<Flight<unknown>, Envelope>();
 
@@ -148,6 +156,8 @@ export class CallPath {
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
   abortAll(reason: unknown): void {
     this.#flights.abortAll(reason);
+    for (const controller of this.#bypassing) controller.abort(reason);
+    this.#bypassing.clear();
   }
 
   #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
@@ -164,6 +174,7 @@ export class CallPath {
     const call: Call<T> = {
       prompt, model, exec, options, id, fp: fingerprint(id),
       mode: validateCacheMode(options.cache ?? variant?.cache),
+      shared: validateValueMode(options.values) === 'shared',
       signal,
       ttlMs: ttlMs === undefined ? undefined : positiveNumber('ttlMs', ttlMs, 0),
       start: this.#clock.now(),
@@ -200,7 +211,7 @@ export class CallPath {
       key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: elapsedMs(entry.createdAt, now), source: 'memory',
     }));
     this.#end(call, 'hit', now, entry.key);
-    return isolate(entry.value);
+    return give(call, entry.value);
   }
 
   async #miss<T>(call: Call<T>): Promise<T> {
@@ -212,7 +223,7 @@ export class CallPath {
         const found = await this.#tier2.read(key, call.id, call.fp, call.signal);
         if (found !== undefined) return this.#storeHit(call, found);
       }
-      const value = call.mode === 'bypass' ? await this.#run(call, undefined) : await this.#fetch(call, key);
+      const value = call.mode === 'bypass' ? await this.#bypass(call) : await this.#fetch(call, key);
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
@@ -243,14 +254,14 @@ export class CallPath {
         : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f), (found) => this.#answeredByStore.set(f, found)));
     const value = await this.#flights.wait(flight, call.signal);
     if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
-    return isolate(value) as T;
+    return give(call, value as T);
   }
 
   /** An answer an identical call stored while this one was reading the shared store: it joined that computation. */
   #landed<T>(call: Call<T>, entry: Entry): T {
     this.#saveCoalesced(entry.execMs, { promptTokens: entry.tokens });
     this.#end(call, 'coalesced', this.#clock.now(), call.key);
-    return isolate(entry.value) as T;
+    return give(call, entry.value as T);
   }
 
   async #join<T>(call: Call<T>, flight: Flight<T>): Promise<T> {
@@ -262,12 +273,30 @@ export class CallPath {
       this.#saveCoalesced(flight.durationMs, flight.usage);
       this.#end(call, 'coalesced', this.#clock.now(), flight.key);
     }
-    return isolate(value);
+    return give(call, value);
+  }
+
+  /**
+   * A `cache: 'bypass'` call: no flight, so it gets its own signal, which the caller's signal and
+   * `close()` abort; the call ends at once then, even when `exec` ignores its signal.
+   */
+  async #bypass<T>(call: Call<T>): Promise<T> {
+    const own = new AbortController();
+    const { signal } = call;
+    const forward = (): void => own.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    this.#bypassing.add(own);
+    try {
+      return await raceSignal(this.#run(call, undefined, own.signal), own.signal);
+    } finally {
+      signal?.removeEventListener('abort', forward);
+      this.#bypassing.delete(own);
+    }
   }
 
   /** Runs `exec` (or the route's tiers) under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
-  async #run<T>(call: Call<T>, flight: Flight<T> | undefined): Promise<T> {
-    const signal = flight?.controller.signal ?? call.signal ?? new AbortController().signal;
+  async #run<T>(call: Call<T>, flight: Flight<T> | undefined, own?: AbortSignal): Promise<T> {
+    const signal = flight?.controller.signal ?? own ?? call.signal ?? new AbortController().signal;
     const route = this.#router.size === 0 ? undefined : this.#router.route(call.model);
     const timing = { started: 0, first: true };
     const { value, usage, cacheable } = route === undefined
@@ -330,11 +359,11 @@ export class CallPath {
 
   #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
-    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
+    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key, shared: call.shared });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
-        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
+        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: call.ttlMs ?? this.#internals.ttlMs(),
       }));
     }
     return entry;
@@ -386,7 +415,7 @@ export class CallPath {
       this.#events.emit('cache-hit', { key: found.key, model: call.model, scope: call.id.scope, ageMs, source: 'store' });
     }
     this.#end(call, 'hit', now, found.key);
-    return isolate(found.value) as T;
+    return give(call, found.value as T);
   }
 
   /**
@@ -453,4 +482,9 @@ export class CallPath {
 function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
   if (call.signal?.aborted === true && error === call.signal.reason) return true;
   return isOptimizerError(error) && (error.code === 'ERR_NOT_CACHED' || error.code === 'ERR_CLOSED');
+}
+
+/** What a caller gets: a private copy, or (`values: 'shared'`) the value itself. */
+function give<T>(call: Call<unknown>, value: T): T {
+  return call.shared ? value : isolate(value);
 }

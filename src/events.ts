@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause } from './types.js';
 import type { Anomaly } from './monitor/types.js';
+import type { WarmUpRecord } from './forecast/warm-up.js';
 import type { Logger } from './logger.js';
 import type { RouteDecision, RouteReason } from './routing/route-types.js';
 
@@ -36,6 +37,8 @@ export interface EngineEvents {
   'route-escalate': { route: string; from: string; to: string; reason: RouteReason };
   /** A call was assigned to an experiment's variant. */
   'experiment-assign': { experiment: string; variant: string; scope: string };
+  /** A predictive warm-up loaded a model ahead of its forecast traffic (`error` set when the hook rejected). */
+  'model-warm-up': WarmUpRecord;
 }
 
 export type EngineEventName = keyof EngineEvents;
@@ -51,6 +54,8 @@ export class EventHub {
   readonly #emitter = new EventEmitter();
   readonly #wrappers = new WeakMap<AnyListener, AnyListener>();
   readonly #logger: Logger;
+  /** The engine's own observers (warm-up): kept apart so that `off(event)` and `removeAll()` leave them. */
+  #internal: EventEmitter | undefined;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -68,12 +73,19 @@ export class EventHub {
     else this.#emitter.off(event, this.#wrappers.get(listener as AnyListener) ?? (listener as AnyListener));
   }
 
+  /** Adds an engine-internal observer, guarded like a listener, that `off()` and `removeAll()` do not remove. */
+  observe<E extends EngineEventName>(event: E, listener: EngineListener<E>): void {
+    this.#internal ??= new EventEmitter();
+    this.#internal.on(event, this.#wrap(event, listener as AnyListener));
+  }
+
   has(event: EngineEventName): boolean {
-    return this.#emitter.listenerCount(event) > 0;
+    return this.#emitter.listenerCount(event) > 0 || (this.#internal !== undefined && this.#internal.listenerCount(event) > 0);
   }
 
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
     this.#emitter.emit(event, payload);
+    this.#internal?.emit(event, payload);
   }
 
   /**
@@ -91,6 +103,7 @@ export class EventHub {
       return;
     }
     this.#emitter.emit(event, payload);
+    this.#internal?.emit(event, payload);
   }
 
   /** Reports what the engine survived to the logger. */

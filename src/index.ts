@@ -22,7 +22,7 @@ export type { EngineEvents, EngineEventName, EngineListener, Logger } from './ev
 export type { OptimizationEngineOptions } from './options.js';
 export type { Clock } from './clock.js';
 export type {
-  CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage,
+  CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage, ValueMode,
 } from './types.js';
 export { createAnomalyDetector } from './monitor/anomaly-detector.js';
 export type { AnomalyDetector, AnomalyDetectorOptions, AnomalyObservation } from './monitor/anomaly-detector.js';
@@ -49,3 +49,8 @@ export type { ComplexityFeatures, ComplexityWeights } from './routing/complexity
 export type { Experiment, ExperimentResults, VariantResults } from './experiments/experiment.js';
 export type { ExperimentMetric, ExperimentOptions, VariantSettings } from './experiments/experiment-options.js';
 export type { Comparison } from './experiments/sequential-test.js';
+// Forecasting and warm-up (issue 14)
+export { createSeasonalForecaster } from './forecast/seasonal-forecaster.js';
+export type { SeasonalForecaster, SeasonalForecasterOptions } from './forecast/seasonal-forecaster.js';
+export type { ModelWarmUpStats, WarmUpContext, WarmUpOptions, WarmUpRecord } from './forecast/warm-up.js';
+export type { WarmUpReport } from './forecast/engine-warm-up.js';

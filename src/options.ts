@@ -10,6 +10,8 @@ import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } fro
 import type { HealthProbe } from './optimizer/self-heal.js';
 import { isCacheStore, type CacheStore } from './stores/cache-store.js';
 import type { RouteOptions } from './routing/routing-options.js';
+import { resolveWarmUpOptions } from './forecast/warm-up-options.js';
+import type { ResolvedWarmUpOptions, WarmUpOptions } from './forecast/warm-up.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -75,11 +77,24 @@ export interface OptimizationEngineOptions {
    * ```
    */
   routes?: Record<string, RouteOptions>;
+  /**
+   * Predictive warm-up: forecasts each model's call rate (daily and weekly rhythm) and, shortly
+   * before predicted traffic on a model that has gone idle, loads it with `run` so that users do
+   * not wait for the cold load. Bounded per day, never while the model is busy; each warm-up is a
+   * `model-warm-up` event and counts in the report's `warm_up` section and `/metrics`.
+   * @default undefined (no warm-up)
+   * @example
+   * ```ts
+   * import { ollamaWarmUp } from 'llm-optimization-engine/ollama';
+   * const engine = new OptimizationEngine({ warmUp: { run: ollamaWarmUp(ollama), maxPerDay: 12 } });
+   * ```
+   */
+  warmUp?: WarmUpOptions;
 }
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe', 'store', 'routes',
+  'breaker', 'retry', 'healthProbe', 'store', 'routes', 'warmUp',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -96,6 +111,7 @@ export interface ResolvedEngineOptions {
   readonly healthProbe: HealthProbe | undefined;
   readonly store: CacheStore | undefined;
   readonly routes: unknown;
+  readonly warmUp: ResolvedWarmUpOptions | undefined;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -124,6 +140,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     healthProbe: healthProbeOption(options.healthProbe),
     store: storeOption(options.store),
     routes: options.routes,
+    warmUp: resolveWarmUpOptions(options.warmUp),
   });
 }
 

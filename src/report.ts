@@ -7,6 +7,7 @@ import { round } from './internal/summary.js';
 import type { OutcomeCounts } from './monitor/performance-monitor.js';
 import type { Anomaly, Recommendation, Trends } from './monitor/types.js';
 import type { OptimizationRecord } from './optimizer/auto-optimizer.js';
+import type { WarmUpReport } from './forecast/engine-warm-up.js';
 
 /** `engine.getOptimizationReport()`: wire format, snake_case. */
 export interface OptimizationReport {
@@ -51,6 +52,8 @@ export interface OptimizationReport {
   routing?: Record<string, RouteReport>;
   /** Present while experiments run: per experiment, its arms and their comparison (`experiment.results()`). */
   experiments?: Record<string, ExperimentResults>;
+  /** Predictive warm-ups (`warmUp` option): counts and each model's forecast; `enabled: false` without it. */
+  warm_up: WarmUpReport;
 }
 
 /** What the report is made of, gathered by the engine. */
@@ -66,6 +69,7 @@ export interface ReportInput {
   optimizations: readonly OptimizationRecord[];
   routing: Record<string, RouteReport>;
   experiments: Record<string, ExperimentResults>;
+  warmUp: WarmUpReport;
 }
 
 /** The seed's score: 70 at 0 % hits, 85 at 50 %, 100 at 100 %; each anomaly −10, at most −30. `hitRate` in [0, 1]. */
@@ -117,5 +121,6 @@ export function buildOptimizationReport(input: ReportInput): OptimizationReport 
     optimizations_applied: input.optimizations.map((r) => ({ ...r, result: { ...r.result } })),
     ...(Object.keys(input.routing).length === 0 ? {} : { routing: input.routing }),
     ...(Object.keys(input.experiments).length === 0 ? {} : { experiments: input.experiments }),
+    warm_up: input.warmUp,
   };
 }

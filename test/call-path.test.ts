@@ -116,7 +116,11 @@ describe('the call path: params the engine keys by', () => {
     for await (const _ of engine.optimizeAiStream('p', 'm', () => chunks())) void _;
     const exec = vi.fn(() => 'answer');
     await expect(engine.optimizeAiCall('p', 'm', exec, { params: { 'llmoe:stream': true } })).rejects.toThrow("`params['llmoe:stream']` is reserved");
+    // Nor through a toJSON() standing for the marker (the key counts an object as what toJSON returns).
+    await expect(engine.optimizeAiCall('p', 'm', exec, { params: { toJSON: () => ({ 'llmoe:stream': true }) } })).rejects.toThrow('a `toJSON` method at its top level is not allowed');
     expect(exec).not.toHaveBeenCalled();
+    // A toJSON deeper down is a value like a Date: allowed, keyed by what it returns.
+    expect(await engine.optimizeAiCall('p', 'm', exec, { params: { when: new Date(0) } })).toBe('answer');
   });
 });
 
@@ -181,5 +185,99 @@ describe('durations when the clock jumps back (streams)', () => {
     expect(engine.getCacheStats().performance_impact).toMatchObject({ requests_saved: 1, time_saved_estimate_seconds: 0 });
     expect(engine.getCacheStats().cache).toMatchObject({ hits: 1, misses: 1, model_calls: 1, answered_without_model_percent: 50 });
     await engine.close();
+  });
+});
+
+describe("the call path: cache 'bypass' ends with the caller's signal and with close()", () => {
+  /** An exec that never settles and ignores its signal, recording the signal it was given. */
+  function hangingExec(): { exec: (prompt: unknown, model: string, context: { signal: AbortSignal }) => Promise<string>; signals: AbortSignal[] } {
+    const signals: AbortSignal[] = [];
+    return { signals, exec: (_p, _m, { signal }) => (signals.push(signal), new Promise<string>(() => undefined)) };
+  }
+
+  it('rejects with the reason of the caller signal, and aborts the signal exec was given', async () => {
+    const engine = new OptimizationEngine({ retry: false });
+    const { exec, signals } = hangingExec();
+    const controller = new AbortController();
+    const status: CallStatus = {};
+    const call = engine.optimizeAiCall('p', 'm', exec, { cache: 'bypass', signal: controller.signal, status });
+    await new Promise((r) => setTimeout(r, 5));
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(status.outcome).toBe('error');
+    // A caller's own abort says nothing about the model.
+    expect(engine.getCircuitStates()[0]?.consecutive_failures ?? 0).toBe(0);
+  });
+
+  it('rejects with ERR_CLOSED when the engine closes', async () => {
+    const engine = new OptimizationEngine({ retry: false });
+    const { exec, signals } = hangingExec();
+    const call = engine.optimizeAiCall('p', 'm', exec, { cache: 'bypass' });
+    await new Promise((r) => setTimeout(r, 5));
+    await engine.close();
+    await expect(call).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    expect(signals[0]?.aborted).toBe(true);
+  });
+});
+
+describe('the call path: cache-write reports the TTL it was given', () => {
+  it('says ttlMs 600000 for a TTL of 600000 on a clock with fractions of a ms (it said 600001)', async () => {
+    let now = 1_000_000.4;
+    const engine = new OptimizationEngine({ clock: { now: () => now }, cache: { ttlMs: 600_000 } });
+    const writes: number[] = [];
+    engine.on('cache-write', ({ ttlMs }) => void writes.push(ttlMs));
+    await engine.optimizeAiCall('p', 'm', () => 'a');
+    now += 0.3;
+    await engine.optimizeAiCall('q', 'm', () => 'b', { ttlMs: 1234 });
+    expect(writes).toEqual([600_000, 1234]);
+  });
+});
+
+describe("the call path: values: 'shared'", () => {
+  it('stores the value exec returned and hands that same object to every caller, hit and coalesced', async () => {
+    const engine = new OptimizationEngine();
+    const value = Object.freeze({ text: 'answer' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const exec = vi.fn(async () => (await gate, value));
+    const calls = [engine.optimizeAiCall('p', 'm', exec, { values: 'shared' }), engine.optimizeAiCall('p', 'm', exec, { values: 'shared' })];
+    release();
+    const [miss, coalesced] = await Promise.all(calls);
+    const hit = await engine.optimizeAiCall('p', 'm', exec, { values: 'shared' });
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect([miss, coalesced, hit].every((v) => v === value)).toBe(true);
+  });
+
+  it("still gives 'copy' callers of the same entry a private copy", async () => {
+    const engine = new OptimizationEngine();
+    const value = { list: [1] };
+    await engine.optimizeAiCall('p', 'm', () => value, { values: 'shared' });
+    const copy = await engine.optimizeAiCall('p', 'm', () => ({ list: [9] }));
+    expect(copy).toEqual({ list: [1] });
+    expect(copy).not.toBe(value);
+  });
+
+  it('shares stored chunk lists of streams too', async () => {
+    const engine = new OptimizationEngine();
+    const chunks = [{ t: 'a' }, { t: 'b' }];
+    const exec = vi.fn(async function* () {
+      yield* chunks;
+    });
+    const read = async () => {
+      const out: unknown[] = [];
+      for await (const chunk of engine.optimizeAiStream('p', 'm', exec, { values: 'shared' })) out.push(chunk);
+      return out;
+    };
+    await read();
+    const replayed = await read();
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(replayed[0]).toBe(chunks[0]);
+  });
+
+  it('refuses an unknown mode, naming the option', async () => {
+    const engine = new OptimizationEngine();
+    await expect(engine.optimizeAiCall('p', 'm', () => 'v', { values: 'frozen' as never })).rejects.toThrow(/`values`/);
   });
 });

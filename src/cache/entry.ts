@@ -1,3 +1,5 @@
+import { copyStored } from '../internal/value-copy.js';
+
 /** What entries of one scope, model and params share (interned, so each entry holds one pointer). */
 export interface HeaderInfo {
   readonly header: string;
@@ -64,9 +66,14 @@ export class Entry {
     return this.info.epoch + this.#expires;
   }
 
-  /** Whether the entry is still fresh at `now`. */
+  /**
+   * Whether the entry is still fresh at `now`. A `now` before the entry was created means the clock
+   * was set back (an injected wall clock): how long the entry has really lived is unknown, so it is
+   * not fresh, rather than served for its TTL plus the length of the jump.
+   */
   isFresh(now: number): boolean {
-    return now - this.info.epoch < this.#expires;
+    const t = now - this.info.epoch;
+    return t < this.#expires && t >= this.#created;
   }
 }
 
@@ -103,14 +110,15 @@ export function isStorable(value: unknown): boolean {
 
 /**
  * A caller's own copy, so no caller can change what the next one gets: primitives are immutable and
- * shared; storable objects are cloned. A value that cannot be cloned faithfully (a class instance, a
+ * shared; storable objects are copied (a stored value quickly, from the shape noted when it was
+ * stored: see `internal/value-copy.ts`). A value that cannot be cloned faithfully (a class instance, a
  * function inside) is passed on as it is: it was never stored, and only callers of the one computation
  * that produced it (coalesced waiters) share it.
  */
 export function isolate<T>(value: T): T {
   if (typeof value !== 'object' || value === null || !isStorable(value)) return value;
   try {
-    return structuredClone(value);
+    return copyStored(value);
   } catch {
     return value;
   }

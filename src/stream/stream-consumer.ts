@@ -1,3 +1,4 @@
+import { copyStored } from '../internal/value-copy.js';
 import type { ChunkSource, FlightState } from './stream-flight.js';
 import type { OptimizedStream, ReplayMode } from './types.js';
 
@@ -41,13 +42,18 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
   #ended = false;
   #abort: { reason: unknown } | undefined;
   #abortWake: (() => void) | undefined;
+  #rejectReady: ((reason: unknown) => void) | undefined;
 
   constructor(source: ChunkSource<C>, onEnd: ConsumerEndHook, ready: Promise<void>, options: ConsumerOptions = {}) {
     this.#source = source;
     this.#onEnd = onEnd;
     this.#pace = options.replay === 'original';
     this.#signal = options.signal;
-    this.ready = ready;
+    // `ready` also ends with this consumer's own abort: a caller who gave up must not wait for an
+    // upstream that other consumers still share (it may take a cold model load to open).
+    const aborted = new Promise<never>((_, reject) => (this.#rejectReady = reject));
+    this.ready = Promise.race([ready, aborted]);
+    this.ready.catch(() => undefined);
   }
 
   [Symbol.asyncIterator](): this {
@@ -88,6 +94,7 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
     this.#abort = { reason };
     this.#end('abort', reason);
     this.#abortWake?.();
+    this.#rejectReady?.(reason);
   }
 
   /** True while this consumer is open and has read nothing yet. */
@@ -142,11 +149,11 @@ function gap(offsets: readonly number[], index: number): number {
   return (offsets[index] ?? 0) - (offsets[index - 1] ?? 0);
 }
 
-/** Chunks are copied out; a chunk that cannot be cloned (it holds a function) is handed out as is. */
+/** Chunks are copied out (ADR 0035's copy); a chunk that cannot be cloned (it holds a function) is handed out as is. */
 function copy<C>(chunk: C): C {
   if (typeof chunk !== 'object' || chunk === null) return chunk;
   try {
-    return structuredClone(chunk);
+    return copyStored(chunk);
   } catch {
     return chunk;
   }
