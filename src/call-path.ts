@@ -19,7 +19,11 @@ import type { SelfHealing } from './optimizer/self-heal.js';
 import type { Throttle } from './optimizer/throttle.js';
 import { STREAM_PARAM, type StreamHost } from './stream/stream-calls.js';
 import { traceCallEnd, traceCallStart, type CallTraceMessage } from './tracing/channels.js';
-import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
+import type { ResolvedRoute } from './routing/routing-options.js';
+import type { RouteDecision, RouteOverride, TierRun } from './routing/route-types.js';
+import type { Router } from './routing/router.js';
+import type { Assignment, Experiments } from './experiments/experiments.js';
+import type { CacheMode, CallOptions, CallOutcome, CallStatus, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage } from './types.js';
 
 /** Everything one call carries through the call path. @internal (the stream path shares it) */
 export interface Call<T> {
@@ -42,6 +46,27 @@ export interface Call<T> {
   missCause: MissCause;
   /** The tracing channel's message of this call; undefined when nobody subscribes (src/tracing/channels.ts). */
   trace: CallTraceMessage | undefined;
+  /** An experiment variant's routing override, if the call is in one. */
+  readonly route: RouteOverride | undefined;
+  /** The experiment arm the call was assigned to, if any. */
+  readonly arm: Assignment | undefined;
+  /** What the router did, when this call ran a route. */
+  decision: RouteDecision | undefined;
+  /** A routed stream's tier, until the stream's run is recorded in the tier's figures. */
+  streamTier: string | undefined;
+}
+
+/** When the model work of one call started. */
+interface Timing {
+  started: number;
+  first: boolean;
+}
+
+/** What running the model (or a route's tiers) gave. */
+interface Ran<T> {
+  value: T;
+  usage: TokenUsage;
+  cacheable: boolean;
 }
 
 /** Savings of calls that joined a computation instead of running their own. */
@@ -63,6 +88,8 @@ export interface CallPathDeps {
   readonly monitor: PerformanceMonitor;
   readonly isClosed: () => boolean;
   readonly defaultTtlMs: () => number;
+  readonly router: Router;
+  readonly experiments: Experiments;
 }
 
 /**
@@ -82,6 +109,8 @@ export class CallPath {
   readonly #monitor: PerformanceMonitor;
   readonly #isClosed: () => boolean;
   readonly #defaultTtlMs: () => number;
+  readonly #router: Router;
+  readonly #experiments: Experiments;
   readonly #flights = new SingleFlight<unknown>();
   /** Signals of `cache: 'bypass'` calls running (they have no flight): `close()` aborts them too. */
   readonly #bypassing = new Set<AbortController>();
@@ -98,6 +127,8 @@ export class CallPath {
     this.#monitor = deps.monitor;
     this.#isClosed = deps.isClosed;
     this.#defaultTtlMs = deps.defaultTtlMs;
+    this.#router = deps.router;
+    this.#experiments = deps.experiments;
   }
 
   /** `optimizeAiCall`: the synchronous in-process lookup first, everything else on a miss. */
@@ -139,20 +170,29 @@ export class CallPath {
     const id = this.#internals.identify(prompt, model, options);
     const signal = validateSignal(options.signal);
     signal?.throwIfAborted();
+    const arm = this.#experiments.size === 0 ? undefined : this.#experiments.assign(model, id.scope, () => id.header + id.text);
+    // A variant overrides the engine's settings; a call's own explicit options still win.
+    const variant = arm?.settings;
+    const ttlMs = options.ttlMs ?? variant?.ttlMs;
     const call: Call<T> = {
       prompt, model, exec, options, id, fp: fingerprint(id),
-      mode: validateCacheMode(options.cache),
+      mode: validateCacheMode(options.cache ?? variant?.cache),
       shared: validateValueMode(options.values) === 'shared',
       signal,
-      ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
+      ttlMs: ttlMs === undefined ? undefined : positiveNumber('ttlMs', ttlMs, 0),
       start: this.#clock.now(),
       status: options.status === undefined ? undefined : writeThrough(validateStatus(options.status), (error) => this.#events.warn('The `status` object could not be written', error)),
       key: undefined,
       stale: undefined,
       missCause: 'new',
       trace: undefined,
+      route: variant?.route,
+      arm,
+      decision: undefined,
+      streamTier: undefined,
     };
     call.trace = traceCallStart(operation, prompt, model, id.scope, call.mode);
+    if (arm !== undefined && call.status !== undefined) call.status.experiment = { name: arm.experiment.name, variant: arm.variant };
     if (this.#events.has('call-start')) {
       this.#events.emit('call-start', { model, scope: id.scope, cache: call.mode, timestamp: call.start });
     }
@@ -192,7 +232,7 @@ export class CallPath {
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
-      if (!own && call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale);
+      if (!own && call.stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true) return this.#serveStale(call, call.stale);
       this.#fail(call, error, !own);
       throw error;
     }
@@ -259,29 +299,67 @@ export class CallPath {
     }
   }
 
-  /** Runs `exec` under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
+  /** Runs `exec` (or the route's tiers) under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
   async #run<T>(call: Call<T>, flight: Flight<T> | undefined, own?: AbortSignal): Promise<T> {
     const signal = flight?.controller.signal ?? own ?? call.signal ?? new AbortController().signal;
-    const usage: TokenUsage = {};
-    const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
-    // Timed from the moment exec starts, not from entering the throttle's queue: time saved by a hit
-    // is the model's work, not the wait behind other calls (nor a retry's backoff: the last attempt counts).
-    let started = 0;
-    const attempt = (): Promise<T> => this.#throttle.run(() => ((started = this.#clock.now()), call.exec(call.prompt, call.model, context)), signal);
-    const value = await this.#healing.run(call.model, attempt, signal);
-    const execMs = elapsedMs(started, this.#clock.now());
+    const route = this.#router.size === 0 ? undefined : this.#router.route(call.model);
+    const timing = { started: 0, first: true };
+    const { value, usage, cacheable } = route === undefined
+      ? await this.#runModel(call, signal, timing)
+      : await this.#runRoute(call, route, signal, timing);
+    const execMs = elapsedMs(timing.started, this.#clock.now());
     if (flight === undefined) {
       this.#end(call, 'bypass', this.#clock.now(), call.key, usage);
       return value;
     }
     flight.durationMs = execMs;
     flight.usage = usage;
-    if (!signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
+    if (cacheable && !signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
       this.#store(call, value, execMs, usage);
       const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
       this.#tier2?.write(call.key ?? '', value, { ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens });
     }
     return value;
+  }
+
+  /** One model: `exec` through the throttle, the model's circuit and retries. */
+  async #runModel<T>(call: Call<T>, signal: AbortSignal, timing: Timing): Promise<Ran<T>> {
+    const usage: TokenUsage = {};
+    const value = await this.#attempt(call, call.model, signal, timing, usage, undefined);
+    return { value, usage, cacheable: true };
+  }
+
+  /** A logical model of the engine's `routes`: the router picks (and may escalate) the tier. */
+  async #runRoute<T>(call: Call<T>, route: ResolvedRoute, signal: AbortSignal, timing: Timing): Promise<Ran<T>> {
+    const result = await this.#router.run<T>(route, {
+      prompt: call.prompt, params: call.options.params, signal, override: call.route,
+      isComplete: (value) => value !== undefined && (call.options.isComplete?.(value) ?? true),
+      runTier: (model, run, wantsLogprobs) => this.#attempt(call, model, signal, timing, run.usage, { run, wantsLogprobs }),
+    });
+    call.decision = result.decision;
+    if (call.status !== undefined) call.status.route = result.decision;
+    return { value: result.value, usage: result.usage, cacheable: result.cacheable };
+  }
+
+  /**
+   * Runs `exec` for `model`. Timed from the moment exec starts, not from entering the throttle's
+   * queue: time saved by a hit is the model's work, not the wait behind other calls (nor a retry's
+   * backoff: the last attempt counts; a routed call counts from its first tier on).
+   */
+  #attempt<T>(call: Call<T>, model: string, signal: AbortSignal, timing: Timing, usage: TokenUsage, tier: { run: TierRun; wantsLogprobs: boolean } | undefined): Promise<T> {
+    const context: ExecContext = {
+      signal, key: call.key ?? '', wantsLogprobs: tier?.wantsLogprobs ?? false,
+      reportUsage: (u: TokenUsage) => void Object.assign(usage, u),
+      reportLogprobs: (logprobs) => {
+        if (tier !== undefined && Array.isArray(logprobs)) tier.run.logprobs = logprobs.filter((lp) => typeof lp === 'number' && Number.isFinite(lp));
+      },
+    };
+    const attempt = (): Promise<T> => this.#throttle.run(() => {
+      if (tier === undefined || timing.first) timing.started = this.#clock.now();
+      timing.first = false;
+      return call.exec(call.prompt, model, context);
+    }, signal);
+    return this.#healing.run(model, attempt, signal);
   }
 
   #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
@@ -315,6 +393,15 @@ export class CallPath {
       saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
       readShared: (call, signal) => this.#tier2?.read(call.key ?? '', call.id, call.fp, signal),
       storeHit: (call, found) => this.#storeHit(call, found),
+      tierOf: (call) => {
+        const route = this.#router.size === 0 ? undefined : this.#router.route(call.model);
+        if (route === undefined) return call.model;
+        const decision = this.#router.pick(route, call.prompt, call.options.params, call.route);
+        call.decision = decision;
+        call.streamTier = decision.tier;
+        if (call.status !== undefined) call.status.route = decision;
+        return decision.tier;
+      },
       share: (call, value, execMs, usage) => this.#tier2?.write(call.key ?? '', value, {
         ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0),
       }),
@@ -383,6 +470,15 @@ export class CallPath {
     });
     if (this.#events.has('call-end')) {
       this.#events.emit('call-end', { model: call.model, scope: call.id.scope, outcome, durationMs, key, timestamp: now, usage });
+    }
+    if (call.streamTier !== undefined && outcome !== 'hit' && outcome !== 'coalesced') {
+      // A routed stream's run, recorded once it ended (a routed call's tiers are timed by the router itself).
+      this.#router.recordStream(call.model, call.streamTier, durationMs, usage ?? {}, outcome === 'error' && record);
+      call.streamTier = undefined;
+    }
+    if (call.arm !== undefined) {
+      const tokens = usage === undefined || outcome === 'hit' || outcome === 'coalesced' ? undefined : (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
+      this.#experiments.record(call.arm, { outcome, durationMs, tokens, escalated: call.decision?.escalated }, key ?? call.key);
     }
     if (call.trace !== undefined) traceCallEnd(call.trace, outcome, durationMs, key, usage, call.mode === 'refresh' ? 'refresh' : call.missCause);
   }

@@ -12,7 +12,7 @@ import { Throttle } from './optimizer/throttle.js';
 import { percent } from './cache/stats.js';
 import { StoreTier } from './cache/tiered.js';
 import type { CacheStore } from './stores/cache-store.js';
-import type { CallOptions, ExecFunction, Prompt } from './types.js';
+import type { CallOptions, CallStatus, ExecFunction, Prompt } from './types.js';
 import { StreamCalls } from './stream/stream-calls.js';
 import { CallPath } from './call-path.js';
 import type { OptimizedStream, StreamCallOptions, StreamExecFunction } from './stream/types.js';
@@ -22,6 +22,11 @@ import { autonomousHost } from './optimizer/autonomous-host.js';
 import type { CircuitStatus } from './optimizer/circuit-breaker.js';
 import { SelfHealing } from './optimizer/self-heal.js';
 import { round } from './internal/summary.js';
+import { Router } from './routing/router.js';
+import { Experiments } from './experiments/experiments.js';
+import type { Experiment } from './experiments/experiment.js';
+import type { ExperimentOptions } from './experiments/experiment-options.js';
+import type { RouteReport } from './routing/route-stats.js';
 import { attachWarmUp, warmUpReport } from './forecast/engine-warm-up.js';
 import { capacityAdvice } from './forecast/capacity-advice.js';
 import type { WarmUpScheduler } from './forecast/warm-up.js';
@@ -73,6 +78,8 @@ export class OptimizationEngine {
   readonly #health = new HealthRegistry();
   readonly #autonomous: AutonomousLoop;
   readonly #tier2: StoreTier | undefined;
+  readonly #router: Router;
+  readonly #experiments: Experiments;
   readonly #warmUp: WarmUpScheduler | undefined;
   #storeClosed: Promise<void> | undefined;
   #closed = false;
@@ -92,6 +99,7 @@ export class OptimizationEngine {
     this.#optimizer = new AutoOptimizer({
       cache: this.cache, monitor: this.monitor, clock: this.#clock, concurrency: this.#throttle,
       emit: (event, payload) => this.#events.emit(event, payload),
+      experiment: (options) => this.#experiments.start(options),
     }, this.#options.optimizer);
     this.store = this.#options.store;
     this.#tier2 = this.store && new StoreTier(this.store, this.#internals, this.#events, this.#options.logger ?? silentLogger);
@@ -103,13 +111,22 @@ export class OptimizationEngine {
     this.#health.add('model', () => this.#healing.health());
     const tier2 = this.#tier2;
     if (tier2 !== undefined) this.#health.add('store', () => tier2.healthCheck());
+    this.#experiments = new Experiments((experiment, variant, scope) => {
+      if (this.#events.has('experiment-assign')) this.#events.emit('experiment-assign', { experiment, variant, scope });
+    });
+    this.#router = withOptionPath('routes', () => new Router(this.#options.routes, this.#healing, {
+      decide: (decision) => this.#events.emit('route-decide', decision),
+      escalate: (route, from, to, reason) => this.#events.emit('route-escalate', { route, from, to, reason }),
+    }, this.#clock));
     this.#autonomous = new AutonomousLoop(autonomousHost({
       engine: this, cache: this.cache, internals: this.#internals, monitor: this.monitor, healing: this.#healing, optimizer: this.#optimizer, clock: this.#clock,
+      experiments: this.#experiments, router: this.#router,
       logger: this.#options.logger ?? silentLogger, emit: (event, payload) => this.#events.emit(event, payload),
     }));
     this.#calls = new CallPath({
       internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle, healing: this.#healing,
       tier2: this.#tier2, monitor: this.monitor, isClosed: () => this.#closed, defaultTtlMs: () => this.cache.options.ttlMs,
+      router: this.#router, experiments: this.#experiments,
     });
     this.#streams = new StreamCalls(this.#calls.streamHost());
     this.#warmUp = attachWarmUp(this.#options.warmUp, this.#clock, this.#events);
@@ -246,8 +263,50 @@ export class OptimizationEngine {
       trends: this.monitor.getTrends(),
       recommendations: this.monitor.getRecommendations(),
       optimizations: this.#optimizer.history,
+      routing: this.#router.report(),
+      experiments: this.#experiments.report(),
       warmUp: warmUpReport(this.#warmUp?.stats()),
     });
+  }
+
+  /**
+   * Starts an A/B experiment over engine settings: each call is assigned, by its scope (a user or
+   * tenant stays in one arm) or by its cache key, to a variant whose settings (TTL, cache mode,
+   * stale-if-error, routing threshold or tier) override the engine's for that call. Per arm it
+   * measures hit rate, latency (mean, p50, p95), error rate, escalations, tokens and the quality
+   * scores given to `feedback()`; `results()` compares each arm with the control using always-valid
+   * p-values and intervals (mSPRT), valid however often you look. With autonomous mode's
+   * `stateFile`, its figures survive a restart.
+   *
+   * @example
+   * ```ts
+   * const ttl = engine.experiment({ name: 'ttl-4h', variants: { control: {}, long: { ttlMs: 4 * 3_600_000 } } });
+   * // … later
+   * const { comparisons } = ttl.results(); // comparisons.long.hitRate: { difference, ci, p_value, significant }
+   * ```
+   */
+  experiment(options: ExperimentOptions): Experiment {
+    if (this.#closed) throw new OptimizerError('ERR_CLOSED', 'The engine was closed; create a new one');
+    return this.#experiments.start(options);
+  }
+
+  /**
+   * Reports a quality score (any finite number, say 0–1) for the answer of one call, by its cache key
+   * or its `status` object: it counts toward the \`feedback\` metric of the experiment arm that served
+   * it. Returns false when the call was in no running experiment (or its key is no longer remembered:
+   * the last 10 000 keys are).
+   */
+  feedback(keyOrStatus: string | CallStatus, score: number): boolean {
+    return this.#experiments.feedback(keyOrStatus, score);
+  }
+
+  /**
+   * Per logical model of `routes`: where its calls went (share of the large tier against its target,
+   * the threshold in use, escalations by reason, degraded calls) and per tier its calls, errors,
+   * latency and tokens. Also the report's `routing` section and `/metrics`.
+   */
+  getRoutingReport(): Record<string, RouteReport> {
+    return this.#router.report();
   }
 
   /**

@@ -3,6 +3,7 @@ import type { CacheMode, CallOutcome, MissCause, TokenUsage } from './types.js';
 import type { Anomaly } from './monitor/types.js';
 import type { WarmUpRecord } from './forecast/warm-up.js';
 import type { Logger } from './logger.js';
+import type { RouteDecision, RouteReason } from './routing/route-types.js';
 
 export type { Logger } from './logger.js';
 
@@ -34,6 +35,12 @@ export interface EngineEvents {
   'optimization-apply': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'optimization-revert': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'autonomous-tick': { runs: number; actions: string[]; durationMs: number; timestamp: number };
+  /** A routed miss settled on a tier (the same object as `status.route`). */
+  'route-decide': RouteDecision;
+  /** A cascade asks its large tier after the small one's answer was not good enough. */
+  'route-escalate': { route: string; from: string; to: string; reason: RouteReason };
+  /** A call was assigned to an experiment's variant. */
+  'experiment-assign': { experiment: string; variant: string; scope: string };
   /** A predictive warm-up loaded a model ahead of its forecast traffic (`error` set when the hook rejected). */
   'model-warm-up': WarmUpRecord;
 }

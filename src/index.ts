@@ -39,6 +39,16 @@ export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {
   CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
 } from './stores/cache-store.js';
+// Routing and experiments (issue 13)
+export type {
+  CascadeCheckContext, RouteOptions, RouteStrategy,
+} from './routing/routing-options.js';
+export type { RouteDecision, RouteOverride, RouteReason } from './routing/route-types.js';
+export type { RouteReport, TierReport } from './routing/route-stats.js';
+export type { ComplexityFeatures, ComplexityWeights } from './routing/complexity.js';
+export type { Experiment, ExperimentResults, VariantResults } from './experiments/experiment.js';
+export type { ExperimentMetric, ExperimentOptions, VariantSettings } from './experiments/experiment-options.js';
+export type { Comparison } from './experiments/sequential-test.js';
 // Forecasting and warm-up (issue 14)
 export { createSeasonalForecaster } from './forecast/seasonal-forecaster.js';
 export type { SeasonalForecaster, SeasonalForecasterOptions } from './forecast/seasonal-forecaster.js';

@@ -9,6 +9,7 @@ import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreaker
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './optimizer/retry.js';
 import type { HealthProbe } from './optimizer/self-heal.js';
 import { isCacheStore, type CacheStore } from './stores/cache-store.js';
+import type { RouteOptions } from './routing/routing-options.js';
 import { resolveWarmUpOptions } from './forecast/warm-up-options.js';
 import type { ResolvedWarmUpOptions, WarmUpOptions } from './forecast/warm-up.js';
 
@@ -65,6 +66,18 @@ export interface OptimizationEngineOptions {
    */
   store?: CacheStore;
   /**
+   * Logical models mapped to two tiers, `[small, large]`: a call naming `'assistant'` is keyed (and
+   * cached) as `'assistant'`, and on a miss runs `exec` with the tier the route picks, by a
+   * complexity score (`strategy: 'rules'`) or by asking the small tier first and escalating an
+   * unconvincing answer (`'cascade'`). See docs/routing-and-experiments.md.
+   * @default {} (no routing: the model is passed to `exec` as given)
+   * @example
+   * ```ts
+   * new OptimizationEngine({ routes: { assistant: { tiers: ['llama3.1:8b', 'llama3.1:70b'], strategy: 'cascade', targetLargeShare: 0.2 } } });
+   * ```
+   */
+  routes?: Record<string, RouteOptions>;
+  /**
    * Predictive warm-up: forecasts each model's call rate (daily and weekly rhythm) and, shortly
    * before predicted traffic on a model that has gone idle, loads it with `run` so that users do
    * not wait for the cold load. Bounded per day, never while the model is busy; each warm-up is a
@@ -81,7 +94,7 @@ export interface OptimizationEngineOptions {
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe', 'store', 'warmUp',
+  'breaker', 'retry', 'healthProbe', 'store', 'routes', 'warmUp',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -97,6 +110,7 @@ export interface ResolvedEngineOptions {
   readonly retry: ResolvedRetryOptions | undefined;
   readonly healthProbe: HealthProbe | undefined;
   readonly store: CacheStore | undefined;
+  readonly routes: unknown;
   readonly warmUp: ResolvedWarmUpOptions | undefined;
 }
 
@@ -125,6 +139,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     retry: resolveRetryOptions(options.retry),
     healthProbe: healthProbeOption(options.healthProbe),
     store: storeOption(options.store),
+    routes: options.routes,
     warmUp: resolveWarmUpOptions(options.warmUp),
   });
 }

@@ -1,3 +1,5 @@
+import type { ExperimentResults } from './experiments/experiment.js';
+import type { RouteReport } from './routing/route-stats.js';
 import type { CacheStats } from './cache/stats.js';
 import { percent } from './cache/stats.js';
 import type { CacheStatsReport } from './engine.js';
@@ -46,6 +48,10 @@ export interface OptimizationReport {
   trends: Trends;
   recommendations: Recommendation[];
   optimizations_applied: OptimizationRecord[];
+  /** Present when the engine has `routes`: per logical model, where its calls went (`engine.getRoutingReport()`). */
+  routing?: Record<string, RouteReport>;
+  /** Present while experiments run: per experiment, its arms and their comparison (`experiment.results()`). */
+  experiments?: Record<string, ExperimentResults>;
   /** Predictive warm-ups (`warmUp` option): counts and each model's forecast; `enabled: false` without it. */
   warm_up: WarmUpReport;
 }
@@ -61,6 +67,8 @@ export interface ReportInput {
   trends: Trends;
   recommendations: Recommendation[];
   optimizations: readonly OptimizationRecord[];
+  routing: Record<string, RouteReport>;
+  experiments: Record<string, ExperimentResults>;
   warmUp: WarmUpReport;
 }
 
@@ -111,6 +119,8 @@ export function buildOptimizationReport(input: ReportInput): OptimizationReport 
     trends: input.trends,
     recommendations: input.recommendations,
     optimizations_applied: input.optimizations.map((r) => ({ ...r, result: { ...r.result } })),
+    ...(Object.keys(input.routing).length === 0 ? {} : { routing: input.routing }),
+    ...(Object.keys(input.experiments).length === 0 ? {} : { experiments: input.experiments }),
     warm_up: input.warmUp,
   };
 }

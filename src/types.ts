@@ -1,3 +1,5 @@
+import type { RouteDecision } from './routing/route-types.js';
+
 /** One chat message, as the Ollama chat API and most chat clients shape it. */
 export interface ChatMessage {
   role: string;
@@ -30,6 +32,17 @@ export interface ExecContext {
   key: string;
   /** Report token counts for this call: they feed the monitor and `cost_saved_usd`. Optional to call. */
   reportUsage(usage: TokenUsage): void;
+  /**
+   * True when the engine's router wants the answer's token log-probabilities (a cascade route's
+   * small tier): ask the model for them (Ollama: `logprobs: true`) and pass them to `reportLogprobs`.
+   */
+  readonly wantsLogprobs: boolean;
+  /**
+   * Report the answer's token log-probabilities (natural log, one per generated token). A cascade
+   * route escalates to its large tier when their mean (or, with `minTokenLogprob`, any of them) is low.
+   * Optional to call; ignored outside a cascade.
+   */
+  reportLogprobs(logprobs: readonly number[]): void;
 }
 
 /** Your model call: it receives the prompt as you passed it (a string stays a string). It may return a value or a promise; its errors reach every caller unchanged. */
@@ -78,6 +91,10 @@ export interface CallStatus {
   error?: unknown;
   /** True when the result was written to the cache. */
   stored?: boolean;
+  /** Set on a routed miss (the call named a logical model of the engine's `routes`): which tier answered, and why. */
+  route?: RouteDecision;
+  /** Set when the call was assigned to an arm of a running experiment. */
+  experiment?: { name: string; variant: string };
 }
 
 /** Per-call options of `optimizeAiCall`. */

@@ -30,6 +30,22 @@ describe('README snippets', () => {
     expect(answer).toBe('llama3.1:8b: 60');
     await engine.close();
   });
+
+  it('"Routing between model tiers": the logical model reaches the server as a tier; the experiment compares arms', async () => {
+    const mock = createMockModel({ models: ['llama3.1:8b', 'llama3.1:70b'] });
+    const server = await startOllamaTestServer({ backend: mock });
+    const engine = new OptimizationEngine({
+      routes: { assistant: { tiers: ['llama3.1:8b', 'llama3.1:70b'], strategy: 'cascade', targetLargeShare: 0.2 } },
+    });
+    const ollama = withOptimization(new Ollama({ host: server.url }), engine);
+    const messages = [{ role: 'user', content: 'hi' }];
+    await ollama.chat({ model: 'assistant', messages });
+    expect(server.requests.filter((r) => r.path === '/api/chat').map((r) => (r.body as { model: string }).model)).toEqual(['llama3.1:8b']);
+    const test = engine.experiment({ name: 'ttl-4h', variants: { control: {}, long: { ttlMs: 4 * 3_600_000 } }, share: 0.2 });
+    expect(test.results().comparisons['long']?.hitRate).toMatchObject({ p_value: 1, significant: false });
+    await server.close();
+    await engine.close();
+  });
 });
 
 describe('README snippets (openai)', () => {

@@ -96,13 +96,15 @@ function createMethods(client: OllamaClientLike, engine: OptimizationEngine, opt
     const { optimization, ...body } = request;
     const settings = requestSettings(options.defaults, optimization);
     const identity = api === 'generate' ? generateIdentity(body as GenerateRequest) : chatIdentity(body);
-    if (body.stream === true) return stream(engine, identity, settings, (context) => open(client, api, body, context));
-    return engine.optimizeAiCall(identity.prompt, identity.model, async (_p, _m, context) => {
+    if (body.stream === true) return stream(engine, identity, settings, (model, context) => open(client, api, { ...body, model }, context));
+    // `model` is the request's own, or the tier a route of the engine picked for it.
+    return engine.optimizeAiCall(identity.prompt, identity.model, async (_p, model, context) => {
+      const sent = { ...body, model, ...(context.wantsLogprobs ? { logprobs: true } : {}) };
       const response = await (api === 'generate'
-        ? client.generate({ ...(body as GenerateRequest), stream: false })
-        : client.chat(chatBody(body, false) as ChatRequest & { stream: false }));
+        ? client.generate({ ...(sent as GenerateRequest), stream: false })
+        : client.chat(chatBody(sent, false) as ChatRequest & { stream: false }));
       context.reportUsage(usageOf(response));
-      return response;
+      return withLogprobsReported(response, context, body.logprobs === true);
     }, callOptions(identity, settings, isCompleteResponse as (value: unknown) => boolean));
   };
   return {
@@ -133,9 +135,9 @@ async function stream(
   engine: OptimizationEngine,
   identity: OllamaIdentity,
   settings: RequestOptimization,
-  openStream: (context: ExecContext) => Promise<AsyncIterable<Streamed>>,
+  openStream: (model: string, context: ExecContext) => Promise<AsyncIterable<Streamed>>,
 ): Promise<OptimizedStream<Streamed>> {
-  const exec: StreamExecFunction<Streamed> = (_p, _m, context) => openStream(context);
+  const exec: StreamExecFunction<Streamed> = (_p, model, context) => openStream(model, context);
   const result = engine.optimizeAiStream(identity.prompt, identity.model, exec, {
     ...callOptions(identity, settings, undefined), isComplete: isCompleteStream,
     ...(settings.replay === undefined ? {} : { replay: settings.replay }),
@@ -158,6 +160,20 @@ async function open(client: OllamaClientLike, api: Api, body: GenerateRequest | 
       }
     },
   } as AsyncIterable<Streamed>;
+}
+
+/**
+ * Passes the answer's token log-probabilities to the router (a cascade asked for them), and takes
+ * them off the answer when the request itself did not ask: the caller gets (and the cache keeps)
+ * the response it asked for.
+ */
+function withLogprobsReported<R extends GenerateResponse | ChatResponse>(response: R, context: ExecContext, asked: boolean): R {
+  const logprobs = (response as { logprobs?: unknown }).logprobs;
+  if (!Array.isArray(logprobs)) return response;
+  context.reportLogprobs(logprobs.map((l: { logprob?: unknown } | null) => (typeof l?.logprob === 'number' ? l.logprob : Number.NaN)));
+  if (asked) return response;
+  const { logprobs: _dropped, ...rest } = response as R & { logprobs?: unknown };
+  return rest as R;
 }
 
 function checkClient(client: unknown, engine: unknown): void {

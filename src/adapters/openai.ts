@@ -146,11 +146,12 @@ function start(
   // The caller's signal ends its own wait; the upstream request gets the engine's, which aborts when no caller is left.
   const { signal, ...upstream } = plainObject('options', requestOptions) ?? {};
   const callerSignal = (signal as AbortSignal | undefined) ?? settings.signal;
-  if (body['stream'] === true && api !== 'embedding') return stream(engine, identity, settings, callerSignal, (context) => open(original, body, upstream, context));
+  // `model` is the request's own, or the tier a route of the engine picked for it.
+  if (body['stream'] === true && api !== 'embedding') return stream(engine, identity, settings, callerSignal, (model, context) => open(original, { ...body, model }, upstream, context));
   const call = callOptions(identity, settings, callerSignal);
   if (api !== 'embedding') call.isComplete = isCompleteCompletion;
-  return engine.optimizeAiCall(identity.prompt, identity.model, async (_p, _m, context) => {
-    const response = await original({ ...body }, { ...upstream, signal: context.signal });
+  return engine.optimizeAiCall(identity.prompt, identity.model, async (_p, model, context) => {
+    const response = await original({ ...body, model }, { ...upstream, signal: context.signal });
     context.reportUsage(openAiUsage(response));
     return response;
   }, call);
@@ -166,11 +167,11 @@ function callOptions(identity: OpenAiIdentity, settings: RequestOptimization, si
 /** A streamed call: resolves once the stream has started (or rejects with the error the server answered), like the client. */
 async function stream(
   engine: OptimizationEngine, identity: OpenAiIdentity, settings: RequestOptimization, callerSignal: AbortSignal | undefined,
-  openStream: (context: ExecContext) => Promise<AsyncIterable<unknown>>,
+  openStream: (model: string, context: ExecContext) => Promise<AsyncIterable<unknown>>,
 ): Promise<OptimizedOpenAIStream<unknown>> {
   const controller = new AbortController();
   const signal = callerSignal === undefined ? controller.signal : AbortSignal.any([controller.signal, callerSignal]);
-  const exec: StreamExecFunction<unknown> = (_p, _m, context) => openStream(context);
+  const exec: StreamExecFunction<unknown> = (_p, model, context) => openStream(model, context);
   const result = engine.optimizeAiStream(identity.prompt, identity.model, exec, {
     ...callOptions(identity, settings, signal), isComplete: isCompleteChunks,
     ...(settings.replay === undefined ? {} : { replay: settings.replay }),

@@ -2,6 +2,7 @@ import type { OptimizationEngine } from '../engine.js';
 import type { CircuitState } from '../optimizer/circuit-breaker.js';
 import type { CallOutcome } from '../types.js';
 import { BoundedLabels } from '../internal/bounded-labels.js';
+import type { RouteReport } from '../routing/route-stats.js';
 
 /** A prom-client `Registry`, or anything with its `registerMetric` (typed structurally: prom-client is not a dependency). */
 export interface PrometheusRegistryLike {
@@ -110,6 +111,7 @@ export class EngineMetrics {
         ])),
     ];
     for (const f of modelReach(this.#engine.getCacheStats().cache)) families.push(f);
+    for (const f of routingFamilies(this.#engine.getRoutingReport())) families.push(f);
     return families;
   }
 
@@ -200,6 +202,39 @@ function modelReach(cache: ReturnType<OptimizationEngine['getCacheStats']>['cach
     plain('llm_optimizer_store_hits_total', 'counter', 'Calls answered by the shared store after missing in memory.', cache.store_hits),
     plain('llm_optimizer_answered_without_model_ratio', 'gauge', 'Calls answered without the model (hits, coalesced, store hits) over those plus model calls.',
       cache.answered_without_model_percent / 100),
+  ];
+}
+
+/** Per route (a configured, bounded set) and tier: calls, errors, escalations, latency quantiles, tokens. */
+function routingFamilies(routes: Record<string, RouteReport>): Family[] {
+  const calls: Sample[] = [];
+  const errors: Sample[] = [];
+  const latency: Sample[] = [];
+  const tokens: Sample[] = [];
+  const escalations: Sample[] = [];
+  const shares: Sample[] = [];
+  const degraded: Sample[] = [];
+  for (const [route, r] of Object.entries(routes)) {
+    for (const [tier, t] of Object.entries(r.tiers)) {
+      calls.push({ suffix: '', labels: { route, tier }, value: t.calls });
+      errors.push({ suffix: '', labels: { route, tier }, value: t.errors });
+      for (const [quantile, ms] of [['0.5', t.latency_ms_p50], ['0.95', t.latency_ms_p95]] as const) {
+        if (ms !== null) latency.push({ suffix: '', labels: { route, tier, quantile }, value: ms / 1000 });
+      }
+      tokens.push({ suffix: '', labels: { route, tier, kind: 'prompt' }, value: t.prompt_tokens }, { suffix: '', labels: { route, tier, kind: 'output' }, value: t.output_tokens });
+    }
+    for (const [reason, n] of Object.entries(r.escalations)) escalations.push({ suffix: '', labels: { route, reason }, value: n });
+    shares.push({ suffix: '', labels: { route }, value: r.large_share_percent / 100 });
+    degraded.push({ suffix: '', labels: { route }, value: r.degraded });
+  }
+  return [
+    family('llm_optimizer_route_tier_calls_total', 'counter', 'Runs of each tier of a routed logical model.', calls),
+    family('llm_optimizer_route_tier_errors_total', 'counter', 'Runs of each tier that failed.', errors),
+    family('llm_optimizer_route_tier_latency_seconds', 'gauge', 'Latency quantiles of each tier over its last 512 runs, in seconds.', latency),
+    family('llm_optimizer_route_tier_tokens_total', 'counter', 'Tokens reported by each tier, by kind (prompt, output).', tokens),
+    family('llm_optimizer_route_escalations_total', 'counter', 'Cascade calls escalated to the large tier, by reason.', escalations),
+    family('llm_optimizer_route_large_share', 'gauge', 'Share of routed calls answered by the large tier (0-1).', shares),
+    family('llm_optimizer_route_degraded_total', 'counter', 'Routed calls answered by the other tier because one was down.', degraded),
   ];
 }
 

@@ -38,6 +38,11 @@ export class BoundedLabels<V> {
     return entry;
   }
 
+  /** The state of `name` if it has one of its own, without creating it. */
+  peek(name: string): V | undefined {
+    return this.#entries.get(name);
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -6,6 +6,7 @@ import { maximum, mean } from '../internal/summary.js';
 import type { PerformanceMonitor } from '../monitor/performance-monitor.js';
 import { resolveOptimizerOptions, type AutoOptimizerOptions, type OptimizationType, type ResolvedOptimizerOptions } from './optimizer-options.js';
 import { Deviations, describeSettings, sameSettings, type Deviation } from './deviations.js';
+import { Trials, type StartExperiment } from './trials.js';
 import { RULES, type Knob, type Observation, type Proposal, type Score, type Settings } from './rules.js';
 
 /** One change as `autoOptimize()` reports it (the seed's shape plus the why). */
@@ -43,6 +44,8 @@ export interface OptimizerTarget {
   clock: Clock;
   concurrency: { limit: number; readonly active: number; readonly queued: number };
   emit(event: 'optimization-apply' | 'optimization-revert', payload: EngineEvents['optimization-apply']): void;
+  /** Starts an experiment: with `trialShare`, TTL proposals are tried on a slice first. */
+  experiment?: StartExperiment;
 }
 
 interface Pending {
@@ -69,6 +72,7 @@ export class AutoOptimizer {
   readonly #cooldownUntil = new Map<OptimizationType, number>();
   readonly #backoff = new Map<OptimizationType, number>();
   readonly #deviations = new Deviations();
+  readonly #trials: Trials | undefined;
   #lastStats: CacheStats | undefined;
   #lastCalls = 0;
   #lastAt = Number.NEGATIVE_INFINITY;
@@ -77,6 +81,8 @@ export class AutoOptimizer {
     this.#target = target;
     const stats = target.cache.getStats();
     this.#options = resolveOptimizerOptions(options, { maxEntries: stats.maxEntries, maxBytes: stats.maxBytes });
+    const { trialShare, trialCalls } = this.#options;
+    this.#trials = trialShare === undefined || target.experiment === undefined ? undefined : new Trials(target.experiment, trialShare, trialCalls);
   }
 
   /** The resolved bounds and settings. */
@@ -95,16 +101,35 @@ export class AutoOptimizer {
     const busy = new Set<Knob>();
     const reverted = this.#judge(obs, busy);
     reverted.push(...this.#restoreCalm(obs, busy));
-    const applied: Optimization[] = [];
+    const applied: Optimization[] = this.#judgeTrials(obs, busy);
     for (const p of this.#pending) busy.add(p.knob);
     for (const [type, rule] of RULES) {
       if (!this.#options.rules.has(type) || obs.now < (this.#cooldownUntil.get(type) ?? -Infinity)) continue;
       const proposal = rule(obs, this.#options, typeof globalThis.gc === 'function');
-      if (proposal === undefined || (proposal.knob !== 'none' && busy.has(proposal.knob))) continue;
+      if (proposal === undefined || (proposal.knob !== 'none' && (busy.has(proposal.knob) || this.#trials?.busy(proposal.knob) === true))) continue;
       busy.add(proposal.knob);
-      applied.push(this.#apply(proposal, obs));
+      if (this.#trials?.accepts(proposal) === true) {
+        const { type: t, before, after, reason, evidence } = proposal;
+        applied.push({ type: t, action: this.#trials.start(proposal), timestamp: obs.now, before, after, reason, evidence });
+      } else {
+        applied.push(this.#apply(proposal, obs));
+      }
     }
     return { status: applied.length > 0 ? 'optimizations_applied' : 'no_action_needed', count: applied.length, optimizations: applied, reverted };
+  }
+
+  /** Trials with a verdict: an adopted proposal is applied now (and judged like any change); a dropped one waits a cooldown. */
+  #judgeTrials(obs: Observation, busy: Set<Knob>): Optimization[] {
+    const adopted: Optimization[] = [];
+    for (const { proposal, adopt, evidence } of this.#trials?.judge() ?? []) {
+      if (adopt && !busy.has(proposal.knob) && sameSettings(this.#current(proposal.knob), proposal.before)) {
+        busy.add(proposal.knob);
+        adopted.push(this.#apply({ ...proposal, reason: `the trial's hit rate was higher (${proposal.reason})`, evidence: { ...proposal.evidence, ...evidence } }, obs));
+      } else {
+        this.#cooldownUntil.set(proposal.type, obs.now + this.#cooldown(proposal.type));
+      }
+    }
+    return adopted;
   }
 
   #apply(p: Proposal, obs: Observation): Optimization {

@@ -7,6 +7,8 @@ import type { AutonomousHost } from './autonomous.js';
 import type { AutoOptimizer } from './auto-optimizer.js';
 import type { LearnedStateHost } from './learned-state.js';
 import type { SelfHealing } from './self-heal.js';
+import type { Experiments } from '../experiments/experiments.js';
+import type { Router } from '../routing/router.js';
 
 export interface EngineParts {
   engine: OptimizationEngine;
@@ -15,6 +17,8 @@ export interface EngineParts {
   monitor: PerformanceMonitor;
   healing: SelfHealing;
   optimizer: AutoOptimizer;
+  experiments: Experiments;
+  router: Router;
   clock: Clock;
   logger: Logger;
   emit<E extends 'autonomous-tick' | 'store-error'>(event: E, payload: EngineEvents[E]): void;
@@ -27,6 +31,8 @@ export function autonomousHost(parts: EngineParts): AutonomousHost {
     cache,
     internals: parts.internals,
     healing: parts.healing,
+    experiments: parts.experiments,
+    router: parts.router,
     now: () => parts.clock.now(),
     // A learned TTL is held to the optimizer's own bound (the state file is outside data).
     setTtlMs: (ttlMs) => cache.resize({ ttlMs: Math.min(ttlMs, parts.optimizer.options.maxTtlMs) }),

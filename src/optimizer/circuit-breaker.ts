@@ -92,6 +92,14 @@ export class CircuitBreaker {
     return this.#state;
   }
 
+  /** Whether a call arriving now would be failed fast (open within its reset timeout, or a probe is running). */
+  get rejects(): boolean {
+    const now = this.#clock.now();
+    this.#expireProbe(now);
+    if (this.#state === 'closed') return false;
+    return this.#state === 'half-open' || now - this.#openedAt < this.#options.resetTimeoutMs;
+  }
+
   /** Consecutive failures counted while closed. */
   get failures(): number {
     return this.#failures;
@@ -240,6 +248,11 @@ export class CircuitBreakers {
       }
     }
     return false;
+  }
+
+  /** Whether the circuit of `model` would fail a call now (false for a model never called). */
+  rejects(model: string): boolean {
+    return this.#circuits.get(model)?.rejects ?? false;
   }
 
   /** Every circuit that is not closed, or every circuit with `all`. */

@@ -4,6 +4,9 @@ import type { CacheInternals } from '../cache/response-cache.js';
 import { jsonDataProblem } from '../internal/json-data.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { ModelStatistics, SelfHealing } from './self-heal.js';
+import type { Experiments } from '../experiments/experiments.js';
+import type { SavedExperiment } from '../experiments/experiment.js';
+import type { Router } from '../routing/router.js';
 
 /** Format name in the envelope of state files. */
 export const LEARNED_STATE_FORMAT = 'llm-optimization-engine/learned-state';
@@ -41,6 +44,10 @@ export interface LearnedState {
   key_version: number;
   /** Present only with `snapshotCache`. */
   cache_entries?: SnapshotEntry[];
+  /** Running experiments' figures (and saved ones not started again yet). */
+  experiments?: SavedExperiment[];
+  /** Routes' threshold calibration (recent difficulties and the corrected level), per logical model. */
+  routing?: Record<string, { level: number; window: number[] }>;
 }
 
 /** The engine's parts the learned state is read from and written back to. */
@@ -56,6 +63,9 @@ export interface LearnedStateHost {
   readonly adopt: (knob: 'concurrency' | 'capacity', settings: { max_concurrency?: number; max_entries?: number; max_bytes?: number }) => void;
   /** Changes the cache's default TTL (`cache.resize({ ttlMs })`, as the auto-optimizer does). */
   readonly setTtlMs: (ttlMs: number) => void;
+  /** The engine's experiments and router (absent in hosts that have none). */
+  readonly experiments?: Experiments;
+  readonly router?: Router;
   now(): number;
 }
 
@@ -75,6 +85,10 @@ export function exportLearnedState(host: LearnedStateHost, decisions: readonly O
     key_version: KEY_VERSION,
   };
   if (snapshotCache) state.cache_entries = snapshotEntries(host);
+  const experiments = host.experiments?.export() ?? [];
+  if (experiments.length > 0) state.experiments = experiments;
+  const routing = host.router?.exportCalibration() ?? {};
+  if (Object.keys(routing).length > 0) state.routing = routing;
   return state;
 }
 
@@ -127,6 +141,11 @@ export function importLearnedState(host: LearnedStateHost, data: unknown): { act
   }
   const decisions = Array.isArray(state.decisions) ? state.decisions.filter(isDecision).slice(-MAX_DECISIONS).map(pickDecision) : [];
   if (decisions.length > 0) actions.push(`learn: restored ${decisions.length} optimizer decision(s)`);
+  if (state.experiments !== undefined && host.experiments !== undefined) actions.push(...host.experiments.restore(state.experiments));
+  if (state.routing !== undefined && host.router !== undefined) {
+    const restored = host.router.restoreCalibration(state.routing);
+    if (restored > 0) actions.push(`learn: restored the calibration of ${restored} route(s)`);
+  }
   if (state.cache_entries !== undefined) {
     const restored = state.key_version === KEY_VERSION ? restoreEntries(host, state.cache_entries) : 0;
     actions.push(`learn: restored ${restored} cache entr${restored === 1 ? 'y' : 'ies'}`);

@@ -44,6 +44,15 @@ export interface AutoOptimizerOptions {
   maxHeapBytes?: number;
   /** Run `global.gc()` on high memory when Node was started with `--expose-gc`. @default true */
   gc?: boolean;
+  /**
+   * When set, a proposed TTL change is first tried as an experiment on this share (0–1] of the
+   * requests (`optimizer:cache_ttl`, by key): adopted when its hit rate is higher with an
+   * always-valid p-value below 0.05, dropped when lower or after `trialCalls` calls per arm.
+   * @default undefined (changes are applied at once, then judged)
+   */
+  trialShare?: number;
+  /** Calls per arm after which a trial without a verdict is dropped. @default 10_000 */
+  trialCalls?: number;
 }
 
 export interface ResolvedOptimizerOptions {
@@ -61,11 +70,13 @@ export interface ResolvedOptimizerOptions {
   readonly highCpuPercent: number;
   readonly maxHeapBytes: number;
   readonly gc: boolean;
+  readonly trialShare: number | undefined;
+  readonly trialCalls: number;
 }
 
 const KEYS = [
   'rules', 'cooldownMs', 'hysteresis', 'minSamples', 'lowHitRate', 'maxTtlMs', 'maxEntries', 'maxBytes', 'minBytes',
-  'minConcurrency', 'calmEvaluations', 'highCpuPercent', 'maxHeapBytes', 'gc',
+  'minConcurrency', 'calmEvaluations', 'highCpuPercent', 'maxHeapBytes', 'gc', 'trialShare', 'trialCalls',
 ] as const;
 
 function fraction(name: string, value: unknown, fallback: number): number {
@@ -106,5 +117,7 @@ export function resolveOptimizerOptions(options: AutoOptimizerOptions | undefine
     highCpuPercent: positiveNumber('optimizer.highCpuPercent', o.highCpuPercent, 80),
     maxHeapBytes: positiveNumber('optimizer.maxHeapBytes', o.maxHeapBytes, Infinity),
     gc: o.gc ?? true,
+    trialShare: o.trialShare === undefined ? undefined : fraction('optimizer.trialShare', o.trialShare, 1),
+    trialCalls: positiveInteger('optimizer.trialCalls', o.trialCalls, 10_000),
   });
 }

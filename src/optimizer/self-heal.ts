@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import type { HealthCheck } from '../health.js';
-import { CircuitBreakers, type CircuitStatus, type ResolvedBreakerOptions } from './circuit-breaker.js';
+import { CircuitBreakers, isClientError, type CircuitStatus, type ResolvedBreakerOptions } from './circuit-breaker.js';
 import { retry, type ResolvedRetryOptions } from './retry.js';
 import { raceSignal } from '../internal/abort.js';
 import { BoundedLabels } from '../internal/bounded-labels.js';
@@ -64,6 +64,7 @@ export class SelfHealing {
   readonly #retry: ResolvedRetryOptions | undefined;
   readonly #probe: HealthProbe | undefined;
   readonly #clock: Clock;
+  readonly #isFailure: (error: unknown) => boolean;
   readonly #models = new BoundedLabels<ModelStatistics>(MAX_MODELS, () => ({ runs: 0, failures: 0, exec_ms_total: 0 }));
   #probeFailing = false;
   #modelCalls = 0;
@@ -73,6 +74,7 @@ export class SelfHealing {
     this.#retry = options.retry;
     this.#probe = options.healthProbe;
     this.#clock = options.clock;
+    this.#isFailure = options.breaker?.isFailure ?? ((error) => !isClientError(error));
   }
 
   /**
@@ -111,6 +113,16 @@ export class SelfHealing {
   /** Every circuit (or only those not closed). */
   circuits(all = true): CircuitStatus[] {
     return this.#breakers?.statuses(all) ?? [];
+  }
+
+  /** Whether the circuit of `model` would fail a call now: the router sends its calls to the other tier. */
+  isOpen(model: string): boolean {
+    return this.#breakers?.rejects(model) ?? false;
+  }
+
+  /** Whether `error` counts as a failure of the model (the breaker's `isFailure`; by default not a 4xx client error). */
+  isFailure(error: unknown): boolean {
+    return this.#isFailure(error);
   }
 
   /** Calls that went to the model (past the circuit), streams included: once per call, however many retries. */

@@ -42,6 +42,8 @@ export interface StreamHost {
   storeHit(call: Call<unknown>, found: Envelope): unknown;
   /** Writes a stored answer to the shared store as well (fire-and-forget, fail-open; nothing without a store). */
   share(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void;
+  /** The model a stream runs: the call's own, or the tier its route picks (a stream is routed by rules; a cascade streams its small tier). */
+  tierOf(call: Call<unknown>): string;
 }
 
 type Role = 'miss' | 'coalesced' | 'bypass';
@@ -165,7 +167,7 @@ export class StreamCalls {
     if (call.status !== undefined) call.status.missCause = cause;
     if (events.has('cache-miss')) events.emit('cache-miss', { key, model: call.model, scope: call.id.scope, cause });
     if (call.mode === 'only-if-cached') {
-      if (call.stale !== undefined && call.options.staleIfError === true) return this.#replay(call, call.stale, replay, true);
+      if (call.stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true) return this.#replay(call, call.stale, replay, true);
       const error = new OptimizerError('ERR_NOT_CACHED', `No cached stream for this request (key ${key}) and \`cache\` is 'only-if-cached'`);
       this.#host.fail(call, error);
       return failed(error);
@@ -183,10 +185,13 @@ export class StreamCalls {
     const flight = new StreamFlight<unknown>(clock, (f) => this.#settled(f, call, admit, key));
     if (key !== undefined) this.#flights.set(key, flight);
     this.#members.set(flight, new Set());
+    const model = this.#host.tierOf(call);
     flight.start(
-      (signal, usage) => exec(call.prompt, call.model, { signal, key: call.key ?? '', reportUsage: (u) => Object.assign(usage, u) }),
+      (signal, usage) => exec(call.prompt, model, {
+        signal, key: call.key ?? '', wantsLogprobs: false, reportUsage: (u) => Object.assign(usage, u), reportLogprobs: () => undefined,
+      }),
       (work, signal) => throttle.run(work, signal),
-      (attempt, signal, delivered) => healing.runStream(call.model, attempt, signal, delivered),
+      (attempt, signal, delivered) => healing.runStream(model, attempt, signal, delivered),
     );
     return flight;
   }
@@ -268,7 +273,7 @@ export class StreamCalls {
   #failed(member: Member, error: unknown): void {
     const { call, consumer } = member;
     const stale = call.stale;
-    if (stale !== undefined && call.options.staleIfError === true && consumer?.unread === true) {
+    if (stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true && consumer?.unread === true) {
       if (call.status !== undefined) call.status.stale = true;
       consumer.fallBackTo(replaySource(asChunks(this.#host.hit(call, stale, true)), this.#offsets.get(stale)));
       member.fellBack = true;

@@ -55,6 +55,8 @@ export interface BackendGenerateResult {
   readonly loadDurationNs?: number;
   readonly promptEvalDurationNs?: number;
   readonly evalDurationNs?: number;
+  /** Log-probability of each generated token, sent on the final line when the request asks for `logprobs`. */
+  readonly logprobs?: readonly number[];
 }
 
 /** An embedding request: `input` is always an array here (the server normalizes a single string). */

@@ -68,6 +68,9 @@ export async function handleGeneration(kind: 'generate' | 'chat', ctx: RouteCont
     throwIfAborted(ctx.signal); // a backend that ignored the abort must not write to a closed socket
     const measuredNs = Math.round((performance.now() - started) * 1e6);
     const done = { ...partLine(kind, echoed, writer === undefined ? text : ''), ...doneFields(kind, result, measuredNs) };
+    if (body['logprobs'] === true && result.logprobs !== undefined) {
+      done['logprobs'] = result.logprobs.map((logprob) => ({ token: '', logprob, bytes: [] }));
+    }
     if (writer === undefined) sendJson(ctx.res, 200, done);
     else writer.line(done);
     writer?.end();

@@ -29,6 +29,27 @@ describe('Prometheus text', () => {
     await engine.close();
   });
 
+  it('shows per-tier calls, errors, latency and tokens, escalations by reason and the large share of a route', async () => {
+    const engine = new OptimizationEngine({ retry: false, routes: { assistant: { tiers: ['8b', '70b'], strategy: 'cascade', minMeanLogprob: -1 } } });
+    const metrics = engineMetrics(engine);
+    const exec = (prompt: string, model: string, context: { reportLogprobs(l: number[]): void; reportUsage(u: object): void }): string => {
+      context.reportLogprobs(prompt === 'hard' ? [-3] : [-0.1]);
+      context.reportUsage({ promptTokens: 4, outputTokens: 2 });
+      return model;
+    };
+    await engine.optimizeAiCall('easy', 'assistant', exec);
+    await engine.optimizeAiCall('hard', 'assistant', exec);
+    const text = metrics.render();
+    expect(text).toContain('llm_optimizer_route_tier_calls_total{route="assistant",tier="8b"} 2\n');
+    expect(text).toContain('llm_optimizer_route_tier_calls_total{route="assistant",tier="70b"} 1\n');
+    expect(text).toContain('llm_optimizer_route_escalations_total{route="assistant",reason="low-confidence"} 1\n');
+    expect(text).toContain('llm_optimizer_route_large_share{route="assistant"} 0.5\n');
+    expect(text).toContain('llm_optimizer_route_tier_tokens_total{route="assistant",tier="8b",kind="output"} 4\n');
+    expect(text).toMatch(/llm_optimizer_route_tier_latency_seconds\{route="assistant",tier="70b",quantile="0.95"\} [0-9.e-]+\n/);
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(LINE);
+    await engine.close();
+  });
+
   it('is well-formed line by line, with escaped label values', async () => {
     const engine = new OptimizationEngine({ retry: false, breaker: { failureThreshold: 1 } });
     const metrics = engineMetrics(engine);
