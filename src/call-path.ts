@@ -7,8 +7,10 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, writeThrough } from './internal/arguments.js';
-import { positiveNumber } from './internal/validate.js';
+import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateTags, writeThrough } from './internal/arguments.js';
+import { nonNegativeNumber, positiveNumber } from './internal/validate.js';
+import { shouldRefreshAhead, type ResolvedFreshness } from './cache/freshness.js';
+import type { RefreshReason } from './events.js';
 import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
@@ -29,6 +31,10 @@ export interface Call<T> {
   readonly ttlMs: number | undefined;
   readonly start: number;
   readonly status: CallStatus | undefined;
+  /** How long past expiry an entry is served at once (0: not at all). */
+  readonly graceMs: number;
+  readonly softTimeoutMs: number | undefined;
+  readonly tags: readonly string[] | undefined;
   key: string | undefined;
   stale: Entry | undefined;
   /** Why the in-process lookup missed, captured at lookup time (the cache's `lastMiss` is shared by every call). */
@@ -43,6 +49,18 @@ export interface Savings {
   tokensSaved: number;
 }
 
+/** What the freshness machinery did (engine stats: `stale_served`, `background_refreshes`…). */
+export interface FreshnessCounts {
+  /** Calls answered with an expired entry (grace, soft timeout, stale-if-error). */
+  staleServed: number;
+  /** Background refreshes started, by reason. */
+  refreshes: Record<RefreshReason, number>;
+  /** Background refreshes that failed (the old entry stayed until its grace ended). */
+  refreshFailures: number;
+  /** Refreshes not started because `maxBackgroundRefreshes` were running. */
+  refreshesSkipped: number;
+}
+
 /** What the call path needs from the engine that owns it. */
 export interface CallPathDeps {
   readonly internals: CacheInternals;
@@ -54,6 +72,7 @@ export interface CallPathDeps {
   readonly monitor: PerformanceMonitor;
   readonly isClosed: () => boolean;
   readonly defaultTtlMs: () => number;
+  readonly freshness: ResolvedFreshness;
 }
 
 /**
@@ -64,6 +83,14 @@ export interface CallPathDeps {
 export class CallPath {
   /** Savings of calls that did not run their own exec (coalesced, answered by the store). */
   readonly savings: Savings = { coalesced: 0, storeHits: 0, timeSavedMs: 0, tokensSaved: 0 };
+  readonly freshnessCounts: FreshnessCounts = { staleServed: 0, refreshes: { grace: 0, ahead: 0, 'soft-timeout': 0 }, refreshFailures: 0, refreshesSkipped: 0 };
+  readonly #freshness: ResolvedFreshness;
+  /** XFetch's beta, 0 when refresh-ahead is off: the hit path reads one number. */
+  readonly #beta: number;
+  /** Background refreshes running or queued. */
+  #background = 0;
+  /** Flights counted as background work (once each, however many callers left them to it). */
+  readonly #tracked = new WeakSet<Flight<unknown>>();
   readonly #internals: CacheInternals;
   readonly #clock: Clock;
   readonly #events: EventHub;
@@ -87,6 +114,8 @@ export class CallPath {
     this.#monitor = deps.monitor;
     this.#isClosed = deps.isClosed;
     this.#defaultTtlMs = deps.defaultTtlMs;
+    this.#freshness = deps.freshness;
+    this.#beta = deps.freshness.beta;
   }
 
   /** `optimizeAiCall`: the synchronous in-process lookup first, everything else on a miss. */
@@ -103,15 +132,110 @@ export class CallPath {
       if (entry !== undefined) {
         // A promise-returning method never throws: a custom hash run for `status.key` may.
         try {
-          return Promise.resolve(this.#hit(call, entry) as T);
+          const value = this.#hit(call, entry) as T;
+          if (this.#beta > 0 && call.mode === 'default' && shouldRefreshAhead(call.start, entry.expiresAt, entry.execMs, this.#beta)) {
+            this.#revalidate(call, entry, 'ahead');
+          }
+          return Promise.resolve(value);
         } catch (error) {
           return Promise.reject(error);
         }
       }
-      call.stale = this.#internals.lastMiss.stale;
+      const stale = this.#internals.lastMiss.stale;
+      call.stale = stale;
       call.missCause = this.#internals.lastMiss.cause;
+      if (stale !== undefined && call.start - stale.expiresAt < call.graceMs) {
+        try {
+          return Promise.resolve(this.#serveGrace(call, stale) as T);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
     }
     return this.#miss(call);
+  }
+
+  /** Stale-while-revalidate: the expired entry at once, a refresh in the background (not for `only-if-cached`). */
+  #serveGrace(call: Call<unknown>, stale: Entry): unknown {
+    const value = this.#serveStale(call, stale, 'grace');
+    if (call.mode === 'default') this.#revalidate(call, stale, 'grace');
+    return value;
+  }
+
+  /**
+   * Refreshes `entry` in the background, once per key: nothing starts when a computation of the key
+   * is in flight already (a caller's miss, or another refresh), and a caller missing the key later
+   * joins this one. The refresh holds its own place among the flight's waiters, so callers that join
+   * and leave never abort it; `close()` does. It runs under the throttle like any model call, at most
+   * `maxBackgroundRefreshes` at once. It never rejects: its end is a `cache-refresh` event.
+   */
+  #revalidate(call: Call<unknown>, entry: Entry, reason: RefreshReason): void {
+    const key = call.key ?? this.#internals.keyFor(call.id);
+    call.key = key;
+    const running = this.#flights.get(key) !== undefined;
+    if (!running && this.#background >= this.#freshness.maxBackgroundRefreshes) {
+      this.freshnessCounts.refreshesSkipped++;
+      this.#refreshEnded(call, key, reason, 'skipped', this.#clock.now());
+      return;
+    }
+    if (call.status !== undefined) call.status.revalidating = true;
+    if (running) return;
+    const refresh: Call<unknown> = { ...call, status: undefined, signal: undefined, stale: entry, mode: 'default' };
+    const flight = this.#flights.start(key, (f) => this.#refreshRun(refresh, f, entry, reason));
+    flight.waiters++;
+    this.#track(refresh, flight, reason);
+  }
+
+  /** Counts a background computation and reports its end; its rejection is handled here. */
+  #track(call: Call<unknown>, flight: Flight<unknown>, reason: RefreshReason): void {
+    if (this.#tracked.has(flight)) return;
+    this.#tracked.add(flight);
+    const started = this.#clock.now();
+    this.#background++;
+    this.freshnessCounts.refreshes[reason]++;
+    flight.promise.then(
+      () => {
+        // Stored here, or promoted from the store: either way a newer entry than the one refreshed.
+        const entry = this.#internals.peek(call.id, call.fp, this.#clock.now());
+        this.#refreshEnded(call, flight.key, reason, entry !== undefined && entry.createdAt >= started ? 'stored' : 'not-stored', started);
+      },
+      (error: unknown) => {
+        this.freshnessCounts.refreshFailures++;
+        this.#refreshEnded(call, flight.key, reason, 'error', started, error);
+      },
+    ).finally(() => this.#background--);
+  }
+
+  #refreshEnded(call: Call<unknown>, key: string, reason: RefreshReason, outcome: 'stored' | 'not-stored' | 'error' | 'skipped', started: number, error?: unknown): void {
+    if (!this.#events.has('cache-refresh')) return;
+    const durationMs = elapsedMs(started, this.#clock.now());
+    this.#events.emit('cache-refresh', {
+      model: call.model, scope: call.id.scope, key, reason, outcome, durationMs, ...(outcome === 'error' ? { error } : {}),
+    });
+  }
+
+  /**
+   * A background refresh: the shared store first (another replica may have refreshed the entry),
+   * then `exec` under the store's lock. Ahead of expiry, the store's copy counts only if it outlives
+   * the entry being refreshed by far (otherwise it is that same answer, about to expire too).
+   */
+  async #refreshRun(call: Call<unknown>, flight: Flight<unknown>, entry: Entry, reason: RefreshReason): Promise<unknown> {
+    const tier2 = this.#tier2;
+    const key = flight.key;
+    if (tier2 === undefined) return this.#run(call, flight);
+    const fresher = (): boolean => {
+      if (reason !== 'ahead') return true;
+      const now = this.#clock.now();
+      const promoted = this.#internals.peek(call.id, call.fp, now);
+      return promoted !== undefined && promoted.expiresAt - now > 2 * Math.max(0, entry.expiresAt - now);
+    };
+    const answered = (found: Envelope): void => void this.#answeredByStore.set(flight, found);
+    const found = await tier2.read(key, call.id, call.fp, flight.controller.signal);
+    if (found !== undefined && fresher()) {
+      answered(found);
+      return found.value;
+    }
+    return tier2.compute(key, call.id, call.fp, flight.controller.signal, () => this.#run(call, flight), answered, fresher);
   }
 
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
@@ -133,6 +257,9 @@ export class CallPath {
       ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
       start: this.#clock.now(),
       status: options.status === undefined ? undefined : writeThrough(validateStatus(options.status), (error) => this.#events.warn('The `status` object could not be written', error)),
+      graceMs: options.graceMs === undefined ? this.#freshness.graceMs : nonNegativeNumber('graceMs', options.graceMs, 0),
+      softTimeoutMs: options.softTimeoutMs === undefined ? this.#freshness.softTimeoutMs : positiveNumber('softTimeoutMs', options.softTimeoutMs, 0),
+      tags: options.tags === undefined ? undefined : validateTags(options.tags),
       key: undefined,
       stale: undefined,
       missCause: 'new',
@@ -144,7 +271,8 @@ export class CallPath {
   }
 
   #hit(call: Call<unknown>, entry: Entry, stale = false): unknown {
-    if (!stale) this.#internals.countHit(entry);
+    if (stale) this.freshnessCounts.staleServed++;
+    else this.#internals.countHit(entry);
     const { status } = call;
     // The monitor times model calls only; a hit is timed (a second clock read) just for a caller who
     // asked: a status object or a listener that receives its duration or age.
@@ -158,6 +286,7 @@ export class CallPath {
     }
     this.#events.emitBuilt('cache-hit', () => ({
       key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: elapsedMs(entry.createdAt, now), source: 'memory',
+      ...(stale ? { stale: true as const } : {}),
     }));
     this.#end(call, 'hit', now, entry.key);
     return isolate(entry.value);
@@ -176,7 +305,7 @@ export class CallPath {
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
-      if (!own && call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale);
+      if (!own && call.stale !== undefined && call.options.staleIfError === true) return this.#serveStale(call, call.stale, 'error') as T;
       this.#fail(call, error, !own);
       throw error;
     }
@@ -201,9 +330,10 @@ export class CallPath {
       tier2 === undefined
         ? this.#run(call, f)
         : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f), (found) => this.#answeredByStore.set(f, found)));
-    const value = await this.#flights.wait(flight, call.signal);
+    const value = await this.#waitSoft(call, flight);
+    if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
-    return isolate(value) as T;
+    return isolate(value);
   }
 
   /** An answer an identical call stored while this one was reading the shared store: it joined that computation. */
@@ -217,7 +347,8 @@ export class CallPath {
     if (this.#events.has('call-coalesce')) {
       this.#events.emit('call-coalesce', { key: flight.key, model: call.model, scope: call.id.scope, waiters: flight.waiters + 1 });
     }
-    const value = await (this.#flights as SingleFlight<T>).wait(flight, call.signal);
+    const value = await this.#waitSoft(call, flight);
+    if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) {
       this.#saveCoalesced(flight.durationMs, flight.usage);
       this.#end(call, 'coalesced', this.#clock.now(), flight.key);
@@ -244,15 +375,20 @@ export class CallPath {
     flight.usage = usage;
     if (!signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
       this.#store(call, value, execMs, usage);
-      const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
-      this.#tier2?.write(call.key ?? '', value, { ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens });
+      this.#share(call, value, execMs, usage);
     }
     return value;
   }
 
   #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
-    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key });
+    const tier2 = this.#tier2;
+    // Shared with a store, an entry keeps its key (replicas invalidate by key) and lives in memory
+    // at most the store's `maxStaleMs` (the bound on serving an invalidation this replica missed).
+    const ttlMs = tier2 === undefined || tier2.maxStaleMs === Number.POSITIVE_INFINITY
+      ? call.ttlMs
+      : Math.min(call.ttlMs ?? this.#defaultTtlMs(), tier2.maxStaleMs);
+    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs, execMs, tokens, key: tier2 === undefined ? undefined : call.key, tags: call.tags });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
@@ -260,6 +396,12 @@ export class CallPath {
       }));
     }
     return entry;
+  }
+
+  #share(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void {
+    this.#tier2?.write(call.key ?? '', value, {
+      ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0), model: call.model, tags: call.tags,
+    });
   }
 
   #saveCoalesced(durationMs: number, usage: TokenUsage | undefined): void {
@@ -281,9 +423,7 @@ export class CallPath {
       saved: (durationMs, usage) => this.#saveCoalesced(durationMs, usage),
       readShared: (call, signal) => this.#tier2?.read(call.key ?? '', call.id, call.fp, signal),
       storeHit: (call, found) => this.#storeHit(call, found),
-      share: (call, value, execMs, usage) => this.#tier2?.write(call.key ?? '', value, {
-        ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0),
-      }),
+      share: (call, value, execMs, usage) => this.#share(call, value, execMs, usage),
     };
   }
 
@@ -318,9 +458,37 @@ export class CallPath {
     return true;
   }
 
-  #serveStale<T>(call: Call<T>, entry: Entry): T {
-    if (call.status !== undefined) call.status.stale = true;
-    return this.#hit(call, entry, true) as T;
+  #serveStale(call: Call<unknown>, entry: Entry, reason: 'grace' | 'soft-timeout' | 'error'): unknown {
+    if (call.status !== undefined) {
+      call.status.stale = true;
+      call.status.staleReason = reason;
+    }
+    return this.#hit(call, entry, true);
+  }
+
+  /**
+   * Waits for a flight; with `softTimeoutMs` and an expired entry at hand, answers with that entry
+   * once the wait passes it (`SOFT`): the computation goes on in the background, holding its own
+   * place among the waiters so that this caller leaving later does not abort it, and stores its answer.
+   */
+  async #waitSoft<T>(call: Call<T>, flight: Flight<T>): Promise<T | typeof SOFT> {
+    const wait = (this.#flights as SingleFlight<T>).wait(flight, call.signal);
+    const { stale, softTimeoutMs } = call;
+    if (stale === undefined || softTimeoutMs === undefined || call.mode !== 'default') return wait;
+    let timer: NodeJS.Timeout | undefined;
+    // Not unref'd: the caller waits on it.
+    const soft = new Promise<typeof SOFT>((resolve) => (timer = setTimeout(() => resolve(SOFT), softTimeoutMs)));
+    try {
+      const first = await Promise.race([wait, soft]);
+      if (first !== SOFT) return first;
+    } finally {
+      clearTimeout(timer);
+    }
+    wait.catch(() => undefined);
+    flight.waiters++;
+    if (call.status !== undefined) call.status.revalidating = true;
+    this.#track(call, flight, 'soft-timeout');
+    return SOFT;
   }
 
   /** Reports a failed call; `modelFailed: false` (the caller left, nothing was cached, the engine closed) keeps it out of the monitor's model figures. */
@@ -349,6 +517,9 @@ export class CallPath {
     }
   }
 }
+
+/** What `#waitSoft` answers when the soft timeout passed first. */
+const SOFT = Symbol('soft timeout');
 
 /**
  * Errors that end a call without saying anything about the model: the caller's own abort, a miss in

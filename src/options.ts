@@ -9,6 +9,7 @@ import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreaker
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './optimizer/retry.js';
 import type { HealthProbe } from './optimizer/self-heal.js';
 import { isCacheStore, type CacheStore } from './stores/cache-store.js';
+import { resolveFreshness, type FreshnessOptions, type ResolvedFreshness } from './cache/freshness.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -62,11 +63,19 @@ export interface OptimizationEngineOptions {
    * ```
    */
   store?: CacheStore;
+  /**
+   * Answers kept fresh without a caller waiting for the model: stale-while-revalidate (`graceMs`),
+   * refresh-ahead of hot entries (`refreshAhead`), and a soft timeout (`softTimeoutMs`). See
+   * docs/freshness-and-invalidation.md.
+   * @default { graceMs: 0, refreshAhead: false, softTimeoutMs: undefined, maxBackgroundRefreshes: 32 }
+   * @example `{ graceMs: 10 * 60_000, refreshAhead: true, softTimeoutMs: 2_000 }`
+   */
+  freshness?: FreshnessOptions;
 }
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe', 'store',
+  'breaker', 'retry', 'healthProbe', 'store', 'freshness',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -82,6 +91,7 @@ export interface ResolvedEngineOptions {
   readonly retry: ResolvedRetryOptions | undefined;
   readonly healthProbe: HealthProbe | undefined;
   readonly store: CacheStore | undefined;
+  readonly freshness: ResolvedFreshness;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -109,6 +119,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     retry: resolveRetryOptions(options.retry),
     healthProbe: healthProbeOption(options.healthProbe),
     store: storeOption(options.store),
+    freshness: resolveFreshness(options.freshness),
   });
 }
 
