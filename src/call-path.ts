@@ -400,7 +400,7 @@ export class CallPath {
 
   #share(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void {
     this.#tier2?.write(call.key ?? '', value, {
-      ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0), model: call.model, tags: call.tags,
+      ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0), scope: call.id.scope, model: call.model, tags: call.tags,
     });
   }
 

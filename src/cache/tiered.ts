@@ -13,7 +13,8 @@ export interface StoreWrite {
   ttlMs: number;
   execMs: number;
   tokens: number;
-  /** Indexed by stores that invalidate by model or tag. */
+  /** Indexed by stores that invalidate by scope, model or tag. */
+  scope: string;
   model: string;
   tags: readonly string[] | undefined;
 }
@@ -210,7 +211,7 @@ export class StoreTier {
       return;
     }
     const ttlMs = Math.max(1, Math.ceil(meta.ttlMs));
-    const index = { model: meta.model, tags: meta.tags ?? [] };
+    const index = { scope: meta.scope, model: meta.model, tags: meta.tags ?? [] };
     const write = this.#attempt('set', () => this.store.set(key, text, { ttlMs, index }), undefined, undefined).then(() => undefined);
     this.#writes.set(key, write);
     void write.finally(() => {

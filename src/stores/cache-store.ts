@@ -126,7 +126,7 @@ export interface StoreSetOptions {
   /** Time to live, in ms (positive). */
   ttlMs: number;
   /** The entry's model and tags, for stores that index them to invalidate by model or tag (`invalidate`). */
-  index?: { readonly model: string; readonly tags: readonly string[] };
+  index?: { readonly scope: string; readonly model: string; readonly tags: readonly string[] };
 }
 
 /** Options of {@link CacheStore.acquire}. */
