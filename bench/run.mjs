@@ -30,6 +30,7 @@ await section('redis_l2_hit', async () => (await import('./redis.mjs')).benchRed
 await section('redis_outage', async () => (await import('./redis-outage.mjs')).benchRedisOutage());
 await section('anomaly_detector', async () => (await import('./anomaly.mjs')).benchAnomaly());
 await section('monitor', async () => (await import('./monitor.mjs')).benchMonitor());
+await section('hit_200_chars_freshness_on', async () => (await import('./freshness.mjs')).benchFreshnessHitPath());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');
