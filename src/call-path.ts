@@ -10,7 +10,7 @@ import type { EventHub } from './events.js';
 import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateTags, writeThrough } from './internal/arguments.js';
 import { nonNegativeNumber, positiveNumber } from './internal/validate.js';
 import { shouldRefreshAhead, type ResolvedFreshness } from './cache/freshness.js';
-import type { RefreshReason } from './events.js';
+import { Revalidation, SOFT, type FreshnessCounts } from './cache/revalidation.js';
 import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
@@ -49,18 +49,6 @@ export interface Savings {
   tokensSaved: number;
 }
 
-/** What the freshness machinery did (engine stats: `stale_served`, `background_refreshes`…). */
-export interface FreshnessCounts {
-  /** Calls answered with an expired entry (grace, soft timeout, stale-if-error). */
-  staleServed: number;
-  /** Background refreshes started, by reason. */
-  refreshes: Record<RefreshReason, number>;
-  /** Background refreshes that failed (the old entry stayed until its grace ended). */
-  refreshFailures: number;
-  /** Refreshes not started because `maxBackgroundRefreshes` were running. */
-  refreshesSkipped: number;
-}
-
 /** What the call path needs from the engine that owns it. */
 export interface CallPathDeps {
   readonly internals: CacheInternals;
@@ -83,14 +71,10 @@ export interface CallPathDeps {
 export class CallPath {
   /** Savings of calls that did not run their own exec (coalesced, answered by the store). */
   readonly savings: Savings = { coalesced: 0, storeHits: 0, timeSavedMs: 0, tokensSaved: 0 };
-  readonly freshnessCounts: FreshnessCounts = { staleServed: 0, refreshes: { grace: 0, ahead: 0, 'soft-timeout': 0 }, refreshFailures: 0, refreshesSkipped: 0 };
   readonly #freshness: ResolvedFreshness;
   /** XFetch's beta, 0 when refresh-ahead is off: the hit path reads one number. */
   readonly #beta: number;
-  /** Background refreshes running or queued. */
-  #background = 0;
-  /** Flights counted as background work (once each, however many callers left them to it). */
-  readonly #tracked = new WeakSet<Flight<unknown>>();
+  readonly #revalidation: Revalidation;
   readonly #internals: CacheInternals;
   readonly #clock: Clock;
   readonly #events: EventHub;
@@ -116,6 +100,15 @@ export class CallPath {
     this.#defaultTtlMs = deps.defaultTtlMs;
     this.#freshness = deps.freshness;
     this.#beta = deps.freshness.beta;
+    this.#revalidation = new Revalidation({
+      internals: deps.internals, clock: deps.clock, events: deps.events, tier2: deps.tier2, freshness: deps.freshness,
+      flights: this.#flights, answeredByStore: this.#answeredByStore, run: (call, flight) => this.#run(call, flight),
+    });
+  }
+
+  /** What the freshness machinery did (stale answers, background refreshes). */
+  get freshnessCounts(): FreshnessCounts {
+    return this.#revalidation.counts;
   }
 
   /** `optimizeAiCall`: the synchronous in-process lookup first, everything else on a miss. */
@@ -134,7 +127,7 @@ export class CallPath {
         try {
           const value = this.#hit(call, entry) as T;
           if (this.#beta > 0 && call.mode === 'default' && shouldRefreshAhead(call.start, entry.expiresAt, entry.execMs, this.#beta)) {
-            this.#revalidate(call, entry, 'ahead');
+            this.#revalidation.start(call, entry, 'ahead');
           }
           return Promise.resolve(value);
         } catch (error) {
@@ -158,84 +151,8 @@ export class CallPath {
   /** Stale-while-revalidate: the expired entry at once, a refresh in the background (not for `only-if-cached`). */
   #serveGrace(call: Call<unknown>, stale: Entry): unknown {
     const value = this.#serveStale(call, stale, 'grace');
-    if (call.mode === 'default') this.#revalidate(call, stale, 'grace');
+    if (call.mode === 'default') this.#revalidation.start(call, stale, 'grace');
     return value;
-  }
-
-  /**
-   * Refreshes `entry` in the background, once per key: nothing starts when a computation of the key
-   * is in flight already (a caller's miss, or another refresh), and a caller missing the key later
-   * joins this one. The refresh holds its own place among the flight's waiters, so callers that join
-   * and leave never abort it; `close()` does. It runs under the throttle like any model call, at most
-   * `maxBackgroundRefreshes` at once. It never rejects: its end is a `cache-refresh` event.
-   */
-  #revalidate(call: Call<unknown>, entry: Entry, reason: RefreshReason): void {
-    const key = call.key ?? this.#internals.keyFor(call.id);
-    call.key = key;
-    const running = this.#flights.get(key) !== undefined;
-    if (!running && this.#background >= this.#freshness.maxBackgroundRefreshes) {
-      this.freshnessCounts.refreshesSkipped++;
-      this.#refreshEnded(call, key, reason, 'skipped', this.#clock.now());
-      return;
-    }
-    if (call.status !== undefined) call.status.revalidating = true;
-    if (running) return;
-    const refresh: Call<unknown> = { ...call, status: undefined, signal: undefined, stale: entry, mode: 'default' };
-    const flight = this.#flights.start(key, (f) => this.#refreshRun(refresh, f, entry, reason));
-    flight.waiters++;
-    this.#track(refresh, flight, reason);
-  }
-
-  /** Counts a background computation and reports its end; its rejection is handled here. */
-  #track(call: Call<unknown>, flight: Flight<unknown>, reason: RefreshReason): void {
-    if (this.#tracked.has(flight)) return;
-    this.#tracked.add(flight);
-    const started = this.#clock.now();
-    this.#background++;
-    this.freshnessCounts.refreshes[reason]++;
-    flight.promise.then(
-      () => {
-        // Stored here, or promoted from the store: either way a newer entry than the one refreshed.
-        const entry = this.#internals.peek(call.id, call.fp, this.#clock.now());
-        this.#refreshEnded(call, flight.key, reason, entry !== undefined && entry.createdAt >= started ? 'stored' : 'not-stored', started);
-      },
-      (error: unknown) => {
-        this.freshnessCounts.refreshFailures++;
-        this.#refreshEnded(call, flight.key, reason, 'error', started, error);
-      },
-    ).finally(() => this.#background--);
-  }
-
-  #refreshEnded(call: Call<unknown>, key: string, reason: RefreshReason, outcome: 'stored' | 'not-stored' | 'error' | 'skipped', started: number, error?: unknown): void {
-    if (!this.#events.has('cache-refresh')) return;
-    const durationMs = elapsedMs(started, this.#clock.now());
-    this.#events.emit('cache-refresh', {
-      model: call.model, scope: call.id.scope, key, reason, outcome, durationMs, ...(outcome === 'error' ? { error } : {}),
-    });
-  }
-
-  /**
-   * A background refresh: the shared store first (another replica may have refreshed the entry),
-   * then `exec` under the store's lock. Ahead of expiry, the store's copy counts only if it outlives
-   * the entry being refreshed by far (otherwise it is that same answer, about to expire too).
-   */
-  async #refreshRun(call: Call<unknown>, flight: Flight<unknown>, entry: Entry, reason: RefreshReason): Promise<unknown> {
-    const tier2 = this.#tier2;
-    const key = flight.key;
-    if (tier2 === undefined) return this.#run(call, flight);
-    const fresher = (): boolean => {
-      if (reason !== 'ahead') return true;
-      const now = this.#clock.now();
-      const promoted = this.#internals.peek(call.id, call.fp, now);
-      return promoted !== undefined && promoted.expiresAt - now > 2 * Math.max(0, entry.expiresAt - now);
-    };
-    const answered = (found: Envelope): void => void this.#answeredByStore.set(flight, found);
-    const found = await tier2.read(key, call.id, call.fp, flight.controller.signal);
-    if (found !== undefined && fresher()) {
-      answered(found);
-      return found.value;
-    }
-    return tier2.compute(key, call.id, call.fp, flight.controller.signal, () => this.#run(call, flight), answered, fresher);
   }
 
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
@@ -271,7 +188,7 @@ export class CallPath {
   }
 
   #hit(call: Call<unknown>, entry: Entry, stale = false): unknown {
-    if (stale) this.freshnessCounts.staleServed++;
+    if (stale) this.#revalidation.counts.staleServed++;
     else this.#internals.countHit(entry);
     const { status } = call;
     // The monitor times model calls only; a hit is timed (a second clock read) just for a caller who
@@ -330,7 +247,7 @@ export class CallPath {
       tier2 === undefined
         ? this.#run(call, f)
         : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f), (found) => this.#answeredByStore.set(f, found)));
-    const value = await this.#waitSoft(call, flight);
+    const value = await this.#revalidation.wait(call, flight);
     if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
     return isolate(value);
@@ -347,7 +264,7 @@ export class CallPath {
     if (this.#events.has('call-coalesce')) {
       this.#events.emit('call-coalesce', { key: flight.key, model: call.model, scope: call.id.scope, waiters: flight.waiters + 1 });
     }
-    const value = await this.#waitSoft(call, flight);
+    const value = await this.#revalidation.wait(call, flight);
     if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) {
       this.#saveCoalesced(flight.durationMs, flight.usage);
@@ -466,31 +383,6 @@ export class CallPath {
     return this.#hit(call, entry, true);
   }
 
-  /**
-   * Waits for a flight; with `softTimeoutMs` and an expired entry at hand, answers with that entry
-   * once the wait passes it (`SOFT`): the computation goes on in the background, holding its own
-   * place among the waiters so that this caller leaving later does not abort it, and stores its answer.
-   */
-  async #waitSoft<T>(call: Call<T>, flight: Flight<T>): Promise<T | typeof SOFT> {
-    const wait = (this.#flights as SingleFlight<T>).wait(flight, call.signal);
-    const { stale, softTimeoutMs } = call;
-    if (stale === undefined || softTimeoutMs === undefined || call.mode !== 'default') return wait;
-    let timer: NodeJS.Timeout | undefined;
-    // Not unref'd: the caller waits on it.
-    const soft = new Promise<typeof SOFT>((resolve) => (timer = setTimeout(() => resolve(SOFT), softTimeoutMs)));
-    try {
-      const first = await Promise.race([wait, soft]);
-      if (first !== SOFT) return first;
-    } finally {
-      clearTimeout(timer);
-    }
-    wait.catch(() => undefined);
-    flight.waiters++;
-    if (call.status !== undefined) call.status.revalidating = true;
-    this.#track(call, flight, 'soft-timeout');
-    return SOFT;
-  }
-
   /** Reports a failed call; `modelFailed: false` (the caller left, nothing was cached, the engine closed) keeps it out of the monitor's model figures. */
   #fail(call: Call<unknown>, error: unknown, modelFailed = true): void {
     const now = this.#clock.now();
@@ -517,9 +409,6 @@ export class CallPath {
     }
   }
 }
-
-/** What `#waitSoft` answers when the soft timeout passed first. */
-const SOFT = Symbol('soft timeout');
 
 /**
  * Errors that end a call without saying anything about the model: the caller's own abort, a miss in
