@@ -9,6 +9,7 @@ import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
 import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateTags, writeThrough } from './internal/arguments.js';
 import { nonNegativeNumber, positiveNumber } from './internal/validate.js';
+import { raceSignal } from './internal/abort.js';
 import { shouldRefreshAhead, type ResolvedFreshness } from './cache/freshness.js';
 import { Revalidation, SOFT, type FreshnessCounts } from './cache/revalidation.js';
 import { elapsedMs } from './internal/elapsed.js';
@@ -85,6 +86,8 @@ export class CallPath {
   readonly #isClosed: () => boolean;
   readonly #defaultTtlMs: () => number;
   readonly #flights = new SingleFlight<unknown>();
+  /** Signals of `cache: 'bypass'` calls running (they have no flight): `close()` aborts them too. */
+  readonly #bypassing = new Set<AbortController>();
   /** Flights whose answer another instance computed, read from the store after waiting on its lock. */
   readonly #answeredByStore = new WeakMap<Flight<unknown>, Envelope>();
 
@@ -158,6 +161,8 @@ export class CallPath {
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
   abortAll(reason: unknown): void {
     this.#flights.abortAll(reason);
+    for (const controller of this.#bypassing) controller.abort(reason);
+    this.#bypassing.clear();
   }
 
   #prepare<T>(prompt: Prompt, model: string, exec: ExecFunction<T>, options: CallOptions): Call<T> {
@@ -218,7 +223,7 @@ export class CallPath {
         const found = await this.#tier2.read(key, call.id, call.fp, call.signal);
         if (found !== undefined) return this.#storeHit(call, found);
       }
-      const value = call.mode === 'bypass' ? await this.#run(call, undefined) : await this.#fetch(call, key);
+      const value = call.mode === 'bypass' ? await this.#bypass(call) : await this.#fetch(call, key);
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
@@ -273,9 +278,27 @@ export class CallPath {
     return isolate(value);
   }
 
+  /**
+   * A `cache: 'bypass'` call: no flight, so it gets its own signal, which the caller's signal and
+   * `close()` abort; the call ends at once then, even when `exec` ignores its signal.
+   */
+  async #bypass<T>(call: Call<T>): Promise<T> {
+    const own = new AbortController();
+    const { signal } = call;
+    const forward = (): void => own.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    this.#bypassing.add(own);
+    try {
+      return await raceSignal(this.#run(call, undefined, own.signal), own.signal);
+    } finally {
+      signal?.removeEventListener('abort', forward);
+      this.#bypassing.delete(own);
+    }
+  }
+
   /** Runs `exec` under the throttle; stores a successful result unless the flight was abandoned or the call bypasses the cache. */
-  async #run<T>(call: Call<T>, flight: Flight<T> | undefined): Promise<T> {
-    const signal = flight?.controller.signal ?? call.signal ?? new AbortController().signal;
+  async #run<T>(call: Call<T>, flight: Flight<T> | undefined, own?: AbortSignal): Promise<T> {
+    const signal = flight?.controller.signal ?? own ?? call.signal ?? new AbortController().signal;
     const usage: TokenUsage = {};
     const context = { signal, key: call.key ?? '', reportUsage: (u: TokenUsage) => Object.assign(usage, u) };
     // Timed from the moment exec starts, not from entering the throttle's queue: time saved by a hit
@@ -309,7 +332,7 @@ export class CallPath {
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
-        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: entry.expiresAt - entry.createdAt,
+        key: this.#internals.keyOf(entry), model: call.model, scope: call.id.scope, bytes: entry.bytes, ttlMs: call.ttlMs ?? this.#internals.ttlMs(),
       }));
     }
     return entry;

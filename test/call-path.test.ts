@@ -183,3 +183,50 @@ describe('durations when the clock jumps back (streams)', () => {
     await engine.close();
   });
 });
+
+describe("the call path: cache 'bypass' ends with the caller's signal and with close()", () => {
+  /** An exec that never settles and ignores its signal, recording the signal it was given. */
+  function hangingExec(): { exec: (prompt: unknown, model: string, context: { signal: AbortSignal }) => Promise<string>; signals: AbortSignal[] } {
+    const signals: AbortSignal[] = [];
+    return { signals, exec: (_p, _m, { signal }) => (signals.push(signal), new Promise<string>(() => undefined)) };
+  }
+
+  it('rejects with the reason of the caller signal, and aborts the signal exec was given', async () => {
+    const engine = new OptimizationEngine({ retry: false });
+    const { exec, signals } = hangingExec();
+    const controller = new AbortController();
+    const status: CallStatus = {};
+    const call = engine.optimizeAiCall('p', 'm', exec, { cache: 'bypass', signal: controller.signal, status });
+    await new Promise((r) => setTimeout(r, 5));
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(status.outcome).toBe('error');
+    // A caller's own abort says nothing about the model.
+    expect(engine.getCircuitStates()[0]?.consecutive_failures ?? 0).toBe(0);
+  });
+
+  it('rejects with ERR_CLOSED when the engine closes', async () => {
+    const engine = new OptimizationEngine({ retry: false });
+    const { exec, signals } = hangingExec();
+    const call = engine.optimizeAiCall('p', 'm', exec, { cache: 'bypass' });
+    await new Promise((r) => setTimeout(r, 5));
+    await engine.close();
+    await expect(call).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    expect(signals[0]?.aborted).toBe(true);
+  });
+});
+
+describe('the call path: cache-write reports the TTL it was given', () => {
+  it('says ttlMs 600000 for a TTL of 600000 on a clock with fractions of a ms (it said 600001)', async () => {
+    let now = 1_000_000.4;
+    const engine = new OptimizationEngine({ clock: { now: () => now }, cache: { ttlMs: 600_000 } });
+    const writes: number[] = [];
+    engine.on('cache-write', ({ ttlMs }) => void writes.push(ttlMs));
+    await engine.optimizeAiCall('p', 'm', () => 'a');
+    now += 0.3;
+    await engine.optimizeAiCall('q', 'm', () => 'b', { ttlMs: 1234 });
+    expect(writes).toEqual([600_000, 1234]);
+  });
+});

@@ -64,9 +64,14 @@ export class Entry {
     return this.info.epoch + this.#expires;
   }
 
-  /** Whether the entry is still fresh at `now`. */
+  /**
+   * Whether the entry is still fresh at `now`. A `now` before the entry was created means the clock
+   * was set back (an injected wall clock): how long the entry has really lived is unknown, so it is
+   * not fresh, rather than served for its TTL plus the length of the jump.
+   */
   isFresh(now: number): boolean {
-    return now - this.info.epoch < this.#expires;
+    const t = now - this.info.epoch;
+    return t < this.#expires && t >= this.#created;
   }
 }
 

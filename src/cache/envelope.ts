@@ -108,6 +108,11 @@ export const MAX_EXEC_MS = 86_400_000;
 export const MAX_TOKENS = 1_000_000_000;
 /** Times are epoch ms (or an injected clock's ms): beyond a `Date`'s range they are not times. */
 const MAX_TIME = 8.64e15;
+/**
+ * Longest TTL an entry is written to a shared store with (about 317 years): a longer one (a caller's
+ * `ttlMs: 1e19`) would make an expiry readers refuse, and Redis refuses such a `PX`.
+ */
+export const MAX_STORE_TTL_MS = 1e13;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**

@@ -65,14 +65,12 @@ export class MemoryTier {
 
   /** Changes the bounds; evicts at once if the cache is now over them. */
   resize(limits: TierLimits): void {
+    // lru-cache sizes its arrays once, so a new capacity means a new LRU holding the same order. It
+    // is allocated first: when that fails (a capacity too large to allocate), nothing has changed.
+    const next = limits.maxEntries + 1 === this.#lru.max ? undefined : new LRUCache<number | string, Entry>({ max: limits.maxEntries + 1 });
     this.#limits = limits;
     this.#shrink();
-    if (limits.maxEntries + 1 !== this.#lru.max) this.#rebuild(limits.maxEntries + 1);
-  }
-
-  /** lru-cache sizes its arrays once, so a new capacity means a new LRU holding the same order. */
-  #rebuild(max: number): void {
-    const next = new LRUCache<number | string, Entry>({ max });
+    if (next === undefined) return;
     for (const [slot, head] of [...this.#lru.entries()].reverse()) next.set(slot, head);
     this.#lru = next;
   }

@@ -3,7 +3,7 @@ import type { EventHub, Logger } from '../events.js';
 import type { HealthCheck } from '../health.js';
 import { canCoordinate, type CacheStore, type InvalidationCommand } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
-import { MAX_EXEC_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
+import { MAX_EXEC_MS, MAX_STORE_TTL_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import type { CacheInternals } from './response-cache.js';
 import { raceSignal } from '../internal/abort.js';
 import { describe } from '../internal/validate.js';
@@ -64,6 +64,8 @@ export class StoreTier {
   readonly #unlisten: (() => void) | undefined;
   /** Pending while the store's `ready()` has not settled: store operations wait for it. */
   #hold: Promise<void> | undefined;
+  /** Bounds the hold; cleared when the hold ends or the tier closes (a closed engine keeps no process alive). */
+  #holdTimer: NodeJS.Timeout | undefined;
   /** Set when an operation waited its whole deadline for the hold: the others skip the store until it ends. */
   #skipUntilReady = false;
   #closed = false;
@@ -138,6 +140,9 @@ export class StoreTier {
     const users = (storeUsers.get(this.store) ?? 1) - 1;
     storeUsers.set(this.store, users);
     await Promise.allSettled([...this.#writes.values(), ...this.#releases]);
+    // A store still connecting is closed too (its connection would otherwise keep the process alive):
+    // the close does not wait for, nor skip because of, a `ready()` that has not settled.
+    this.#endHold();
     const { store } = this;
     if (users > 0 || typeof store.close !== 'function') return;
     await this.#attempt('close', () => store.close?.() ?? Promise.resolve(), undefined, undefined, CLOSE_EXTRA_MS);
@@ -194,13 +199,14 @@ export class StoreTier {
   /** Writes an answer to the store, fire-and-forget; non-serializable or oversized answers are skipped. */
   write(key: string, value: unknown, meta: StoreWrite): void {
     const now = this.#internals.clock.now();
+    const ttlMs = Math.max(1, Math.ceil(Math.min(meta.ttlMs, MAX_STORE_TTL_MS)));
     let text: string;
     try {
       // Readers refuse counters out of range: a clock jump back must not make a negative exec time unreadable.
       const execMs = Math.min(Math.max(0, meta.execMs), MAX_EXEC_MS);
       const tokens = Math.min(Math.max(0, meta.tokens), MAX_TOKENS);
       const tags = meta.tags;
-      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + meta.ttlMs, execMs, tokens, ...(tags === undefined ? {} : { tags }) });
+      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + ttlMs, execMs, tokens, ...(tags === undefined ? {} : { tags }) });
     } catch (error) {
       this.#report('set', error);
       return;
@@ -210,7 +216,6 @@ export class StoreTier {
       this.#report('set', new OptimizerError('ERR_STORE', `Store '${this.store.name}' has ${MAX_PENDING_WRITES} writes in flight; this answer was not written`));
       return;
     }
-    const ttlMs = Math.max(1, Math.ceil(meta.ttlMs));
     const index = { scope: meta.scope, model: meta.model, tags: meta.tags ?? [] };
     const write = this.#attempt('set', () => this.store.set(key, text, { ttlMs, index }), undefined, undefined).then(() => undefined);
     this.#writes.set(key, write);
@@ -239,19 +244,22 @@ export class StoreTier {
   }
 
   #holdUntilReady(ready: () => Promise<void>): void {
-    let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, MAX_READY_HOLD_MS);
+      this.#holdTimer = setTimeout(resolve, MAX_READY_HOLD_MS);
     });
     // A rejection is not reported here: the operations that follow report the store's failure.
     const settled = Promise.resolve().then(ready).then(() => undefined, () => undefined);
     const hold = Promise.race([settled, bound]).finally(() => {
-      clearTimeout(timer);
-      if (this.#hold !== hold) return;
-      this.#hold = undefined;
-      this.#skipUntilReady = false;
+      if (this.#hold === hold) this.#endHold();
     });
     this.#hold = hold;
+  }
+
+  #endHold(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    this.#hold = undefined;
+    this.#skipUntilReady = false;
   }
 
   async #load(key: string, id: RequestIdentity, fp: number): Promise<Envelope | undefined> {

@@ -164,9 +164,27 @@ export class AutoOptimizer {
    */
   adopt(knob: 'concurrency' | 'capacity', settings: Settings): void {
     const before = this.#current(knob);
-    this.#set(knob, { ...before, ...settings });
+    this.#set(knob, { ...before, ...this.#withinBounds(knob, settings, before) });
     const causes: OptimizationType[] = knob === 'concurrency' ? ['throttle', 'rebalance'] : ['cache_capacity', 'memory'];
     this.#deviations.changed(knob, before, this.#current(knob), causes);
+  }
+
+  /**
+   * A learned setting held to the bounds the optimizer itself keeps to: a state file is outside data,
+   * and `max_entries: 4294967296` there must not size the cache past `optimizer.maxEntries`.
+   * Concurrency is only ever lowered, never below `minConcurrency`.
+   */
+  #withinBounds(knob: 'concurrency' | 'capacity', settings: Settings, before: Settings): Settings {
+    const o = this.#options;
+    if (knob === 'capacity') {
+      const out: Settings = {};
+      if (settings.max_entries !== undefined) out.max_entries = Math.min(settings.max_entries, o.maxEntries);
+      if (settings.max_bytes !== undefined) out.max_bytes = Math.min(settings.max_bytes, o.maxBytes);
+      return out;
+    }
+    if (settings.max_concurrency === undefined) return {};
+    const configured = before.max_concurrency ?? Number.POSITIVE_INFINITY;
+    return { max_concurrency: Math.max(Math.min(settings.max_concurrency, configured), o.minConcurrency) };
   }
 
   /** Puts back the settings whose causes have all been calm for `calmEvaluations` windows in a row. */

@@ -28,7 +28,8 @@ export function autonomousHost(parts: EngineParts): AutonomousHost {
     internals: parts.internals,
     healing: parts.healing,
     now: () => parts.clock.now(),
-    setTtlMs: (ttlMs) => cache.resize({ ttlMs }),
+    // A learned TTL is held to the optimizer's own bound (the state file is outside data).
+    setTtlMs: (ttlMs) => cache.resize({ ttlMs: Math.min(ttlMs, parts.optimizer.options.maxTtlMs) }),
     get maxConcurrency() {
       return engine.maxConcurrency;
     },

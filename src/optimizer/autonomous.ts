@@ -75,12 +75,15 @@ export class AutonomousLoop {
     let resolved: Resolved;
     try {
       resolved = resolveAutonomousOptions({ ...this.#given, ...plainObject('options', options) });
-      this.#given = { ...this.#given, ...options };
     } catch (error) {
       return Promise.reject(error);
     }
+    // Kept for the next start only once this one has succeeded: a rejected state file must not be
+    // inherited by every later start (nor by `POST /autonomous/enable`).
+    const given = { ...this.#given, ...options };
     return this.#serialize(async () => {
       if (resolved.snapshot !== undefined) await prepareStateFile(resolved.snapshot);
+      this.#given = given;
       await this.#halt(false);
       this.#actions = resolved.snapshot === undefined ? [] : await this.#restore(resolved.snapshot);
       this.#options = resolved;
@@ -257,7 +260,9 @@ async function prepareStateFile(snapshot: FileSnapshot): Promise<void> {
   try {
     await snapshot.prepare();
   } catch (error) {
-    const message = `\`stateFile\` ${JSON.stringify(snapshot.path)} cannot be saved: its folder could not be created or is not writable (${errorCode(error)})`;
+    const code = errorCode(error);
+    const why = code === 'ENOTREGULAR' ? 'it is not a regular file (a folder, a FIFO or a device)' : `its folder could not be created or is not writable (${code})`;
+    const message = `\`stateFile\` ${JSON.stringify(snapshot.path)} cannot be saved: ${why}`;
     throw new OptimizerError('ERR_STORE', message, { cause: error });
   }
 }

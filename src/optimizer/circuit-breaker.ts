@@ -2,7 +2,6 @@ import type { Clock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import { describe } from '../internal/validate.js';
-import { BoundedLabels } from '../internal/bounded-labels.js';
 
 /** Where a circuit stands: `closed` lets calls through, `open` fails them fast, `half-open` lets one probe through. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -196,23 +195,51 @@ export interface CircuitStatus {
   opened_at: number | null;
 }
 
-/** Distinct models given a circuit of their own (`(other)` included); further ones share `(other)`, so model names cannot grow memory without bound. */
+/** Circuits kept at most, so model names cannot grow memory without bound. */
 const MAX_CIRCUITS = 256;
 
-/** One circuit per model: a model that fails does not stop calls to the others. */
+/**
+ * One circuit per model: a model that fails does not stop calls to the others, however many models
+ * there are. At most 256 circuits are kept; a new model past that takes the place of the least
+ * recently used healthy one (closed, no failures counted: it holds nothing worth keeping). Circuits
+ * never pool models together, since one failing model would then reject calls to all the others.
+ * When every kept circuit is failing or open, a new model is served by a circuit of its own that is
+ * not kept (it never opens: no protection, but never a wrong rejection).
+ */
 export class CircuitBreakers {
   readonly #options: ResolvedBreakerOptions;
   readonly #clock: Clock;
-  readonly #circuits: BoundedLabels<CircuitBreaker>;
+  /** In order of last use, least recent first. */
+  readonly #circuits = new Map<string, CircuitBreaker>();
 
   constructor(options: ResolvedBreakerOptions, clock: Clock) {
     this.#options = options;
     this.#clock = clock;
-    this.#circuits = new BoundedLabels(MAX_CIRCUITS, (model) => new CircuitBreaker(this.#options, this.#clock, model));
   }
 
   for(model: string): CircuitBreaker {
-    return this.#circuits.get(model);
+    const circuits = this.#circuits;
+    const existing = circuits.get(model);
+    if (existing !== undefined) {
+      circuits.delete(model);
+      circuits.set(model, existing);
+      return existing;
+    }
+    const breaker = new CircuitBreaker(this.#options, this.#clock, model);
+    if (circuits.size >= MAX_CIRCUITS && !this.#evictHealthy()) return breaker;
+    circuits.set(model, breaker);
+    return breaker;
+  }
+
+  /** Drops the least recently used healthy circuit; false when every circuit is failing or open. */
+  #evictHealthy(): boolean {
+    for (const [model, breaker] of this.#circuits) {
+      if (breaker.state === 'closed' && breaker.failures === 0) {
+        this.#circuits.delete(model);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Every circuit that is not closed, or every circuit with `all`. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, constants, lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { access, constants, lstat, mkdir, open, readdir, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { jsonDataProblem } from '../internal/json-data.js';
 
@@ -86,18 +86,50 @@ export async function resolveLink(path: string): Promise<string> {
  * only for an unreadable path (permissions), which the caller reports too.
  */
 export async function readSnapshot(path: string, format: string, now: number = Date.now()): Promise<SnapshotRead> {
-  let text: string;
+  let text: string | undefined;
   try {
-    const info = await stat(path);
-    if (info.size > MAX_FILE_BYTES) return await setAside(path, `the file is larger than ${MAX_FILE_BYTES} bytes`, now);
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path);
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ENOENT') return { status: 'missing' };
     throw error;
   }
+  if (text === undefined) return setAside(path, `the file is larger than ${MAX_FILE_BYTES} bytes`, now);
   const problem = check(text, format);
   if (typeof problem === 'string') return setAside(path, problem, now);
   return { status: 'ok', data: problem.data, savedAt: problem.saved_at };
+}
+
+/**
+ * The text of the regular file at `path`, or `undefined` when it is larger than `MAX_FILE_BYTES`.
+ * Opened without blocking and checked on the open handle: a FIFO or a device (a link to `/dev/zero`)
+ * would block a thread forever or be read without end; it is refused with `ENOTREGULAR`.
+ */
+async function readRegularFile(path: string): Promise<string | undefined> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw notRegular(path);
+    if (info.size > MAX_FILE_BYTES) return undefined;
+    // Read at most one byte past the bound: a file growing while it is read is not read without end.
+    let buffer = Buffer.alloc(Math.min(info.size + 1, MAX_FILE_BYTES + 1));
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) return buffer.toString('utf8', 0, length);
+      length += bytesRead;
+      if (length < buffer.length) continue;
+      if (length > MAX_FILE_BYTES) return undefined;
+      const larger = Buffer.alloc(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
+      buffer.copy(larger);
+      buffer = larger;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function notRegular(path: string): Error {
+  return Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREGULAR' });
 }
 
 function check(text: string, format: string): Envelope | string {
@@ -203,7 +235,11 @@ export class FileSnapshot {
    * points at) when missing, mode 0700, and checks that it is writable. Rejects otherwise.
    */
   async prepare(): Promise<void> {
-    const folder = dirname(await resolveLink(this.path));
+    const target = await resolveLink(this.path);
+    const existing = await stat(target).catch(() => undefined);
+    // A FIFO or a device where the file should be: reading it would block or never end.
+    if (existing !== undefined && !existing.isFile()) throw notRegular(this.path);
+    const folder = dirname(target);
     await mkdir(folder, { recursive: true, mode: 0o700 });
     await access(folder, constants.W_OK);
   }

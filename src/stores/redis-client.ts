@@ -170,7 +170,16 @@ export interface OwnedConnection {
  */
 export function openUrl(url: string, connectTimeoutMs: number, onError: (error: unknown) => void): OwnedConnection {
   let ended = false;
+  let connecting = true;
   let connection: RedisConnection | undefined;
+  let endTimer: NodeJS.Timeout | undefined;
+  // node-redis leaves its socket open when destroyed in the middle of connecting (the process then
+  // never exits): a client ended then is destroyed once `connect()` settles, or after
+  // `connectTimeoutMs` when the server never answers its handshake.
+  const finish = (): void => {
+    clearTimeout(endTimer);
+    connection?.end();
+  };
   const ready = (async () => {
     let module: NodeRedisModule;
     try {
@@ -181,20 +190,28 @@ export function openUrl(url: string, connectTimeoutMs: number, onError: (error: 
     const client = module.createClient({
       url,
       disableOfflineQueue: true,
-      socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectDelayMs },
+      // Once ended, a client still connecting stops retrying (its `connect()` then rejects).
+      socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: (retries: number) => (ended ? false : reconnectDelayMs(retries)) },
     });
     client.on('error', onError);
     connection = adaptClient(client);
-    if (ended) connection.end();
-    else await client.connect();
+    if (ended) return connection;
+    try {
+      await client.connect();
+    } finally {
+      connecting = false;
+      if (ended) finish();
+    }
     return connection;
   })();
   ready.catch(onError);
   return {
     ready,
     end: () => {
+      if (ended) return;
       ended = true;
-      connection?.end();
+      if (!connecting) finish();
+      else endTimer = setTimeout(finish, connectTimeoutMs);
     },
   };
 }

@@ -111,6 +111,11 @@ export class RedisGuard {
         return reply;
       } catch (error) {
         if (signal?.aborted === true) throw signal.reason;
+        // Redis answered, refusing this one command (a key of the wrong type, an argument out of
+        // range): Redis is up. Counting it as an outage would switch the store off for every caller.
+        if (isCommandRefusal(error)) {
+          throw new OptimizerError('ERR_STORE', `Redis refused \`${command}\`: ${firstLine(error)}`, { cause: error });
+        }
         this.noteFailure(error);
         throw error instanceof OptimizerError ? error : new OptimizerError('ERR_STORE', `Redis \`${command}\` failed: ${this.#lastError}`, { cause: error });
       } finally {
@@ -177,7 +182,10 @@ export class RedisGuard {
   /** Lets a command through (true when it is the probe after a failure), or throws at once while Redis is considered down. */
   #admit(command: string): boolean {
     if (this.#ok) return false;
-    if (this.#probing || this.#options.clock.now() < this.#retryAt) {
+    const now = this.#options.clock.now();
+    // A retry time further away than `retryAfterMs`: the clock was set back. Retry within the bound.
+    if (this.#retryAt - now > this.#options.retryAfterMs) this.#retryAt = now + this.#options.retryAfterMs;
+    if (this.#probing || now < this.#retryAt) {
       throw new OptimizerError('ERR_STORE', `Redis \`${command}\` skipped: Redis is unavailable (${this.#lastError}); retrying shortly`);
     }
     this.#probing = true;
@@ -189,4 +197,25 @@ export class RedisGuard {
     reply.catch(() => undefined);
     return Promise.race([reply, deadline]);
   }
+}
+
+/** Reply errors (node-redis `ErrorReply`, ioredis `ReplyError`), by class name: the packages are optional peers. */
+const REPLY_ERROR_CLASSES = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ReplyError']);
+
+/**
+ * An error reply about the command itself (`WRONGTYPE`, `ERR …`), not about Redis's state. Replies
+ * such as `OOM`, `READONLY`, `LOADING`, `BUSY`, `NOAUTH` or `MASTERDOWN` say Redis cannot serve, and
+ * stay outages.
+ */
+function isCommandRefusal(error: unknown): boolean {
+  if (!(error instanceof Error) || !/^(WRONGTYPE|ERR) /.test(error.message)) return false;
+  for (let proto: unknown = Object.getPrototypeOf(error); proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && REPLY_ERROR_CLASSES.has(name)) return true;
+  }
+  return false;
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error).message).split('\n')[0]?.slice(0, 200) ?? '';
 }

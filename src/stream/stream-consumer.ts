@@ -41,13 +41,18 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
   #ended = false;
   #abort: { reason: unknown } | undefined;
   #abortWake: (() => void) | undefined;
+  #rejectReady: ((reason: unknown) => void) | undefined;
 
   constructor(source: ChunkSource<C>, onEnd: ConsumerEndHook, ready: Promise<void>, options: ConsumerOptions = {}) {
     this.#source = source;
     this.#onEnd = onEnd;
     this.#pace = options.replay === 'original';
     this.#signal = options.signal;
-    this.ready = ready;
+    // `ready` also ends with this consumer's own abort: a caller who gave up must not wait for an
+    // upstream that other consumers still share (it may take a cold model load to open).
+    const aborted = new Promise<never>((_, reject) => (this.#rejectReady = reject));
+    this.ready = Promise.race([ready, aborted]);
+    this.ready.catch(() => undefined);
   }
 
   [Symbol.asyncIterator](): this {
@@ -88,6 +93,7 @@ export class StreamConsumer<C> implements OptimizedStream<C> {
     this.#abort = { reason };
     this.#end('abort', reason);
     this.#abortWake?.();
+    this.#rejectReady?.(reason);
   }
 
   /** True while this consumer is open and has read nothing yet. */

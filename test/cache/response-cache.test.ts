@@ -171,3 +171,33 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('ResponseCache.resize with a capacity that cannot be allocated', () => {
+  it('throws and changes nothing: bounds, size and every entry stay as they were', () => {
+    const cache = new ResponseCache({ maxEntries: 10 });
+    for (let i = 0; i < 10; i++) cache.set(`p${i}`, 'm', i);
+    expect(() => cache.resize({ maxEntries: 2 ** 32 })).toThrow(RangeError);
+    expect(cache.getStats()).toMatchObject({ maxEntries: 10, size: 10 });
+    for (let i = 0; i < 10; i++) expect(cache.get(`p${i}`, 'm')).toBe(i);
+    for (let i = 10; i < 30; i++) cache.set(`p${i}`, 'm', i);
+    expect(cache.getStats()).toMatchObject({ maxEntries: 10, size: 10, evictions: 20 });
+  });
+});
+
+describe('ResponseCache across a clock set back', () => {
+  it('does not serve an entry past its TTL because the clock was set back (it used to live TTL + the jump)', () => {
+    const clock = fakeClock();
+    const cache = new ResponseCache({ clock, ttlMs: 60_000 });
+    cache.set('p', 'm', 'answer');
+    clock.advance(-3_600_000);
+    clock.advance(120_000);
+    expect(cache.get('p', 'm')).toBeUndefined();
+    expect(cache.analyzeAccessPatterns().missCauses).toMatchObject({ expired: 1 });
+    // Written after the jump: fresh for its TTL as usual.
+    cache.set('p', 'm', 'again');
+    clock.advance(59_000);
+    expect(cache.get('p', 'm')).toBe('again');
+    clock.advance(1_000);
+    expect(cache.get('p', 'm')).toBeUndefined();
+  });
+});

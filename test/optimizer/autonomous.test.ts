@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -408,6 +408,29 @@ describe('self-learn: persistence across restarts', () => {
     await next.close();
   });
 
+  it('holds restored bounds to the optimizer\'s own (a max_entries of 2^32 sized nothing, TTL and statistics still restored)', async () => {
+    const stateFile = join(dir, 'huge-bounds.json');
+    const engine = new OptimizationEngine();
+    await engine.startAutonomous({ stateFile, timers: fakeTimers() });
+    await engine.close();
+    const envelope = JSON.parse(await readFile(stateFile, 'utf8')) as { data: Record<string, unknown>; sha256: string };
+    const { createHash } = await import('node:crypto');
+    envelope.data = { max_entries: 4_294_967_296, max_bytes: null, max_concurrency: 2, ttl_ms: 1e15, models: { m: { runs: 3, failures: 0, exec_ms_total: 30 } } };
+    envelope.sha256 = createHash('sha256').update(JSON.stringify(envelope.data)).digest('hex');
+    await writeFile(stateFile, JSON.stringify(envelope));
+    const next = new OptimizationEngine({ maxConcurrency: 8, cache: { maxEntries: 100 }, optimizer: { minConcurrency: 3, maxTtlMs: 7_200_000 } });
+    const status = await next.startAutonomous({ stateFile, timers: fakeTimers() });
+    expect(status.last_actions).toContain('learn: restored statistics of 1 model(s)');
+    const stats = next.cache.getStats();
+    expect(stats.maxEntries).toBe(1000); // optimizer.maxEntries: 10 × the configured 100
+    expect(stats.ttlMs).toBe(7_200_000);
+    expect(next.maxConcurrency).toBe(3);
+    for (let i = 0; i < 1500; i++) next.cache.set(`p${i}`, 'm', i);
+    expect(next.cache.getStats().size).toBe(1000);
+    expect(next.cache.get('p1499', 'm')).toBe(1499);
+    await next.close();
+  });
+
   it('creates a missing state-file folder at start, so the saves succeed', async () => {
     const stateFile = join(dir, 'not-yet', 'there', 'state.json');
     const engine = new OptimizationEngine();
@@ -431,6 +454,25 @@ describe('self-learn: persistence across restarts', () => {
     await expect(start).rejects.toThrow(/^`stateFile` ".*plain-file\/state\.json" cannot be saved: its folder could not be created or is not writable \(ENOTDIR\)$/);
     expect(engine.getAutonomousStatus().enabled).toBe(false);
     expect(await engine.optimizeAiCall('p', 'm', () => 'still works')).toBe('still works');
+    await engine.close();
+  });
+
+  it('rejects at start, naming `stateFile`, when it is a FIFO (reading one would block for good)', async () => {
+    const fifo = join(dir, 'state.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const engine = new OptimizationEngine();
+    const start = engine.startAutonomous({ stateFile: fifo, timers: fakeTimers() });
+    await expect(start).rejects.toThrow(/^`stateFile` ".*state\.fifo" cannot be saved: it is not a regular file \(a folder, a FIFO or a device\)$/);
+    await engine.close();
+  });
+
+  it('does not keep a rejected state file for later starts', async () => {
+    await writeFile(join(dir, 'plain-file-2'), '');
+    const engine = new OptimizationEngine();
+    await expect(engine.startAutonomous({ stateFile: join(dir, 'plain-file-2', 'state.json'), timers: fakeTimers() })).rejects.toMatchObject({ code: 'ERR_STORE' });
+    const started = await engine.startAutonomous({ intervalMs: 60_000, timers: fakeTimers() });
+    expect(started.enabled).toBe(true);
+    expect(started.state_file).toBeUndefined();
     await engine.close();
   });
 

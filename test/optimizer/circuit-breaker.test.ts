@@ -214,11 +214,33 @@ describe('CircuitBreakers (one per model)', () => {
     expect(set.statuses(false)).toEqual([]);
   });
 
-  it('pools models past the bound into one (other) circuit, 256 circuits in all', () => {
+  it('keeps 256 circuits, recycling the least recently used healthy one: models are never pooled', () => {
     const set = new CircuitBreakers(resolveBreakerOptions({})!, manualClock());
     for (let i = 0; i < 300; i++) set.for(`m${i}`);
     expect(set.statuses().length).toBe(256);
-    expect(set.for('m299')).toBe(set.for('(other)'));
+    expect(set.statuses().map((s) => s.model)).toEqual(Array.from({ length: 256 }, (_, i) => `m${i + 44}`));
+    expect(set.for('m299')).not.toBe(set.for('m298'));
+  });
+
+  it('past 300 models, one failing model opens its own circuit only, and junk names do not evict it', async () => {
+    const set = new CircuitBreakers(resolveBreakerOptions({ failureThreshold: 2 })!, manualClock());
+    for (let i = 0; i < 300; i++) await set.for(`model-${i}`).run(ok, live);
+    for (let i = 0; i < 2; i++) await set.for('model-280').run(boom, live).catch(() => undefined);
+    expect(set.for('model-280').state).toBe('open');
+    expect(await set.for('model-290').run(ok, live)).toBe('ok');
+    for (let i = 0; i < 10_000; i++) await set.for(`junk-${i}`).run(ok, live);
+    expect(set.for('model-280').state).toBe('open');
+    expect(set.statuses(false).map((s) => s.model)).toEqual(['model-280']);
+    expect(set.statuses().length).toBe(256);
+  });
+
+  it('serves a new model with an unkept circuit when every kept circuit is failing or open', async () => {
+    const set = new CircuitBreakers(resolveBreakerOptions({ failureThreshold: 1 })!, manualClock());
+    for (let i = 0; i < 256; i++) await set.for(`down-${i}`).run(boom, live).catch(() => undefined);
+    expect(set.statuses(false).length).toBe(256);
+    for (let i = 0; i < 3; i++) await set.for('fresh').run(boom, live).catch(() => undefined);
+    expect(await set.for('fresh').run(ok, live)).toBe('ok');
+    expect(set.statuses().length).toBe(256);
   });
 });
 

@@ -61,14 +61,15 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('per-model run statistics and circuits (high cardinality)', () => {
-  it('runs calls to 10^4 distinct models, one circuit and one statistics entry each up to the bound, the rest pooled', async () => {
+  it('runs calls to 10^4 distinct models, 256 circuits kept (recycled), one statistics entry each up to the bound, the rest pooled', async () => {
     const stateFile = join(dir, 'many-models.json');
     const engine = new OptimizationEngine({ retry: false });
     await engine.startAutonomous({ stateFile, timers: idleTimers });
     for (let i = 0; i < 10_000; i++) expect(await engine.optimizeAiCall('p', `model-${i}`, () => i)).toBe(i);
     const circuits = engine.getCircuitStates();
+    // Circuits are recycled (the least recently used healthy ones), never pooled: the last 256 models are kept.
     expect(circuits).toHaveLength(256);
-    expect(circuits.at(-1)?.model).toBe('(other)');
+    expect(circuits.at(-1)?.model).toBe('model-9999');
     await engine.close();
     const saved = JSON.parse(await readFile(stateFile, 'utf8')) as Saved;
     expect(Object.keys(saved.data.models)).toHaveLength(256);

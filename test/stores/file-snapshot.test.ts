@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -227,4 +227,35 @@ describe('crash safety', () => {
     expect(leftovers).toBeGreaterThan(0);
     await rm(killDir, { recursive: true, force: true });
   }, 300_000);
+});
+
+describe('a state file that is not a regular file', () => {
+  let folder: string;
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'llmoe-special-'));
+  });
+  afterAll(() => rm(folder, { recursive: true, force: true }));
+
+  it('refuses a FIFO at once (ENOTREGULAR) instead of blocking a thread for good, in prepare() and load()', async () => {
+    const fifo = join(folder, 'state.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readSnapshot(fifo, 'fmt')).rejects.toMatchObject({ code: 'ENOTREGULAR' });
+    await expect(new FileSnapshot(fifo, 'fmt').prepare()).rejects.toMatchObject({ code: 'ENOTREGULAR' });
+  });
+
+  it('refuses a link to a device (/dev/zero or /dev/urandom would be read without end)', async () => {
+    const link = join(folder, 'device.json');
+    await symlink('/dev/urandom', link);
+    await expect(readSnapshot(link, 'fmt')).rejects.toMatchObject({ code: 'ENOTREGULAR' });
+    await expect(new FileSnapshot(link, 'fmt').prepare()).rejects.toMatchObject({ code: 'ENOTREGULAR' });
+  });
+
+  it('refuses a folder, and still reads a regular file through a link', async () => {
+    await mkdir(join(folder, 'a-folder'));
+    await expect(readSnapshot(join(folder, 'a-folder'), 'fmt')).rejects.toMatchObject({ code: 'ENOTREGULAR' });
+    const real = join(folder, 'real.json');
+    await writeSnapshot(real, 'fmt', { n: 1 });
+    await symlink(real, join(folder, 'link.json'));
+    expect(await readSnapshot(join(folder, 'link.json'), 'fmt')).toMatchObject({ status: 'ok', data: { n: 1 } });
+  });
 });

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, OptimizationEngine } from '../../src/index.js';
 import type { CacheStore, EngineEvents } from '../../src/index.js';
 import { createRedisStore } from '../../src/redis.js';
+import { runNode } from '../node-child.js';
 import { connect, eventually, REDIS_URL, uniquePrefix, type NodeRedis } from './redis-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -123,4 +125,52 @@ describe('engine.close() and the store it was given', () => {
     expect(errors).toMatchObject([{ operation: 'close', error: { message: 'cannot close' } }]);
     expect(warn).toHaveBeenCalledTimes(1);
   });
+});
+
+describe('closing an engine whose store was created from a URL, right after a first call made before it connected', () => {
+  /** Node script: a store from `URL`, a call at once (before the connection is up), close, print. */
+  const script = `
+    import { OptimizationEngine } from './src/index.ts';
+    import { createRedisStore } from './src/redis.ts';
+    const store = createRedisStore({ url: process.argv[1], prefix: process.argv[2], connectTimeoutMs: 1000 });
+    const engine = new OptimizationEngine({ store });
+    console.log(await engine.optimizeAiCall('p', 'm', async () => 'answer'));
+    await engine.close();
+    console.log('closed');
+  `;
+
+  it('exits by itself with a reachable Redis, a refused port, and a server that accepts and never answers', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const refused = net.createServer();
+    await new Promise<void>((resolve) => refused.listen(0, '127.0.0.1', resolve));
+    const refusedPort = (refused.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => refused.close(() => resolve()));
+    try {
+      const urls = [REDIS_URL, `redis://127.0.0.1:${refusedPort}`, `redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`];
+      for (const url of urls) {
+        // Before the fix, the first case never exited: node-redis keeps a socket destroyed mid-connect.
+        const result = await runNode(script, { args: [url, uniquePrefix('close-connecting')] });
+        expect({ url, code: result.code, stdout: result.stdout }).toEqual({ url, code: 0, stdout: 'answer\nclosed\n' });
+      }
+    } finally {
+      silent.close();
+    }
+  }, 70_000);
+});
+
+describe('closing an engine whose store never becomes ready', () => {
+  it('lets the process exit at once: the start-up hold (10 s) ends with close()', async () => {
+    const result = await runNode(`
+      import { OptimizationEngine, createMemoryStore } from './src/index.ts';
+      const memory = createMemoryStore();
+      const store = { ...memory, name: 'never-ready', get: (k) => memory.get(k), set: (k, v, o) => memory.set(k, v, o), delete: (k) => memory.delete(k), clear: () => memory.clear(), timeoutMs: 50, ready: () => new Promise(() => {}) };
+      const engine = new OptimizationEngine({ store });
+      console.log(await engine.optimizeAiCall('p', 'm', async () => 'answer'));
+      await engine.close();
+      const closedAt = performance.now();
+      process.on('exit', () => console.log(performance.now() - closedAt < 5000 ? 'exited soon after close' : 'exited late'));
+    `);
+    expect(result).toMatchObject({ code: 0, stdout: 'answer\nexited soon after close\n' });
+  }, 30_000);
 });

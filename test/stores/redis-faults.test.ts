@@ -130,3 +130,66 @@ describe('the Redis store fails open and recovers by itself', () => {
   });
 });
 
+
+describe('a Redis that answers with an error reply is not down', () => {
+  it('a key of the wrong type at one request is a miss for that request only: the store stays healthy and repairs the key', async () => {
+    const prefix = uniquePrefix('wrongtype');
+    const raw = new Redis(server.url, { lazyConnect: true });
+    await raw.connect();
+    try {
+      const a = createRedisStore({ url: server.url, prefix, timeoutMs: 2000 });
+      const b = createRedisStore({ url: server.url, prefix, timeoutMs: 2000 });
+      await Promise.all([a.ready(), b.ready()]);
+      const { engine: ea } = engineOn(a);
+      const { engine: eb, errors } = engineOn(b);
+      await ea.optimizeAiCall('good', 'm', () => 'from a');
+      const bad: CallStatus = {};
+      await ea.optimizeAiCall('bad', 'm', () => 'x', { cache: 'bypass', status: bad });
+      await raw.rpush(`${prefix}::${bad.key ?? ''}`, 'junk');
+      expect(await eb.optimizeAiCall('bad', 'm', () => 'fresh')).toBe('fresh');
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect([e.operation, (e.error as Error).message]).toEqual(['get', expect.stringMatching(/^Redis refused `EVAL`: WRONGTYPE/)]);
+      expect(b.health().ok).toBe(true);
+      // Another request is still served from the store by B, not recomputed.
+      const status: CallStatus = {};
+      expect(await eb.optimizeAiCall('good', 'm', () => 'recomputed', { status })).toBe('from a');
+      expect(status.source).toBe('store');
+      // B's answer replaced the wrong-typed key.
+      expect(await eventually(async () => (await raw.type(`${prefix}::${bad.key ?? ''}`)) === 'string')).toBe(true);
+      await Promise.all([ea.close(), eb.close()]);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('a call with ttlMs 1e19 does not switch the store off: its entry is written with a TTL Redis takes', async () => {
+    const prefix = uniquePrefix('huge-ttl');
+    const a = createRedisStore({ url: server.url, prefix, timeoutMs: 2000 });
+    const b = createRedisStore({ url: server.url, prefix, timeoutMs: 2000 });
+    await Promise.all([a.ready(), b.ready()]);
+    const { engine: ea, errors } = engineOn(a);
+    const { engine: eb } = engineOn(b);
+    await ea.optimizeAiCall('forever', 'm', () => 'kept', { ttlMs: 1e19 });
+    expect(await eventually(async () => {
+      const status: CallStatus = {};
+      await eb.optimizeAiCall('forever', 'm', () => 'recomputed', { status });
+      return status.source === 'store';
+    })).toBe(true);
+    expect(errors).toEqual([]);
+    expect(a.health().ok).toBe(true);
+    await Promise.all([ea.close(), eb.close()]);
+  });
+
+  it('after a failure, a clock set back an hour does not keep the store switched off for that hour', async () => {
+    let now = 1_000_000;
+    const port = await freePort();
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: uniquePrefix('clock-back'), clock: { now: () => now }, ...FAST, connectTimeoutMs: 300 });
+    await expect(store.ready()).rejects.toThrow();
+    now -= 3_600_000;
+    await expect(store.get('k')).rejects.toThrow(/skipped/);
+    now += 60;
+    // retryAfterMs (50 ms) later on the clock as set: a probe is let through (it fails against the dead port, not "skipped").
+    await expect(store.get('k')).rejects.toThrow(/^Redis `GET` (failed|did not answer)/);
+    await store.close();
+  });
+});

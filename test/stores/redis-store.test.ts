@@ -83,7 +83,7 @@ describe('createRedisStore', () => {
   });
 
   it('clears more keys than one SCAN batch', async () => {
-    const store = createRedisStore({ client, prefix: uniquePrefix('many') });
+    const store = createRedisStore({ client, prefix: uniquePrefix('many'), timeoutMs: 5000 });
     await Promise.all(Array.from({ length: 1200 }, (_, i) => store.set(`k${i}`, 'x', { ttlMs: 60_000 })));
     await store.clear();
     const left = await client.sendCommand<[string, string[]]>(['SCAN', '0', 'MATCH', `${store.prefix}::*`, 'COUNT', '10000']);

@@ -167,3 +167,29 @@ describe('optimizeAiStream never throws synchronously', () => {
     expect(await read()).toEqual(['a', 'b']);
   });
 });
+
+describe('optimizeAiStream: ready ends with the consumer', () => {
+  it("rejects a consumer's ready at its own abort while another consumer still waits for the upstream to open", async () => {
+    const engine = new OptimizationEngine({ retry: false, breaker: false });
+    let open!: (source: AsyncIterable<string>) => void;
+    // The upstream takes long to open (a cold model load).
+    const exec = (): Promise<AsyncIterable<string>> => new Promise((resolve) => (open = resolve));
+    const controller = new AbortController();
+    const a = engine.optimizeAiStream('p', MODEL, exec, { signal: controller.signal });
+    const b = engine.optimizeAiStream('p', MODEL, exec);
+    const c = engine.optimizeAiStream('p', MODEL, exec);
+    await flush();
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await expect(a.ready).rejects.toBe(reason);
+    c.abort(reason);
+    await expect(c.ready).rejects.toBe(reason);
+    open((async function* () {
+      yield 'still ';
+      yield 'served';
+    })());
+    await b.ready;
+    expect((await collect(b)).join('')).toBe('still served');
+    await engine.close();
+  });
+});
