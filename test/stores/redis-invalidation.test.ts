@@ -124,6 +124,25 @@ describe('invalidation across replicas over Redis', () => {
     expect(status.source).toBe('store');
   });
 
+  it('a subscriber that ends for good (injected client, no reconnect) is opened again later, and that is a gap too', async () => {
+    const server = await TestRedis.start();
+    const client = await connect(server.url);
+    closers.push(async () => (client.destroy(), await server.stop()));
+    const prefix = uniquePrefix('ended');
+    const store = createRedisStore({ client, prefix, timeoutMs: 2000 });
+    const engine = new OptimizationEngine({ store });
+    closers.push(() => engine.close());
+    expect(await eventually(async () => (await subscribers(prefix, server.url)) === 1)).toBe(true);
+    await engine.optimizeAiCall('p', 'm', () => 'v');
+    const heard: EngineEvents['cache-invalidate'][] = [];
+    engine.on('cache-invalidate', (e) => void heard.push(e));
+    await server.command(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    // The store retries 5 s after the subscriber ended (an unref'd timer), then drops what it shared.
+    expect(await eventually(() => heard.some((e) => e.origin === 'resubscribe'), 15_000)).toBe(true);
+    expect(engine.cache.size).toBe(0);
+    expect(await subscribers(prefix, server.url)).toBe(1);
+  }, 30_000);
+
   it('caps how long a shared answer lives in memory at maxStaleMs, then reads the store again', async () => {
     const prefix = uniquePrefix('max-stale');
     const store = createRedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000, maxStaleMs: 1000 });
