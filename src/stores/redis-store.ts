@@ -7,6 +7,7 @@ import type {
   CacheStore, InvalidationCommand, InvalidationListener, StoreGetOptions, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions,
 } from './cache-store.js';
 import { commandProblem, MAX_MESSAGE_KEYS, parseInvalidation, serializeInvalidation } from './invalidation-message.js';
+import { chunk, indexedSet, removeNamed } from './redis-indexes.js';
 import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection, type Subscription } from './redis-client.js';
 import { RedisGuard } from './redis-guard.js';
 import { waitForLockRelease } from './redis-lock-wait.js';
@@ -116,22 +117,6 @@ export interface RedisStore extends CacheStore {
 }
 
 const KEYS = ['client', 'url', 'prefix', 'timeoutMs', 'connectTimeoutMs', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'retryAfterMs', 'maxStaleMs', 'clock'] as const;
-/**
- * A value and its index entries in one step: the value with its TTL; in each index (a sorted set
- * per scope, model and tag) the key scored by its expiry on the server's clock, members already
- * expired trimmed, and the index kept at least as long as its newest member.
- */
-const SET_INDEXED = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now + ttl, ARGV[3])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
-end
-return 1`;
-const BATCH = 500;
 const SCAN_COUNT = '500';
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', ARGV[2], ARGV[3]); return 1 end return 0";
 /** After a failed subscription, the next attempt waits this long (waiters poll meanwhile). */
@@ -257,14 +242,13 @@ class RedisStoreImpl implements RedisStore {
       await this.#guard.run(['SET', this.#key(key), value, 'PX', ttlMs]);
       return;
     }
-    const indexes = [this.#index('s', index.scope), this.#index('m', index.model), ...index.tags.map((tag) => this.#index('t', tag))];
-    await this.#guard.run(['EVAL', SET_INDEXED, String(1 + indexes.length), this.#key(key), ...indexes, value, ttlMs, key]);
+    await this.#guard.run(indexedSet(this.#namespace, key, value, ttlMs, index));
   }
 
   async invalidate(command: InvalidationCommand): Promise<number> {
     const problem = commandProblem(command);
     if (problem !== undefined) throw new TypeError(problem);
-    const removed = await this.#remove(command);
+    const removed = await removeNamed((args) => this.#guard.run(args), this.#namespace, command);
     const messages = command.type === 'keys' ? chunk(command.keys, MAX_MESSAGE_KEYS).map((keys) => ({ type: 'keys' as const, keys })) : [command];
     for (const message of messages) await this.#guard.run(['PUBLISH', this.#invalidationChannel(), serializeInvalidation(this.#id, message)]);
     // Other engines of this process that share this store object: their messages are skipped as this store's own.
@@ -276,47 +260,6 @@ class RedisStoreImpl implements RedisStore {
     this.#listeners.add(listener);
     this.#subscribe();
     return () => void this.#listeners.delete(listener);
-  }
-
-  /** Deletes the values a command names; by scope, model or tag through the indexes written with them. */
-  async #remove(command: InvalidationCommand): Promise<number> {
-    if (command.type === 'keys') return this.#unlink(command.keys.map((key) => this.#key(key)));
-    const indexes = [
-      ...(command.scope === undefined ? [] : [this.#index('s', command.scope)]),
-      ...(command.model === undefined ? [] : [this.#index('m', command.model)]),
-      ...(command.tag === undefined ? [] : [this.#index('t', command.tag)]),
-    ];
-    if (indexes.length === 0) return this.#clearCounting();
-    let members: string[] | undefined;
-    for (const index of indexes) {
-      const these = ((await this.#guard.run(['ZRANGE', index, '0', '-1'])) as unknown[]).map(String);
-      const kept = new Set(these);
-      members = members === undefined ? these : members.filter((key) => kept.has(key));
-    }
-    const keys = members ?? [];
-    const removed = await this.#unlink(keys.map((key) => this.#key(key)));
-    for (const index of indexes) for (const batch of chunk(keys, BATCH)) await this.#guard.run(['ZREM', index, ...batch]);
-    return removed;
-  }
-
-  async #unlink(keys: readonly string[]): Promise<number> {
-    let removed = 0;
-    for (const batch of chunk(keys, BATCH)) removed += Number(await this.#guard.run(['UNLINK', ...batch]));
-    return removed;
-  }
-
-  async #clearCounting(): Promise<number> {
-    let removed = 0;
-    let cursor = '0';
-    do {
-      const reply = await this.#guard.run(['SCAN', cursor, 'MATCH', `${this.#namespace}*`, 'COUNT', SCAN_COUNT]);
-      const [next, keys] = reply as [string | number, string[]];
-      cursor = String(next);
-      const values = keys.filter((key) => !key.startsWith(`${this.#namespace}idx:`) && !key.startsWith(`${this.#namespace}lock:`));
-      if (keys.length > 0) await this.#guard.run(['UNLINK', ...keys]);
-      removed += values.length;
-    } while (cursor !== '0');
-    return removed;
   }
 
   #deliver(command: InvalidationCommand): void {
@@ -473,14 +416,6 @@ class RedisStoreImpl implements RedisStore {
     return `${this.#namespace}invalidate`;
   }
 
-  #index(kind: 's' | 'm' | 't', name: string): string {
-    return `${this.#namespace}idx:${kind}:${name}`;
-  }
-
-  #channel(): string {
-    return `${this.#namespace}released`;
-  }
-
   #renew(key: string, token: string, ttlMs: string, everyMs: number): void {
     const timer = setInterval(() => {
       this.#guard.run(['EVAL', RENEW, '1', this.#lock(key), token, ttlMs]).then(
@@ -502,13 +437,11 @@ class RedisStoreImpl implements RedisStore {
     return `${this.#namespace}${key}`;
   }
 
+  #channel(): string {
+    return `${this.#namespace}released`;
+  }
+
   #lock(key: string): string {
     return `${this.#namespace}lock:${key}`;
   }
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
