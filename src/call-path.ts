@@ -140,7 +140,8 @@ export class CallPath {
       const stale = this.#internals.lastMiss.stale;
       call.stale = stale;
       call.missCause = this.#internals.lastMiss.cause;
-      if (stale !== undefined && call.start - stale.expiresAt < call.graceMs) {
+      // Seen before its creation (the clock was set back), an entry's age is unknown: no grace for it.
+      if (stale !== undefined && call.start - stale.expiresAt < call.graceMs && call.start >= stale.createdAt) {
         try {
           return Promise.resolve(this.#serveGrace(call, stale) as T);
         } catch (error) {

@@ -163,6 +163,16 @@ describe('stale-while-revalidate (graceMs)', () => {
     expect(await engine.optimizeAiCall('p', 'm', () => 'trunc', { isComplete })).toBe('old');
   });
 
+  it('gives no grace to an entry seen before its creation (the clock was set back)', async () => {
+    const clock = fakeClock();
+    const engine = new OptimizationEngine({ clock, cache: { ttlMs: 1000 }, freshness: { graceMs: 60_000 } });
+    await engine.optimizeAiCall('p', 'm', () => 'old');
+    clock.advance(-5000);
+    const status: CallStatus = {};
+    expect(await engine.optimizeAiCall('p', 'm', () => 'new', { status })).toBe('new');
+    expect(status.stale).toBeUndefined();
+  });
+
   it('only-if-cached serves the entry in its grace without refreshing it', async () => {
     const clock = fakeClock();
     const engine = new OptimizationEngine({ clock, cache: { ttlMs: 1000 }, freshness: { graceMs: 5000 } });
