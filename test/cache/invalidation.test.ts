@@ -33,6 +33,20 @@ describe('invalidation in one process', () => {
     expect(events.map((e) => [e.origin, e.command.type, e.removed])).toEqual([['local', 'keys', 0], ['local', 'keys', 1]]);
   });
 
+  it('tags a stored stream too', async () => {
+    const engine = new OptimizationEngine();
+    const exec = async function* (): AsyncGenerator<string> {
+      yield 'a';
+      yield 'b';
+    };
+    const chunks: string[] = [];
+    for await (const c of engine.optimizeAiStream('p', 'm', exec, { tags: ['t'] })) chunks.push(c);
+    expect(chunks).toEqual(['a', 'b']);
+    expect(engine.cache.size).toBe(1);
+    expect(await engine.invalidate({ tag: 't' })).toMatchObject({ memory: 1 });
+    expect(engine.cache.size).toBe(0);
+  });
+
   it('a rewritten entry carries the tags of its last write only', async () => {
     const cache = new ResponseCache();
     cache.set('p', 'm', 1, { tags: ['old'] });
