@@ -1,5 +1,5 @@
 // Anomaly-detector benchmark on the BUILT package (run `npx tsup` first):
-//   - NAB scores on the development split for the default method and the seed rule, when the NAB
+//   - NAB scores on the development split for the default method ('rare-shift'), 'rare-change' and the seed rule, when the NAB
 //     tools are at hand: NAB_HOME names the folder holding `tools/nab/nab-eval.mjs` and
 //     `data/nab-dev/` (they are not part of this repository);
 //   - ns per observed point, over >= 1e6 points: the NAB dev series when NAB_HOME is set, else a
@@ -12,7 +12,7 @@ import { createDetector } from './nab-detector.mjs';
 
 const nabHome = process.env.NAB_HOME === undefined || process.env.NAB_HOME === '' ? undefined : path.resolve(process.env.NAB_HOME);
 
-const METHODS = { default: {}, seed_3sigma: { method: 'seed-3sigma' } };
+const METHODS = { default: {}, rare_change: { method: 'rare-change' }, seed_3sigma: { method: 'seed-3sigma' } };
 const POINTS = 1_000_000;
 const RUNS = 5;
 

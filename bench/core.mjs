@@ -14,7 +14,7 @@ const WORDS = 'senior backend engineer rust go kubernetes remote berlin team lea
  * profile text that differs per request. With `nearlyIdentical`, prompts differ in one character only
  * (the worst case for a sampled fingerprint: they share a sampled slot and go to the full-fingerprint level).
  */
-function templates(length, nearlyIdentical = false) {
+export function templates(length, nearlyIdentical = false) {
   let seed = 42;
   const word = () => WORDS[(seed = (seed * 1103515245 + 12345) >>> 0) % WORDS.length];
   return Array.from({ length: DISTINCT }, (_, i) => {
@@ -40,7 +40,7 @@ function templates(length, nearlyIdentical = false) {
  */
 const BATCH_MADE = 64;
 
-function promptSource(texts) {
+export function promptSource(texts) {
   const bytes = texts.map((t) => Buffer.from(t, 'latin1'));
   let next = 0;
   return () => {
@@ -51,7 +51,7 @@ function promptSource(texts) {
 }
 
 /** ns per call of `fn` over `count` fresh prompts, timing only the calls. */
-async function timeFresh(texts, count, fn, isAsync) {
+export async function timeFresh(texts, count, fn, isAsync) {
   const make = promptSource(texts);
   let total = 0n;
   let sink = 0;
@@ -70,7 +70,7 @@ async function timeFresh(texts, count, fn, isAsync) {
  * Median ns per operation over rounds, interleaving the contenders to share the noise, after two
  * untimed rounds each so that every contender runs optimized code when timed.
  */
-async function race(contenders, rounds = 7, warmup = 2) {
+export async function race(contenders, rounds = 7, warmup = 2) {
   for (let r = 0; r < warmup; r++) for (const run of Object.values(contenders)) await run();
   const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {

@@ -7,7 +7,10 @@ import type { StoreTier } from './cache/tiered.js';
 import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
-import { checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateTags, writeThrough } from './internal/arguments.js';
+import {
+  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateTags, validateValueMode,
+} from './internal/arguments.js';
+import { writeThrough } from './internal/status-guard.js';
 import { nonNegativeNumber, positiveNumber } from './internal/validate.js';
 import { raceSignal } from './internal/abort.js';
 import { shouldRefreshAhead, type ResolvedFreshness } from './cache/freshness.js';
@@ -28,6 +31,8 @@ export interface Call<T> {
   readonly id: RequestIdentity;
   readonly fp: number;
   readonly mode: CacheMode;
+  /** `values: 'shared'`: the value is stored and handed out as it is, never copied. */
+  readonly shared: boolean;
   readonly signal: AbortSignal | undefined;
   readonly ttlMs: number | undefined;
   readonly start: number;
@@ -176,6 +181,7 @@ export class CallPath {
     const call: Call<T> = {
       prompt, model, exec, options, id, fp: fingerprint(id),
       mode: validateCacheMode(options.cache),
+      shared: validateValueMode(options.values) === 'shared',
       signal,
       ttlMs: options.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0),
       start: this.#clock.now(),
@@ -212,7 +218,7 @@ export class CallPath {
       ...(stale ? { stale: true as const } : {}),
     }));
     this.#end(call, 'hit', now, entry.key);
-    return isolate(entry.value);
+    return give(call, entry.value);
   }
 
   async #miss<T>(call: Call<T>): Promise<T> {
@@ -256,14 +262,14 @@ export class CallPath {
     const value = await this.#revalidation.wait(call, flight);
     if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
-    return isolate(value);
+    return give(call, value as T);
   }
 
   /** An answer an identical call stored while this one was reading the shared store: it joined that computation. */
   #landed<T>(call: Call<T>, entry: Entry): T {
     this.#saveCoalesced(entry.execMs, { promptTokens: entry.tokens });
     this.#end(call, 'coalesced', this.#clock.now(), call.key);
-    return isolate(entry.value) as T;
+    return give(call, entry.value as T);
   }
 
   async #join<T>(call: Call<T>, flight: Flight<T>): Promise<T> {
@@ -276,7 +282,7 @@ export class CallPath {
       this.#saveCoalesced(flight.durationMs, flight.usage);
       this.#end(call, 'coalesced', this.#clock.now(), flight.key);
     }
-    return isolate(value);
+    return give(call, value);
   }
 
   /**
@@ -329,7 +335,7 @@ export class CallPath {
     const ttlMs = tier2 === undefined || tier2.maxStaleMs === Number.POSITIVE_INFINITY
       ? call.ttlMs
       : Math.min(call.ttlMs ?? this.#defaultTtlMs(), tier2.maxStaleMs);
-    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs, execMs, tokens, key: tier2 === undefined ? undefined : call.key, tags: call.tags });
+    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs, execMs, tokens, key: tier2 === undefined ? undefined : call.key, shared: call.shared, tags: call.tags });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
@@ -380,7 +386,7 @@ export class CallPath {
       this.#events.emit('cache-hit', { key: found.key, model: call.model, scope: call.id.scope, ageMs, source: 'store' });
     }
     this.#end(call, 'hit', now, found.key);
-    return isolate(found.value) as T;
+    return give(call, found.value as T);
   }
 
   /**
@@ -441,4 +447,9 @@ export class CallPath {
 function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
   if (call.signal?.aborted === true && error === call.signal.reason) return true;
   return isOptimizerError(error) && (error.code === 'ERR_NOT_CACHED' || error.code === 'ERR_CLOSED');
+}
+
+/** What a caller gets: a private copy, or (`values: 'shared'`) the value itself. */
+function give<T>(call: Call<unknown>, value: T): T {
+  return call.shared ? value : isolate(value);
 }

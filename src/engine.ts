@@ -23,6 +23,9 @@ import { autonomousHost } from './optimizer/autonomous-host.js';
 import type { CircuitStatus } from './optimizer/circuit-breaker.js';
 import { SelfHealing } from './optimizer/self-heal.js';
 import { round } from './internal/summary.js';
+import { attachWarmUp, warmUpReport } from './forecast/engine-warm-up.js';
+import { capacityAdvice } from './forecast/capacity-advice.js';
+import type { WarmUpScheduler } from './forecast/warm-up.js';
 
 /** `getCacheStats()`: the original service's shape, snake_case as its dashboards read it. */
 export interface CacheStatsReport {
@@ -85,6 +88,7 @@ export class OptimizationEngine {
   readonly #health = new HealthRegistry();
   readonly #autonomous: AutonomousLoop;
   readonly #tier2: StoreTier | undefined;
+  readonly #warmUp: WarmUpScheduler | undefined;
   #storeClosed: Promise<void> | undefined;
   #closed = false;
 
@@ -96,7 +100,10 @@ export class OptimizationEngine {
     this.#events = new EventHub(this.#options.logger ?? silentLogger);
     this.monitor = withOptionPath('monitor', () => this.#createMonitor());
     this.#throttle = new Throttle(this.#options.maxConcurrency);
-    linkMonitorContext(this.monitor, () => ({ cache: this.cache.getStats(), concurrencyLimit: this.#throttle.limit }));
+    linkMonitorContext(this.monitor, () => ({
+      cache: this.cache.getStats(), concurrencyLimit: this.#throttle.limit,
+      extra: (meanServiceMs) => capacityAdvice(this.#warmUp?.capacity(), meanServiceMs),
+    }));
     this.#optimizer = new AutoOptimizer({
       cache: this.cache, monitor: this.monitor, clock: this.#clock, concurrency: this.#throttle,
       emit: (event, payload) => this.#events.emit(event, payload),
@@ -121,6 +128,15 @@ export class OptimizationEngine {
       freshness: this.#options.freshness,
     });
     this.#streams = new StreamCalls(this.#calls.streamHost());
+    this.#warmUp = attachWarmUp(this.#options.warmUp, this.#clock, this.#events);
+  }
+
+  /**
+   * Checks the warm-up schedule now (the `warmUp.checkIntervalMs` timer does this on its own; with
+   * `checkIntervalMs: false` and a manual clock, tests call it). No-op without `warmUp`.
+   */
+  checkWarmUps(): void {
+    if (!this.#closed) this.#warmUp?.check();
   }
 
   /** Adds a listener. A listener that throws never affects a call. */
@@ -178,8 +194,8 @@ export class OptimizationEngine {
    * for await (const chunk of stream) process.stdout.write(chunk.text);
    * ```
    */
-  optimizeAiStream<C>(prompt: Prompt, model: string, execStream: StreamExecFunction<C>, options: StreamCallOptions<C> = {}): OptimizedStream<C> {
-    return this.#streams.open(prompt, model, execStream, options);
+  optimizeAiStream<C, P extends Prompt = Prompt>(prompt: P, model: string, execStream: StreamExecFunction<C, P>, options: StreamCallOptions<C> = {}): OptimizedStream<C> {
+    return this.#streams.open(prompt, model, execStream as StreamExecFunction<C>, options);
   }
 
   /** The cache's figures in the original service's shape. */
@@ -301,6 +317,7 @@ export class OptimizationEngine {
       trends: this.monitor.getTrends(),
       recommendations: this.monitor.getRecommendations(),
       optimizations: this.#optimizer.history,
+      warmUp: warmUpReport(this.#warmUp?.stats()),
     });
   }
 
@@ -317,7 +334,7 @@ export class OptimizationEngine {
       // The store it was given is closed too (once no other open engine uses it), fail-open.
       this.#storeClosed = this.#tier2?.close();
     }
-    return Promise.all([this.#autonomous.stop(), this.#storeClosed]).then(() => undefined);
+    return Promise.all([this.#autonomous.stop(), this.#storeClosed, this.#warmUp?.close()]).then(() => undefined);
   }
 
   // Self-healing, health and autonomous mode (issue 6): the logic lives in src/optimizer/ and src/health.ts.

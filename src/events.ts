@@ -5,6 +5,7 @@ import type { InvalidationCommand } from './stores/cache-store.js';
 /** What started a background refresh. */
 export type RefreshReason = 'grace' | 'ahead' | 'soft-timeout';
 import type { Anomaly } from './monitor/types.js';
+import type { WarmUpRecord } from './forecast/warm-up.js';
 import type { Logger } from './logger.js';
 
 export type { Logger } from './logger.js';
@@ -49,6 +50,8 @@ export interface EngineEvents {
   'optimization-apply': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'optimization-revert': { type: string; action: string; before: unknown; after: unknown; timestamp: number };
   'autonomous-tick': { runs: number; actions: string[]; durationMs: number; timestamp: number };
+  /** A predictive warm-up loaded a model ahead of its forecast traffic (`error` set when the hook rejected). */
+  'model-warm-up': WarmUpRecord;
 }
 
 export type EngineEventName = keyof EngineEvents;
@@ -64,6 +67,8 @@ export class EventHub {
   readonly #emitter = new EventEmitter();
   readonly #wrappers = new WeakMap<AnyListener, AnyListener>();
   readonly #logger: Logger;
+  /** The engine's own observers (warm-up): kept apart so that `off(event)` and `removeAll()` leave them. */
+  #internal: EventEmitter | undefined;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -81,12 +86,19 @@ export class EventHub {
     else this.#emitter.off(event, this.#wrappers.get(listener as AnyListener) ?? (listener as AnyListener));
   }
 
+  /** Adds an engine-internal observer, guarded like a listener, that `off()` and `removeAll()` do not remove. */
+  observe<E extends EngineEventName>(event: E, listener: EngineListener<E>): void {
+    this.#internal ??= new EventEmitter();
+    this.#internal.on(event, this.#wrap(event, listener as AnyListener));
+  }
+
   has(event: EngineEventName): boolean {
-    return this.#emitter.listenerCount(event) > 0;
+    return this.#emitter.listenerCount(event) > 0 || (this.#internal !== undefined && this.#internal.listenerCount(event) > 0);
   }
 
   emit<E extends EngineEventName>(event: E, payload: EngineEvents[E]): void {
     this.#emitter.emit(event, payload);
+    this.#internal?.emit(event, payload);
   }
 
   /**
@@ -104,6 +116,7 @@ export class EventHub {
       return;
     }
     this.#emitter.emit(event, payload);
+    this.#internal?.emit(event, payload);
   }
 
   /** Reports what the engine survived to the logger. */

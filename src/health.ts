@@ -48,7 +48,8 @@ export class HealthRegistry {
     const names = [...this.#sources.keys()];
     const results = await Promise.all(names.map((name) => this.#ask(name, timeoutMs, timers)));
     const checks: Record<string, HealthCheck> = {};
-    names.forEach((name, i) => (checks[name] = results[i] as HealthCheck));
+    // Own properties even for a source named `__proto__` (an assignment would set the prototype and drop the check).
+    names.forEach((name, i) => Object.defineProperty(checks, name, { value: results[i], enumerable: true, writable: true, configurable: true }));
     return summarize(checks);
   }
 

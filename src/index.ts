@@ -23,7 +23,7 @@ export type { EngineEvents, EngineEventName, EngineListener, Logger, RefreshReas
 export type { OptimizationEngineOptions } from './options.js';
 export type { Clock } from './clock.js';
 export type {
-  CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage,
+  CacheMode, CallOptions, CallOutcome, CallStatus, ChatMessage, ExecContext, ExecFunction, MissCause, Prompt, TokenUsage, ValueMode,
 } from './types.js';
 export { createAnomalyDetector } from './monitor/anomaly-detector.js';
 export type { AnomalyDetector, AnomalyDetectorOptions, AnomalyObservation } from './monitor/anomaly-detector.js';
@@ -40,3 +40,8 @@ export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {
   CacheStore, InvalidationCommand, InvalidationListener, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
 } from './stores/cache-store.js';
+// Forecasting and warm-up (issue 14)
+export { createSeasonalForecaster } from './forecast/seasonal-forecaster.js';
+export type { SeasonalForecaster, SeasonalForecasterOptions } from './forecast/seasonal-forecaster.js';
+export type { ModelWarmUpStats, WarmUpContext, WarmUpOptions, WarmUpRecord } from './forecast/warm-up.js';
+export type { WarmUpReport } from './forecast/engine-warm-up.js';

@@ -8,3 +8,5 @@ export { createOllamaHealthProbe } from './adapters/ollama-health.js';
 export type { OllamaListClient } from './adapters/ollama-health.js';
 export { isCompleteResponse, isCompleteStream, usageOf as ollamaUsage } from './adapters/ollama-request.js';
 export type { OptimizedStream, ReplayMode } from './stream/types.js';
+export { ollamaWarmUp } from './adapters/ollama-warm-up.js';
+export type { OllamaGenerateClient } from './adapters/ollama-warm-up.js';

@@ -9,6 +9,8 @@ import { resolveBreakerOptions, type CircuitBreakerOptions, type ResolvedBreaker
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './optimizer/retry.js';
 import type { HealthProbe } from './optimizer/self-heal.js';
 import { isCacheStore, type CacheStore } from './stores/cache-store.js';
+import { resolveWarmUpOptions } from './forecast/warm-up-options.js';
+import type { ResolvedWarmUpOptions, WarmUpOptions } from './forecast/warm-up.js';
 import { resolveFreshness, type FreshnessOptions, type ResolvedFreshness } from './cache/freshness.js';
 
 /** Options of `OptimizationEngine`. */
@@ -64,6 +66,19 @@ export interface OptimizationEngineOptions {
    */
   store?: CacheStore;
   /**
+   * Predictive warm-up: forecasts each model's call rate (daily and weekly rhythm) and, shortly
+   * before predicted traffic on a model that has gone idle, loads it with `run` so that users do
+   * not wait for the cold load. Bounded per day, never while the model is busy; each warm-up is a
+   * `model-warm-up` event and counts in the report's `warm_up` section and `/metrics`.
+   * @default undefined (no warm-up)
+   * @example
+   * ```ts
+   * import { ollamaWarmUp } from 'llm-optimization-engine/ollama';
+   * const engine = new OptimizationEngine({ warmUp: { run: ollamaWarmUp(ollama), maxPerDay: 12 } });
+   * ```
+   */
+  warmUp?: WarmUpOptions;
+  /**
    * Answers kept fresh without a caller waiting for the model: stale-while-revalidate (`graceMs`),
    * refresh-ahead of hot entries (`refreshAhead`), and a soft timeout (`softTimeoutMs`). See
    * docs/freshness-and-invalidation.md.
@@ -75,7 +90,7 @@ export interface OptimizationEngineOptions {
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe', 'store', 'freshness',
+  'breaker', 'retry', 'healthProbe', 'store', 'warmUp', 'freshness',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -91,6 +106,7 @@ export interface ResolvedEngineOptions {
   readonly retry: ResolvedRetryOptions | undefined;
   readonly healthProbe: HealthProbe | undefined;
   readonly store: CacheStore | undefined;
+  readonly warmUp: ResolvedWarmUpOptions | undefined;
   readonly freshness: ResolvedFreshness;
 }
 
@@ -119,6 +135,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     retry: resolveRetryOptions(options.retry),
     healthProbe: healthProbeOption(options.healthProbe),
     store: storeOption(options.store),
+    warmUp: resolveWarmUpOptions(options.warmUp),
     freshness: resolveFreshness(options.freshness),
   });
 }

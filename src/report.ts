@@ -5,6 +5,7 @@ import { round } from './internal/summary.js';
 import type { OutcomeCounts } from './monitor/performance-monitor.js';
 import type { Anomaly, Recommendation, Trends } from './monitor/types.js';
 import type { OptimizationRecord } from './optimizer/auto-optimizer.js';
+import type { WarmUpReport } from './forecast/engine-warm-up.js';
 
 /** `engine.getOptimizationReport()`: wire format, snake_case. */
 export interface OptimizationReport {
@@ -45,6 +46,8 @@ export interface OptimizationReport {
   trends: Trends;
   recommendations: Recommendation[];
   optimizations_applied: OptimizationRecord[];
+  /** Predictive warm-ups (`warmUp` option): counts and each model's forecast; `enabled: false` without it. */
+  warm_up: WarmUpReport;
 }
 
 /** What the report is made of, gathered by the engine. */
@@ -58,6 +61,7 @@ export interface ReportInput {
   trends: Trends;
   recommendations: Recommendation[];
   optimizations: readonly OptimizationRecord[];
+  warmUp: WarmUpReport;
 }
 
 /** The seed's score: 70 at 0 % hits, 85 at 50 %, 100 at 100 %; each anomaly −10, at most −30. `hitRate` in [0, 1]. */
@@ -107,5 +111,6 @@ export function buildOptimizationReport(input: ReportInput): OptimizationReport 
     trends: input.trends,
     recommendations: input.recommendations,
     optimizations_applied: input.optimizations.map((r) => ({ ...r, result: { ...r.result } })),
+    warm_up: input.warmUp,
   };
 }

@@ -136,4 +136,16 @@ export interface CallOptions {
    * caller (and callers sharing the call), it is just not cached. @default every result is stored
    */
   isComplete?(value: unknown): boolean;
+  /**
+   * How cached values are handed out. `'copy'`: the cache keeps its own copy and every caller gets a
+   * private one (`structuredClone`), so no caller can change what the next one gets. `'shared'`: the
+   * value `exec` returned is stored as it is and that same object is handed to every caller, with no
+   * copy (large values on a hot path): only for callers that never mutate it, because they
+   * deep-freeze it or copy what they hand on, as the framework adapters do. An entry read back from a
+   * shared store (L2) is a fresh object either way. @default 'copy'
+   */
+  values?: ValueMode;
 }
+
+/** How cached values are handed out: a private copy per caller, or one shared object. */
+export type ValueMode = 'copy' | 'shared';

@@ -116,7 +116,11 @@ describe('the call path: params the engine keys by', () => {
     for await (const _ of engine.optimizeAiStream('p', 'm', () => chunks())) void _;
     const exec = vi.fn(() => 'answer');
     await expect(engine.optimizeAiCall('p', 'm', exec, { params: { 'llmoe:stream': true } })).rejects.toThrow("`params['llmoe:stream']` is reserved");
+    // Nor through a toJSON() standing for the marker (the key counts an object as what toJSON returns).
+    await expect(engine.optimizeAiCall('p', 'm', exec, { params: { toJSON: () => ({ 'llmoe:stream': true }) } })).rejects.toThrow('a `toJSON` method at its top level is not allowed');
     expect(exec).not.toHaveBeenCalled();
+    // A toJSON deeper down is a value like a Date: allowed, keyed by what it returns.
+    expect(await engine.optimizeAiCall('p', 'm', exec, { params: { when: new Date(0) } })).toBe('answer');
   });
 });
 
@@ -228,5 +232,52 @@ describe('the call path: cache-write reports the TTL it was given', () => {
     now += 0.3;
     await engine.optimizeAiCall('q', 'm', () => 'b', { ttlMs: 1234 });
     expect(writes).toEqual([600_000, 1234]);
+  });
+});
+
+describe("the call path: values: 'shared'", () => {
+  it('stores the value exec returned and hands that same object to every caller, hit and coalesced', async () => {
+    const engine = new OptimizationEngine();
+    const value = Object.freeze({ text: 'answer' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const exec = vi.fn(async () => (await gate, value));
+    const calls = [engine.optimizeAiCall('p', 'm', exec, { values: 'shared' }), engine.optimizeAiCall('p', 'm', exec, { values: 'shared' })];
+    release();
+    const [miss, coalesced] = await Promise.all(calls);
+    const hit = await engine.optimizeAiCall('p', 'm', exec, { values: 'shared' });
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect([miss, coalesced, hit].every((v) => v === value)).toBe(true);
+  });
+
+  it("still gives 'copy' callers of the same entry a private copy", async () => {
+    const engine = new OptimizationEngine();
+    const value = { list: [1] };
+    await engine.optimizeAiCall('p', 'm', () => value, { values: 'shared' });
+    const copy = await engine.optimizeAiCall('p', 'm', () => ({ list: [9] }));
+    expect(copy).toEqual({ list: [1] });
+    expect(copy).not.toBe(value);
+  });
+
+  it('shares stored chunk lists of streams too', async () => {
+    const engine = new OptimizationEngine();
+    const chunks = [{ t: 'a' }, { t: 'b' }];
+    const exec = vi.fn(async function* () {
+      yield* chunks;
+    });
+    const read = async () => {
+      const out: unknown[] = [];
+      for await (const chunk of engine.optimizeAiStream('p', 'm', exec, { values: 'shared' })) out.push(chunk);
+      return out;
+    };
+    await read();
+    const replayed = await read();
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(replayed[0]).toBe(chunks[0]);
+  });
+
+  it('refuses an unknown mode, naming the option', async () => {
+    const engine = new OptimizationEngine();
+    await expect(engine.optimizeAiCall('p', 'm', () => 'v', { values: 'frozen' as never })).rejects.toThrow(/`values`/);
   });
 });

@@ -91,3 +91,16 @@ describe('engine.health(): deadlines keep the process alive', () => {
     expect(child).toMatchObject({ code: 0, stdout: 'degraded stuck: no answer within 200 ms\n', stderr: '' });
   });
 });
+
+describe('health sources with names like object keys', () => {
+  it.each(['__proto__', 'constructor', 'toString'])('counts a source named %s that is down', async (name) => {
+    const engine = new OptimizationEngine();
+    engine.addHealthSource(name, () => ({ status: 'down', reason: 'gone' }));
+    const report = await engine.health();
+    expect(report.status).toBe('down');
+    expect(Object.hasOwn(report.checks, name)).toBe(true);
+    expect(report.reasons).toEqual([`${name}: gone`]);
+    expect(JSON.parse(JSON.stringify(report)).checks[name]).toEqual({ status: 'down', reason: 'gone' });
+    await engine.close();
+  });
+});

@@ -31,3 +31,19 @@ describe('README snippets', () => {
     await engine.close();
   });
 });
+
+describe('README snippets (openai)', () => {
+  it('"With the official openai client": a repeated chat completion in one scope reaches the /v1 server once', async () => {
+    const { default: OpenAI } = await import('openai');
+    const { withOptimization: withOpenAi } = await import('../src/openai.js');
+    const server = await startOllamaTestServer({ backend: createMockModel() });
+    const engine = new OptimizationEngine();
+    const openai = withOpenAi(new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'ollama' }), engine);
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    await openai.chat.completions.create({ model: 'llama3.1:8b', messages, optimization: { scope: 'tenant-42' } });
+    await openai.chat.completions.create({ model: 'llama3.1:8b', messages, optimization: { scope: 'tenant-42' } });
+    expect(server.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(1);
+    await server.close();
+    await engine.close();
+  });
+});

@@ -55,7 +55,8 @@ export interface ResolvedOllamaOptions {
   readonly maxEmbedBatch: number;
 }
 
-const SETTINGS = ['scope', 'ttlMs', 'cache', 'staleIfError', 'replay'] as const;
+/** The settings every adapter call takes (shared with the OpenAI adapter). */
+export const SETTINGS = ['scope', 'ttlMs', 'cache', 'staleIfError', 'replay'] as const;
 
 export function resolveOllamaOptions(options: OllamaOptimizationOptions): ResolvedOllamaOptions {
   const record = plainObject('options', options);
@@ -80,7 +81,8 @@ export function requestSettings(defaults: OllamaCallSettings, field: unknown): R
   return merged;
 }
 
-function checkSettings(settings: OllamaCallSettings): OllamaCallSettings {
+/** The cache settings of an adapter's calls, validated (shared by the adapters). */
+export function checkSettings(settings: OllamaCallSettings): OllamaCallSettings {
   const out: OllamaCallSettings = {};
   if (settings.scope !== undefined) out.scope = validateScope(settings.scope);
   if (settings.ttlMs !== undefined) out.ttlMs = positiveNumber('ttlMs', settings.ttlMs, 0);

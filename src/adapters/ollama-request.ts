@@ -6,7 +6,7 @@ import type { ChatMessage, TokenUsage } from '../types.js';
 const VOLATILE = new Set(['model', 'prompt', 'messages', 'input', 'stream', 'keep_alive', 'optimization']);
 
 /** `options` that only change how the model runs (threads, GPU placement, memory mapping), not what it says. */
-const RESOURCE_OPTIONS = new Set(['num_thread', 'num_gpu', 'main_gpu', 'low_vram', 'use_mmap', 'use_mlock', 'numa']);
+export const RESOURCE_OPTIONS = new Set(['num_thread', 'num_gpu', 'main_gpu', 'low_vram', 'use_mmap', 'use_mlock', 'numa']);
 
 /** What the engine keys one Ollama request by. */
 export interface OllamaIdentity {
@@ -18,8 +18,10 @@ export interface OllamaIdentity {
 /** Every output-affecting field of a request except the prompt, with images reduced to content hashes. */
 function keyParams(api: string, request: object): Record<string, unknown> {
   const params: Record<string, unknown> = { api };
-  for (const [field, value] of Object.entries(request)) {
-    if (VOLATILE.has(field) || value === undefined) continue;
+  const fields = request as Record<string, unknown>;
+  for (const field in fields) {
+    const value = fields[field];
+    if (!Object.hasOwn(fields, field) || VOLATILE.has(field) || value === undefined) continue;
     if (field === 'images') params[field] = hashImages(value as (Uint8Array | string)[]);
     else if (field === 'options') params[field] = outputOptions(value as Record<string, unknown>);
     else params[field] = value;
@@ -27,10 +29,15 @@ function keyParams(api: string, request: object): Record<string, unknown> {
   return params;
 }
 
+/** The options without those that only place the work; the caller's own object when it has none (the key is made at once, before any await). */
 function outputOptions(options: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(options)) if (!RESOURCE_OPTIONS.has(name)) out[name] = value;
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const name in options) {
+    if (!RESOURCE_OPTIONS.has(name) || !Object.hasOwn(options, name)) continue;
+    out ??= { ...options };
+    delete out[name];
+  }
+  return out ?? options;
 }
 
 /**
@@ -38,10 +45,13 @@ function outputOptions(options: Record<string, unknown>): Record<string, unknown
  * same image. A string the client would read as a file path is keyed by the path, not the content.
  */
 function hashImages(images: readonly (Uint8Array | string)[]): string[] {
-  return images.map((image) => {
-    const base64 = typeof image === 'string' ? image : Buffer.from(image).toString('base64');
-    return `sha256:${createHash('sha256').update(base64).digest('hex')}`;
-  });
+  return images.map(contentHash);
+}
+
+/** The content hash of binary data as a client sends it (base64): a `Uint8Array` and its base64 string hash alike. */
+export function contentHash(data: Uint8Array | string): string {
+  const base64 = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+  return `sha256:${createHash('sha256').update(base64).digest('hex')}`;
 }
 
 export function generateIdentity(request: GenerateRequest): OllamaIdentity {

@@ -56,23 +56,73 @@ function canonical(value: unknown, path: Path, seen: object[]): string {
 function canonicalObject(value: object, path: Path, seen: object[]): string {
   if (seen.includes(value)) throw new TypeError(`\`${pathText(path)}\` is circular and cannot be part of a cache key`);
   if (seen.length >= MAX_DEPTH) throw new TypeError(`\`${pathText(path)}\` is nested deeper than ${MAX_DEPTH} levels and cannot be part of a cache key`);
-  const binary = binaryOf(value);
-  if (binary !== undefined) return binary;
+  // Arrays and plain objects first: what params and messages are made of (no plain object is binary).
+  const plain = !Array.isArray(value) && isPlain(value);
+  if (!plain && !Array.isArray(value)) {
+    const binary = binaryOf(value);
+    if (binary !== undefined) return binary;
+  }
   seen.push(value);
   let out: string;
   if (Array.isArray(value)) {
     out = canonicalArray(value, path, seen);
   } else if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     out = canonical(toJSONOf(value, path), path, seen);
-  } else if (isPlain(value)) {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
-    out = `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k], { up: path, at: k }, seen)}`).join(',')}}`;
+  } else if (plain) {
+    out = canonicalRecord(value as Record<string, unknown>, path, seen);
   } else {
     throw new TypeError(`\`${pathText(path)}\` cannot be part of a cache key (${kindOf(value)}); pass plain data: objects, arrays, strings, finite numbers, booleans, null`);
   }
   seen.pop();
   return out;
+}
+
+/**
+ * Keys sorted, `undefined` fields left out. A plain loop without a path object for leaves: every
+ * adapter call keys its params through here, on the hit path.
+ */
+function canonicalRecord(record: Record<string, unknown>, path: Path, seen: object[]): string {
+  const keys = sortKeys(Object.keys(record));
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const child = record[key];
+    if (child === undefined) continue;
+    const text = typeof child === 'object' && child !== null ? canonicalObject(child, { up: path, at: key }, seen)
+      : typeof child === 'string' ? JSON.stringify(child)
+        : canonical(child, { up: path, at: key }, seen);
+    out = out === '' ? `${quoteKey(key)}:${text}` : `${out},${quoteKey(key)}:${text}`;
+  }
+  return `{${out}}`;
+}
+
+/**
+ * Keys in code-unit order, as `Array.prototype.sort` puts them: an insertion sort for the few keys
+ * params have (the built-in sort's set-up costs more than sorting them).
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > key; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/** Quoted field names, remembered: the same few recur in every call. Bounded in count and length, as keys are user data. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED = 1024;
+
+function quoteKey(key: string): string {
+  if (key.length > 64) return JSON.stringify(key);
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    if (quotedKeys.size >= MAX_QUOTED) quotedKeys.clear();
+    quotedKeys.set(key, (quoted = JSON.stringify(key)));
+  }
+  return quoted;
 }
 
 function canonicalArray(items: readonly unknown[], path: Path, seen: object[]): string {

@@ -1,3 +1,5 @@
+import { copyStored } from '../internal/value-copy.js';
+
 /** What entries of one scope, model and params share (interned, so each entry holds one pointer). */
 export interface HeaderInfo {
   readonly header: string;
@@ -108,14 +110,15 @@ export function isStorable(value: unknown): boolean {
 
 /**
  * A caller's own copy, so no caller can change what the next one gets: primitives are immutable and
- * shared; storable objects are cloned. A value that cannot be cloned faithfully (a class instance, a
+ * shared; storable objects are copied (a stored value quickly, from the shape noted when it was
+ * stored: see `internal/value-copy.ts`). A value that cannot be cloned faithfully (a class instance, a
  * function inside) is passed on as it is: it was never stored, and only callers of the one computation
  * that produced it (coalesced waiters) share it.
  */
 export function isolate<T>(value: T): T {
   if (typeof value !== 'object' || value === null || !isStorable(value)) return value;
   try {
-    return structuredClone(value);
+    return copyStored(value);
   } catch {
     return value;
   }

@@ -13,6 +13,7 @@ import { MemoryTier, type RemovalReason } from './memory-tier.js';
 import type { AccessPatterns, CacheStats, HitCounter } from './stats.js';
 import { CacheStatistics } from './stats.js';
 import { elapsedMs } from '../internal/elapsed.js';
+import { storedCopy } from '../internal/value-copy.js';
 
 /** Options of {@link ResponseCache} (and `OptimizationEngine`'s `cache` option). */
 export interface ResponseCacheOptions {
@@ -101,6 +102,8 @@ export interface WriteMeta {
   tokens?: number;
   key?: string | undefined;
   tags?: readonly string[] | undefined;
+  /** Store `value` itself, not a copy (`values: 'shared'`). */
+  shared?: boolean;
 }
 
 const internalsOf = new WeakMap<ResponseCache, CacheInternals>();
@@ -312,7 +315,7 @@ export class ResponseCache {
     if (!Number.isFinite(bytes) || bytes > this.#options.maxEntryBytes || !isStorable(value)) return undefined;
     let stored: unknown = value;
     try {
-      if (typeof value === 'object' && value !== null) stored = structuredClone(value);
+      stored = meta.shared === true ? value : storedCopy(value);
     } catch {
       return undefined;
     }

@@ -126,7 +126,7 @@ function resolveHandlerOptions(engine: OptimizationEngine, options: Optimization
 async function handle(request: Request, routes: ReadonlyMap<string, Route>, options: Resolved): Promise<Response> {
   const path = routePath(request.url, options.basePath);
   const route = path === undefined ? undefined : routes.get(path);
-  if (path === undefined || route === undefined) return errorResponse(404, 'not_found', 'No such route');
+  if (path === undefined || route === undefined) return errorResponse(404, 'not_found', notFoundMessage(options.basePath));
   const method = request.method.toUpperCase();
   const allowed = route.method === 'GET' ? ['GET', 'HEAD'] : ['POST'];
   if (!allowed.includes(method)) {
@@ -209,6 +209,12 @@ function isHead(request: Request): boolean {
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body ?? null), { status, headers: { ...BASE_HEADERS, 'content-type': JSON_TYPE } });
+}
+
+/** Says where the routes are: a handler mounted under a path without `basePath` answers 404 everywhere. */
+function notFoundMessage(basePath: string): string {
+  const where = basePath === '' ? 'at the root (no `basePath`)' : `under \`basePath\` ${basePath}`;
+  return `No such route: the endpoints are served ${where}, such as ${basePath}/health; a handler mounted under a path needs that path as \`basePath\``;
 }
 
 function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {

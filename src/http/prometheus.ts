@@ -59,6 +59,7 @@ export class EngineMetrics {
   readonly #engine: OptimizationEngine;
   readonly #histograms = new Map<CallOutcome, Histogram>(OUTCOMES.map((o) => [o, new Histogram()]));
   readonly #anomalies = new BoundedLabels<{ count: number }>(MAX_LABEL_VALUES, () => ({ count: 0 }), 'other');
+  readonly #warmUps = new BoundedLabels<{ ok: number; failed: number }>(MAX_LABEL_VALUES, () => ({ ok: 0, failed: 0 }), 'other');
   #ticks = 0;
   readonly #registered = new WeakSet<object>();
 
@@ -67,6 +68,11 @@ export class EngineMetrics {
     engine.on('call-end', ({ outcome, durationMs }) => this.#histograms.get(outcome)?.observe(Math.max(0, durationMs) / 1000));
     engine.on('anomaly-detect', ({ type }) => void this.#anomalies.get(type).count++);
     engine.on('autonomous-tick', () => void this.#ticks++);
+    engine.on('model-warm-up', ({ model, error }) => {
+      const counts = this.#warmUps.get(model);
+      if (error === undefined) counts.ok++;
+      else counts.failed++;
+    });
   }
 
   /** Every family, read now. */
@@ -97,6 +103,11 @@ export class EngineMetrics {
         [...this.#anomalies.entries()].map(([type, { count }]) => ({ suffix: '', labels: { type }, value: count }))),
       this.#circuits(),
       plain('llm_optimizer_autonomous_runs_total', 'counter', 'Runs of autonomous mode.', this.#ticks),
+      family('llm_optimizer_warm_ups_total', 'counter', 'Predictive warm-ups started by model and result (ok, failed).',
+        [...this.#warmUps.entries()].flatMap(([model, { ok, failed }]) => [
+          { suffix: '', labels: { model, result: 'ok' }, value: ok },
+          { suffix: '', labels: { model, result: 'failed' }, value: failed },
+        ])),
     ];
     for (const f of modelReach(this.#engine.getCacheStats().cache)) families.push(f);
     return families;

@@ -1,4 +1,4 @@
-import type { CacheMode, CallOptions, CallStatus, Prompt } from '../types.js';
+import type { CacheMode, CallOptions, CallStatus, Prompt, ValueMode } from '../types.js';
 import { describe, describeType, oneOf } from './validate.js';
 
 /** Checks of the arguments of a call; each names what was wrong and what it received. */
@@ -42,6 +42,10 @@ export function validateCacheMode(mode: unknown): CacheMode {
   return oneOf('cache', mode, MODES, 'default');
 }
 
+export function validateValueMode(mode: unknown): ValueMode {
+  return oneOf('values', mode, ['copy', 'shared'], 'copy');
+}
+
 export function validateSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) throw new TypeError(`\`signal\` must be an AbortSignal, received ${describe(signal)}`);
@@ -62,7 +66,7 @@ export function validateIsComplete(options: { readonly isComplete?: unknown }): 
   }
 }
 
-const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete', 'graceMs', 'softTimeoutMs', 'tags']);
+const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete', 'values', 'graceMs', 'softTimeoutMs', 'tags']);
 
 /** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
 export function checkCallOptions(options: unknown, reserved: string): void {
@@ -71,28 +75,17 @@ export function checkCallOptions(options: unknown, reserved: string): void {
     if (!CALL_OPTIONS.has(key)) throw new TypeError(`Unknown call option \`${key}\`; known options: ${[...CALL_OPTIONS].join(', ')}`);
   }
   const params = (options as CallOptions).params;
-  if (typeof params === 'object' && params !== null && Object.hasOwn(params, reserved)) {
-    // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
-    throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
+  if (typeof params === 'object' && params !== null) {
+    if (Object.hasOwn(params, reserved)) {
+      // The stream path keys its entries (chunk lists) with it: a call that set it would be served one.
+      throw new TypeError(`\`params['${reserved}']\` is reserved for the engine's streams`);
+    }
+    // The key counts an object as what its toJSON() returns: at the top level, that would let
+    // params stand for any others (the reserved one included). Settings are plain data.
+    if (typeof (params as { toJSON?: unknown }).toJSON === 'function') {
+      throw new TypeError('`params` must be plain settings: a `toJSON` method at its top level is not allowed');
+    }
   }
-}
-
-/**
- * The caller's `status` object behind a guard: a frozen object, a setter or a proxy that throws
- * must not fail a call (nor leave it half-recorded), so every write the call path makes goes
- * through here and a failed one is reported instead.
- */
-export function writeThrough(status: CallStatus, report: (error: unknown) => void): CallStatus {
-  return new Proxy(status, {
-    set(target, field, value) {
-      try {
-        if (!Reflect.set(target, field, value)) report(new TypeError(`\`status.${String(field)}\` is read-only`));
-      } catch (error) {
-        report(error);
-      }
-      return true;
-    },
-  });
 }
 
 /** Most tags one entry carries, and the longest tag: tags travel in every store envelope and index. */

@@ -45,6 +45,8 @@ export type OutcomeCounts = Record<CallOutcome, number>;
 export interface MonitorContext {
   cache?: CacheStats;
   concurrencyLimit?: number;
+  /** Recommendations from outside the monitor (the engine's capacity plan from its warm-up forecast), given the mean model latency. */
+  extra?: (meanServiceMs: number) => Recommendation[];
 }
 
 
@@ -182,7 +184,9 @@ export class PerformanceMonitor {
   getRecommendations(context: MonitorContext = contexts.get(this)?.() ?? {}): Recommendation[] {
     const loads = this.#rings.loadMs.values();
     const cold = loads.filter((ms) => ms >= this.#options.coldLoadMs);
-    return recommend({
+    const latency = this.#rings.responseTimeMs.values();
+    const extra = context.extra?.(latency.length === 0 ? 0 : mean(latency)) ?? [];
+    return [...recommend({
       cache: context.cache,
       concurrencyLimit: context.concurrencyLimit,
       modelCalls: loads.length,
@@ -191,7 +195,7 @@ export class PerformanceMonitor {
       load: loadEvidence(this.#rings.responseTimeMs, this.#rings.inFlight),
       trends: this.getTrends(),
       anomalies: this.detectAnomalies(),
-    });
+    }), ...extra];
   }
 
   /**

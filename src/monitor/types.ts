@@ -71,7 +71,7 @@ export type Trends = Partial<Record<MetricName | 'hitRate' | 'errorRate', Trend>
 
 export type RecommendationType =
   | 'raise_ttl' | 'raise_capacity' | 'new_prompts' | 'set_keep_alive' | 'throttle'
-  | 'lower_concurrency' | 'reduce_memory' | 'investigate_errors';
+  | 'lower_concurrency' | 'reduce_memory' | 'investigate_errors' | 'capacity_plan';
 
 /** An actionable item with the evidence behind it. */
 export interface Recommendation {

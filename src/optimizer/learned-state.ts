@@ -185,7 +185,8 @@ function validModels(value: unknown): Record<string, ModelStatistics> | undefine
     const s = raw as Partial<ModelStatistics> | null;
     if (typeof s !== 'object' || s === null) continue;
     if (isNonNegative(s.runs) && isNonNegative(s.failures) && s.failures <= s.runs && isNonNegative(s.exec_ms_total)) {
-      out[model] = { runs: s.runs, failures: s.failures, exec_ms_total: s.exec_ms_total };
+      const value: ModelStatistics = { runs: s.runs, failures: s.failures, exec_ms_total: s.exec_ms_total };
+      Object.defineProperty(out, model, { value, enumerable: true, writable: true, configurable: true });
     }
   }
   return out;

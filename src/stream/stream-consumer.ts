@@ -1,3 +1,4 @@
+import { copyStored } from '../internal/value-copy.js';
 import type { ChunkSource, FlightState } from './stream-flight.js';
 import type { OptimizedStream, ReplayMode } from './types.js';
 
@@ -148,11 +149,11 @@ function gap(offsets: readonly number[], index: number): number {
   return (offsets[index] ?? 0) - (offsets[index - 1] ?? 0);
 }
 
-/** Chunks are copied out; a chunk that cannot be cloned (it holds a function) is handed out as is. */
+/** Chunks are copied out (ADR 0035's copy); a chunk that cannot be cloned (it holds a function) is handed out as is. */
 function copy<C>(chunk: C): C {
   if (typeof chunk !== 'object' || chunk === null) return chunk;
   try {
-    return structuredClone(chunk);
+    return copyStored(chunk);
   } catch {
     return chunk;
   }

@@ -6,8 +6,8 @@ import type { CallOptions, ExecContext, Prompt } from '../types.js';
  * An iterable that has an `abort()` method (such as the `ollama` client's `AbortableAsyncIterator`)
  * is also aborted through it.
  */
-export type StreamExecFunction<C> = (
-  prompt: Prompt,
+export type StreamExecFunction<C, P extends Prompt = Prompt> = (
+  prompt: P,
   model: string,
   context: ExecContext,
 ) => AsyncIterable<C> | PromiseLike<AsyncIterable<C>>;

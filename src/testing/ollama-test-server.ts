@@ -8,6 +8,7 @@ import {
 import { handleEmbed, handleGeneration, handlePs, handleTags, handleVersion, messageOf } from './ollama-routes.js';
 import type { RouteContext, RouteResult } from './ollama-routes.js';
 import { HttpError, readJsonBody, sendJson, sendText } from './ollama-wire.js';
+import { handleOpenAiEmbeddings, handleOpenAiGeneration, handleOpenAiModels, openAiError } from './openai-routes.js';
 
 /** Options of {@link startOllamaTestServer}. */
 export interface OllamaTestServerOptions {
@@ -77,6 +78,10 @@ const ROUTES: Readonly<Record<string, Readonly<Record<string, Route>>>> = {
   '/api/tags': { GET: handleTags },
   '/api/ps': { GET: handlePs },
   '/api/version': { GET: handleVersion },
+  '/v1/chat/completions': { POST: (ctx) => handleOpenAiGeneration('chat', ctx) },
+  '/v1/completions': { POST: (ctx) => handleOpenAiGeneration('completion', ctx) },
+  '/v1/embeddings': { POST: handleOpenAiEmbeddings },
+  '/v1/models': { GET: handleOpenAiModels },
 };
 
 interface ResolvedServerOptions {
@@ -167,7 +172,7 @@ class OllamaTestServerImpl implements OllamaTestServer {
       if (entry.method === 'POST') body = await readJsonBody(req, this.#options.maxBodyBytes);
     } catch (error) {
       this.#requests.push({ ...entry, body: undefined });
-      return fail(res, signal, error);
+      return fail(res, signal, error, entry.path);
     }
     this.#requests.push({ ...entry, body });
     try {
@@ -175,7 +180,7 @@ class OllamaTestServerImpl implements OllamaTestServer {
       if (route === undefined) return res.statusCode < 400 ? 'ok' : 'error';
       return await route({ backend: this.#options.backend, body, res, signal, version: this.#options.version });
     } catch (error) {
-      return fail(res, signal, error);
+      return fail(res, signal, error, entry.path);
     }
   }
 
@@ -194,21 +199,24 @@ class OllamaTestServerImpl implements OllamaTestServer {
   }
 }
 
-/** Sends Ollama's error response, or just drops the connection once it is too late for one. */
-function fail(res: ServerResponse, signal: AbortSignal, error: unknown): RouteResult {
+/** Sends Ollama's error response (OpenAI's shape under `/v1`), or just drops the connection once it is too late for one. */
+function fail(res: ServerResponse, signal: AbortSignal, error: unknown, path: string): RouteResult {
   if (signal.aborted || res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return 'error';
   }
-  if (error instanceof HttpError) sendJson(res, error.status, { error: error.message });
-  else sendJson(res, 500, { error: messageOf(error) });
+  const status = error instanceof HttpError ? error.status : 500;
+  const message = messageOf(error);
+  sendJson(res, status, path.startsWith('/v1/') ? openAiError(status, message) : { error: message });
   return 'error';
 }
 
 /**
  * Starts a loopback HTTP server that speaks Ollama's REST API (`/api/generate`, `/api/chat`,
- * `/api/embed`, `/api/tags`, `/api/ps`, `/api/version`, `/`), so the real `ollama` client works
- * against it unchanged. Every request is recorded in `requests`.
+ * `/api/embed`, `/api/tags`, `/api/ps`, `/api/version`, `/`) and its OpenAI-compatible one
+ * (`/v1/chat/completions` and `/v1/completions`, streamed as server-sent events, `/v1/embeddings`,
+ * `/v1/models`), so the real `ollama` and `openai` clients work against it unchanged (give the
+ * `openai` client `baseURL: server.url + '/v1'`). Every request is recorded in `requests`.
  *
  * @example
  * ```ts

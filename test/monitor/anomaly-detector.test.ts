@@ -79,21 +79,21 @@ describe('createAnomalyDetector, seed-3sigma method', () => {
   });
 });
 
-describe('createAnomalyDetector, default method', () => {
+describe.each(['rare-shift', 'rare-change'] as const)('createAnomalyDetector, %s method', (method) => {
   it('flags a clear spike on the point where it happens', () => {
     const values = noise(1200, 1);
     values[900] = 130;
-    expect(alertsAt(createAnomalyDetector(), values)).toEqual([900]);
+    expect(alertsAt(createAnomalyDetector({ method }), values)).toEqual([900]);
   });
 
   it('flags a level shift once, when it starts', () => {
     const values = [...noise(800, 2), ...noise(800, 3, 140)];
-    expect(alertsAt(createAnomalyDetector(), values)).toEqual([800]);
+    expect(alertsAt(createAnomalyDetector({ method }), values)).toEqual([800]);
   });
 
   it('raises one alert, not a burst, for a long noisy excursion', () => {
     const values = [...noise(800, 4), ...noise(150, 5, 160, 8), ...noise(800, 6)];
-    const hits = alertsAt(createAnomalyDetector(), values);
+    const hits = alertsAt(createAnomalyDetector({ method }), values);
     expect(hits[0]).toBe(800);
     expect(hits.filter((i) => i >= 800 && i < 950 + 200)).toHaveLength(1);
   });
@@ -102,13 +102,13 @@ describe('createAnomalyDetector, default method', () => {
     for (let seed = 100; seed < 120; seed++) {
       const values = noise(400, seed);
       values[60] = 130;
-      expect(alertsAt(createAnomalyDetector(), values)).toEqual([60]);
+      expect(alertsAt(createAnomalyDetector({ method }), values)).toEqual([60]);
     }
   });
 
   it('raises at most a couple of alerts on 200 series of pure noise during their first 300 points', () => {
     let alerts = 0;
-    for (let seed = 200; seed < 400; seed++) alerts += alertsAt(createAnomalyDetector(), noise(300, seed)).length;
+    for (let seed = 200; seed < 400; seed++) alerts += alertsAt(createAnomalyDetector({ method }), noise(300, seed)).length;
     expect(alerts).toBeLessThanOrEqual(2);
   });
 
@@ -117,7 +117,7 @@ describe('createAnomalyDetector, default method', () => {
     for (let seed = 400; seed < 600; seed++) {
       const g = gaussian(seed);
       const values = Array.from({ length: 300 }, () => 100 + g() / Math.max(0.05, Math.abs(g())));
-      const hits = alertsAt(createAnomalyDetector(), values);
+      const hits = alertsAt(createAnomalyDetector({ method }), values);
       expect(hits.length).toBeLessThanOrEqual(1);
       if (hits.length > 0) noisy++;
     }
@@ -125,24 +125,24 @@ describe('createAnomalyDetector, default method', () => {
   });
 
   it('never fires on a flat line', () => {
-    const d = createAnomalyDetector();
+    const d = createAnomalyDetector({ method });
     for (let i = 0; i < 5000; i++) expect(d.observe(42).isAnomaly).toBe(false);
   });
 
   it('fires on pure Gaussian noise at a negligible rate', () => {
-    expect(alertsAt(createAnomalyDetector(), noise(50_000, 9)).length).toBeLessThanOrEqual(5);
+    expect(alertsAt(createAnomalyDetector({ method }), noise(50_000, 9)).length).toBeLessThanOrEqual(5);
   });
 
   it('learns that spikes are normal in heavy-tailed noise and alerts on under 0.2 % of points', () => {
     const g = gaussian(10);
     const values = Array.from({ length: 50_000 }, () => 100 + g() / Math.max(0.05, Math.abs(g())));
-    expect(alertsAt(createAnomalyDetector(), values).length).toBeLessThan(100);
+    expect(alertsAt(createAnomalyDetector({ method }), values).length).toBeLessThan(100);
   });
 
   it('keeps every score within [0, 1]', () => {
     fc.assert(
       fc.property(fc.array(fc.double({ noNaN: true }), { maxLength: 300 }), (values) => {
-        const d = createAnomalyDetector({ warmupPoints: 0 });
+        const d = createAnomalyDetector({ method, warmupPoints: 0 });
         for (const v of values) {
           const { score } = d.observe(v);
           expect(score).toBeGreaterThanOrEqual(0);
@@ -153,8 +153,33 @@ describe('createAnomalyDetector, default method', () => {
   });
 });
 
+describe('createAnomalyDetector, rare-shift against rare-change', () => {
+  it('is the default method', () => {
+    const values = [...noise(1000, 20), ...noise(600, 21, 103)];
+    expect(alertsAt(createAnomalyDetector(), values)).toEqual(alertsAt(createAnomalyDetector({ method: 'rare-shift' }), values));
+  });
+
+  it('flags a shift of the mean buried in noise, which no single step reveals, within a few points', () => {
+    for (let seed = 30; seed < 50; seed++) {
+      const values = [...noise(1000, seed), ...noise(600, seed + 100, 103)];
+      const shift = alertsAt(createAnomalyDetector({ method: 'rare-shift' }), values);
+      expect(shift).toHaveLength(1);
+      expect(shift[0]).toBeGreaterThanOrEqual(1000);
+      expect(shift[0]).toBeLessThan(1010);
+      expect(alertsAt(createAnomalyDetector({ method: 'rare-change' }), values)).toEqual([]);
+    }
+  });
+
+  it('with shiftWindowPoints 1 watches the value against its level, not the mean of several points', () => {
+    const values = [...noise(1000, 60), ...noise(600, 61, 103)];
+    const wide = alertsAt(createAnomalyDetector({ shiftWindowPoints: 16 }), values);
+    expect(wide[0]).toBeGreaterThanOrEqual(1000);
+    expect(alertsAt(createAnomalyDetector({ shiftWindowPoints: 1, threshold: 8 }), values)).toEqual([]);
+  });
+});
+
 describe('createAnomalyDetector, input handling', () => {
-  it.each(['rare-change', 'seed-3sigma'] as const)('ignores non-finite values without corrupting state (%s)', (method) => {
+  it.each(['rare-shift', 'rare-change', 'seed-3sigma'] as const)('ignores non-finite values without corrupting state (%s)', (method) => {
     const values = [...noise(800, 11), 150, ...noise(300, 12)];
     const clean = createAnomalyDetector({ method });
     const dirty = createAnomalyDetector({ method });
@@ -167,9 +192,9 @@ describe('createAnomalyDetector, input handling', () => {
     expect(actual).toEqual(expected);
   });
 
-  it('behaves like a fresh detector after reset()', () => {
-    const values = [...noise(800, 13), 150, ...noise(300, 14)];
-    const d = createAnomalyDetector();
+  it.each(['rare-shift', 'rare-change', 'seed-3sigma'] as const)('behaves like a fresh detector after reset() (%s)', (method) => {
+    const values = [...noise(800, 13), 150, ...noise(300, 14), ...noise(300, 15, 104)];
+    const d = createAnomalyDetector({ method });
     const first = values.map((v) => d.observe(v));
     d.reset();
     expect(values.map((v) => d.observe(v))).toEqual(first);
@@ -193,6 +218,8 @@ describe('createAnomalyDetector, input handling', () => {
     ['rarity', 1.5],
     ['sigmas', Number.POSITIVE_INFINITY],
     ['scaleWindowPoints', -10],
+    ['shiftWindowPoints', 0],
+    ['levelWindowPoints', 1.5],
   ])('rejects %s = %s with a RangeError naming both', (name, value) => {
     const call = (): unknown => createAnomalyDetector({ [name]: value });
     expect(call).toThrow(RangeError);

@@ -15,7 +15,7 @@ const root = path.resolve(here, '../..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const PEERS = ['ollama']; // what the README quick start imports besides the package
+const PEERS = ['ollama', '@langchain/core']; // what the README quick start imports besides the package, and the peers entry points load (/langchain: @langchain/core)
 
 class CheckFailure extends Error {}
 

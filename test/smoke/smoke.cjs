@@ -10,7 +10,7 @@ const { OptimizationEngine, isOptimizerError, OptimizerError } = require('llm-op
   assert.equal(await engine.optimizeAiCall('hello', 'llama3.1:8b', exec), 'answer 1');
   assert.equal(calls, 1);
   assert.equal(isOptimizerError(new OptimizerError('ERR_CLOSED', 'x')), true);
-  for (const entry of ['ollama', 'http', 'redis', 'testing']) require(`llm-optimization-engine/${entry}`);
+  for (const entry of ['ollama', 'openai', 'http', 'redis', 'testing']) require(`llm-optimization-engine/${entry}`);
   await engine.close();
   console.log('smoke (cjs): ok');
 })().catch((error) => {

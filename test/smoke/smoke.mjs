@@ -12,5 +12,5 @@ assert.equal(typeof ResponseCache, 'function');
 assert.equal(typeof createAnomalyDetector().observe, 'function');
 await engine.close();
 assert.equal(isOptimizerError(await engine.optimizeAiCall('x', 'm', exec).catch((e) => e)), true);
-for (const entry of ['ollama', 'http', 'redis', 'testing']) await import(`llm-optimization-engine/${entry}`);
+for (const entry of ['ollama', 'openai', 'http', 'redis', 'testing']) await import(`llm-optimization-engine/${entry}`);
 console.log('smoke (esm): ok');

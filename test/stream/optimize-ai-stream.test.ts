@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { OptimizationEngine, isOptimizerError, type CallStatus } from '../../src/index.js';
 import { chunk, collect, fakeStreamExec, flush, lastDone, MODEL, type Chunk } from './fake-source.js';
 
@@ -348,5 +348,21 @@ describe('review fixes', () => {
     }
     expect(added).toBeGreaterThan(0);
     expect(removed).toBe(added);
+  });
+});
+
+describe('optimizeAiStream: types', () => {
+  it('hands execStream the prompt with the type it was given (a string prompt to a client that takes strings)', async () => {
+    const engine = new OptimizationEngine();
+    // Compiles only when `prompt` is a string here (it was `string | ChatMessage[]`): `npm run typecheck` checks it.
+    async function* streamText(text: string): AsyncGenerator<string> {
+      yield text.toUpperCase();
+    }
+    const stream = engine.optimizeAiStream('hello', 'm', (prompt) => {
+      expectTypeOf(prompt).toExtend<string>();
+      return streamText(prompt);
+    });
+    expect(await collect(stream)).toEqual(['HELLO']);
+    await engine.close();
   });
 });
