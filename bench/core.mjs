@@ -102,9 +102,9 @@ function seedCache() {
   };
 }
 
-export async function benchHitPath(length, nearlyIdentical = false, policy = undefined) {
+export async function benchHitPath(length, nearlyIdentical = false, engineOptions = {}) {
   const texts = templates(length, nearlyIdentical);
-  const engine = new OptimizationEngine(policy === undefined ? {} : { cache: { policy } });
+  const engine = new OptimizationEngine(engineOptions);
   const seed = seedCache();
   const lru = new LRUCache({ max: 1000 });
   const exec = () => 'x'.repeat(400);

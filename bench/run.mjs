@@ -49,7 +49,8 @@ await section('openai_miss_overhead', async () => (await import('./openai.mjs'))
 await section('cache_policy_hit_ratios', async () => (await import('./policy-sim.mjs')).simulate());
 await section('cache_policy_recency_warmup', async () => (await import('./policy-sim.mjs')).recencyWarmup());
 await section('cache_policy_memory_100k_entries', async () => (await import('./policy-sim.mjs')).policyMemory());
-await section('cache_policy_hit_200_chars_lru', () => benchHitPath(200, false, 'lru'));
+await section('cache_policy_hit_200_chars_lru', () => benchHitPath(200, false, { cache: { policy: 'lru' } }));
+await section('hit_200_chars_freshness_on', async () => (await import('./freshness.mjs')).benchFreshnessHitPath());
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log('\nwritten to bench/results.json');

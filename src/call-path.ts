@@ -8,11 +8,13 @@ import type { Clock } from './clock.js';
 import { isOptimizerError, OptimizerError } from './errors.js';
 import type { EventHub } from './events.js';
 import {
-  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateValueMode,
+  checkCallOptions, validateCacheMode, validateExec, validateIsComplete, validateSignal, validateStatus, validateTags, validateValueMode,
 } from './internal/arguments.js';
 import { writeThrough } from './internal/status-guard.js';
-import { positiveNumber } from './internal/validate.js';
+import { nonNegativeNumber, positiveNumber } from './internal/validate.js';
 import { raceSignal } from './internal/abort.js';
+import { shouldRefreshAhead, type ResolvedFreshness } from './cache/freshness.js';
+import { Revalidation, SOFT, type FreshnessCounts } from './cache/revalidation.js';
 import { elapsedMs } from './internal/elapsed.js';
 import type { PerformanceMonitor } from './monitor/performance-monitor.js';
 import type { SelfHealing } from './optimizer/self-heal.js';
@@ -40,6 +42,10 @@ export interface Call<T> {
   readonly ttlMs: number | undefined;
   readonly start: number;
   readonly status: CallStatus | undefined;
+  /** How long past expiry an entry is served at once (0: not at all). */
+  readonly graceMs: number;
+  readonly softTimeoutMs: number | undefined;
+  readonly tags: readonly string[] | undefined;
   key: string | undefined;
   stale: Entry | undefined;
   /** Why the in-process lookup missed, captured at lookup time (the cache's `lastMiss` is shared by every call). */
@@ -90,6 +96,7 @@ export interface CallPathDeps {
   readonly defaultTtlMs: () => number;
   readonly router: Router;
   readonly experiments: Experiments;
+  readonly freshness: ResolvedFreshness;
 }
 
 /**
@@ -100,6 +107,10 @@ export interface CallPathDeps {
 export class CallPath {
   /** Savings of calls that did not run their own exec (coalesced, answered by the store). */
   readonly savings: Savings = { coalesced: 0, storeHits: 0, timeSavedMs: 0, tokensSaved: 0 };
+  readonly #freshness: ResolvedFreshness;
+  /** XFetch's beta, 0 when refresh-ahead is off: the hit path reads one number. */
+  readonly #beta: number;
+  readonly #revalidation: Revalidation;
   readonly #internals: CacheInternals;
   readonly #clock: Clock;
   readonly #events: EventHub;
@@ -129,6 +140,17 @@ export class CallPath {
     this.#defaultTtlMs = deps.defaultTtlMs;
     this.#router = deps.router;
     this.#experiments = deps.experiments;
+    this.#freshness = deps.freshness;
+    this.#beta = deps.freshness.beta;
+    this.#revalidation = new Revalidation({
+      internals: deps.internals, clock: deps.clock, events: deps.events, tier2: deps.tier2, freshness: deps.freshness,
+      flights: this.#flights, answeredByStore: this.#answeredByStore, run: (call, flight) => this.#run(call, flight),
+    });
+  }
+
+  /** What the freshness machinery did (stale answers, background refreshes). */
+  get freshnessCounts(): FreshnessCounts {
+    return this.#revalidation.counts;
   }
 
   /** `optimizeAiCall`: the synchronous in-process lookup first, everything else on a miss. */
@@ -145,15 +167,35 @@ export class CallPath {
       if (entry !== undefined) {
         // A promise-returning method never throws: a custom hash run for `status.key` may.
         try {
-          return Promise.resolve(this.#hit(call, entry) as T);
+          const value = this.#hit(call, entry) as T;
+          if (this.#beta > 0 && call.mode === 'default' && shouldRefreshAhead(call.start, entry.expiresAt, entry.execMs, this.#beta)) {
+            this.#revalidation.start(call, entry, 'ahead');
+          }
+          return Promise.resolve(value);
         } catch (error) {
           return Promise.reject(error);
         }
       }
-      call.stale = this.#internals.lastMiss.stale;
+      const stale = this.#internals.lastMiss.stale;
+      call.stale = stale;
       call.missCause = this.#internals.lastMiss.cause;
+      // Seen before its creation (the clock was set back), an entry's age is unknown: no grace for it.
+      if (stale !== undefined && call.start - stale.expiresAt < call.graceMs && call.start >= stale.createdAt) {
+        try {
+          return Promise.resolve(this.#serveGrace(call, stale) as T);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
     }
     return this.#miss(call);
+  }
+
+  /** Stale-while-revalidate: the expired entry at once, a refresh in the background (not for `only-if-cached`). */
+  #serveGrace(call: Call<unknown>, stale: Entry): unknown {
+    const value = this.#serveStale(call, stale, 'grace');
+    if (call.mode === 'default') this.#revalidation.start(call, stale, 'grace');
+    return value;
   }
 
   /** Aborts every computation in flight and rejects its callers with `reason` (the engine closes). */
@@ -182,6 +224,9 @@ export class CallPath {
       ttlMs: ttlMs === undefined ? undefined : positiveNumber('ttlMs', ttlMs, 0),
       start: this.#clock.now(),
       status: options.status === undefined ? undefined : writeThrough(validateStatus(options.status), (error) => this.#events.warn('The `status` object could not be written', error)),
+      graceMs: options.graceMs === undefined ? this.#freshness.graceMs : nonNegativeNumber('graceMs', options.graceMs, 0),
+      softTimeoutMs: options.softTimeoutMs === undefined ? this.#freshness.softTimeoutMs : positiveNumber('softTimeoutMs', options.softTimeoutMs, 0),
+      tags: options.tags === undefined ? undefined : validateTags(options.tags),
       key: undefined,
       stale: undefined,
       missCause: 'new',
@@ -200,7 +245,8 @@ export class CallPath {
   }
 
   #hit(call: Call<unknown>, entry: Entry, stale = false): unknown {
-    if (!stale) this.#internals.countHit(entry);
+    if (stale) this.#revalidation.counts.staleServed++;
+    else this.#internals.countHit(entry);
     const { status } = call;
     // The monitor times model calls only; a hit is timed (a second clock read) just for a caller who
     // asked: a status object or a listener that receives its duration or age.
@@ -214,6 +260,7 @@ export class CallPath {
     }
     this.#events.emitBuilt('cache-hit', () => ({
       key: this.#internals.keyOf(entry), model: entry.model, scope: entry.scope, ageMs: elapsedMs(entry.createdAt, now), source: 'memory',
+      ...(stale ? { stale: true as const } : {}),
     }));
     this.#end(call, 'hit', now, this.#events.has('call-end') ? entry.key : undefined);
     return give(call, entry.value);
@@ -232,7 +279,7 @@ export class CallPath {
       return value;
     } catch (error) {
       const own = isOwnEnd(call, error);
-      if (!own && call.stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true) return this.#serveStale(call, call.stale);
+      if (!own && call.stale !== undefined && (call.options.staleIfError ?? call.arm?.settings.staleIfError) === true) return this.#serveStale(call, call.stale, 'error') as T;
       this.#fail(call, error, !own);
       throw error;
     }
@@ -257,7 +304,8 @@ export class CallPath {
       tier2 === undefined
         ? this.#run(call, f)
         : tier2.compute(key, call.id, call.fp, f.controller.signal, () => this.#run(call, f), (found) => this.#answeredByStore.set(f, found)));
-    const value = await this.#flights.wait(flight, call.signal);
+    const value = await this.#revalidation.wait(call, flight);
+    if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) this.#end(call, 'miss', this.#clock.now(), key, flight.usage);
     return give(call, value as T);
   }
@@ -273,7 +321,8 @@ export class CallPath {
     if (this.#events.has('call-coalesce')) {
       this.#events.emit('call-coalesce', { key: flight.key, model: call.model, scope: call.id.scope, waiters: flight.waiters + 1 });
     }
-    const value = await (this.#flights as SingleFlight<T>).wait(flight, call.signal);
+    const value = await this.#revalidation.wait(call, flight);
+    if (value === SOFT) return this.#serveStale(call, call.stale as Entry, 'soft-timeout') as T;
     if (!this.#endAnsweredByStore(call, flight)) {
       this.#saveCoalesced(flight.durationMs, flight.usage);
       this.#end(call, 'coalesced', this.#clock.now(), flight.key);
@@ -316,8 +365,7 @@ export class CallPath {
     flight.usage = usage;
     if (cacheable && !signal.aborted && value !== undefined && (call.options.isComplete?.(value) ?? true)) {
       this.#store(call, value, execMs, usage);
-      const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
-      this.#tier2?.write(call.key ?? '', value, { ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens });
+      this.#share(call, value, execMs, usage);
     }
     return value;
   }
@@ -364,7 +412,13 @@ export class CallPath {
 
   #store(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): Entry | undefined {
     const tokens = (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0);
-    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs: call.ttlMs, execMs, tokens, key: call.key, shared: call.shared });
+    const tier2 = this.#tier2;
+    // Shared with a store, an entry keeps its key (replicas invalidate by key) and lives in memory
+    // at most the store's `maxStaleMs` (the bound on serving an invalidation this replica missed).
+    const ttlMs = tier2 === undefined || tier2.maxStaleMs === Number.POSITIVE_INFINITY
+      ? call.ttlMs
+      : Math.min(call.ttlMs ?? this.#defaultTtlMs(), tier2.maxStaleMs);
+    const entry = this.#internals.write(call.id, call.fp, value, { ttlMs, execMs, tokens, key: tier2 === undefined ? undefined : call.key, shared: call.shared, tags: call.tags });
     if (call.status !== undefined) call.status.stored = entry !== undefined;
     if (entry !== undefined) {
       this.#events.emitBuilt('cache-write', () => ({
@@ -372,6 +426,12 @@ export class CallPath {
       }));
     }
     return entry;
+  }
+
+  #share(call: Call<unknown>, value: unknown, execMs: number, usage: TokenUsage): void {
+    this.#tier2?.write(call.key ?? '', value, {
+      ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0), scope: call.id.scope, model: call.model, tags: call.tags,
+    });
   }
 
   #saveCoalesced(durationMs: number, usage: TokenUsage | undefined): void {
@@ -402,9 +462,7 @@ export class CallPath {
         if (call.status !== undefined) call.status.route = decision;
         return decision.tier;
       },
-      share: (call, value, execMs, usage) => this.#tier2?.write(call.key ?? '', value, {
-        ttlMs: call.ttlMs ?? this.#defaultTtlMs(), execMs, tokens: (usage.promptTokens ?? 0) + (usage.outputTokens ?? 0),
-      }),
+      share: (call, value, execMs, usage) => this.#share(call, value, execMs, usage),
     };
   }
 
@@ -441,9 +499,12 @@ export class CallPath {
     return true;
   }
 
-  #serveStale<T>(call: Call<T>, entry: Entry): T {
-    if (call.status !== undefined) call.status.stale = true;
-    return this.#hit(call, entry, true) as T;
+  #serveStale(call: Call<unknown>, entry: Entry, reason: 'grace' | 'soft-timeout' | 'error'): unknown {
+    if (call.status !== undefined) {
+      call.status.stale = true;
+      call.status.staleReason = reason;
+    }
+    return this.#hit(call, entry, true);
   }
 
   /** Reports a failed call; `modelFailed: false` (the caller left, nothing was cached, the engine closed) keeps it out of the monitor's model figures. */

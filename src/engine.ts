@@ -1,4 +1,5 @@
-import { cacheInternals, ResponseCache, type CacheInternals } from './cache/response-cache.js';
+import { cacheInternals, matchCommand, ResponseCache, type CacheInternals, type EntryOptions, type InvalidateFilter } from './cache/response-cache.js';
+import type { InvalidationCommand } from './stores/cache-store.js';
 import type { Clock } from './clock.js';
 import { OptimizerError } from './errors.js';
 import { EventHub, type EngineEventName, type EngineListener } from './events.js';
@@ -43,8 +44,22 @@ export interface CacheStatsReport {
     model_calls: number;
     /** (hits + coalesced + store_hits) ÷ (those + model_calls): the share of calls answered without the model. */
     answered_without_model_percent: number;
+    /** Calls answered with an expired entry: within its grace, after a soft timeout, or because the model failed (`staleIfError`). Each is also a lookup miss. */
+    stale_served: number;
+    /** Background refreshes started (each is a model call unless the store had a newer answer), by reason. */
+    background_refreshes: { grace: number; ahead: number; soft_timeout: number };
+    /** Background refreshes that failed (the old entry stayed until its grace ended). */
+    refresh_failures: number;
   };
   performance_impact: { requests_saved: number; time_saved_estimate_seconds: number; cost_saved_usd: number };
+}
+
+/** What `engine.invalidate()` and `engine.clear()` removed. */
+export interface InvalidationResult {
+  /** Entries removed from this engine's in-process cache (replicas remove theirs as the message reaches them). */
+  memory: number;
+  /** Values removed from the shared store; `undefined` without a store, when it failed (a `store-error`), or when it cannot count (`clear()`). */
+  store: number | undefined;
 }
 
 /**
@@ -127,6 +142,7 @@ export class OptimizationEngine {
       internals: this.#internals, clock: this.#clock, events: this.#events, throttle: this.#throttle, healing: this.#healing,
       tier2: this.#tier2, monitor: this.monitor, isClosed: () => this.#closed, defaultTtlMs: () => this.cache.options.ttlMs,
       router: this.#router, experiments: this.#experiments,
+      freshness: this.#options.freshness,
     });
     this.#streams = new StreamCalls(this.#calls.streamHost());
     this.#warmUp = attachWarmUp(this.#options.warmUp, this.#clock, this.#events);
@@ -218,6 +234,7 @@ export class OptimizationEngine {
         store_hits: storeHits,
         model_calls: modelCalls,
         answered_without_model_percent: percent(saved, saved + modelCalls),
+        ...this.#freshnessFigures(),
       },
       performance_impact: {
         requests_saved: saved,
@@ -225,6 +242,60 @@ export class OptimizationEngine {
         cost_saved_usd: round(saved * costPerRequestUsd + ((stats.tokensSaved + tokensSaved) / 1000) * costPer1kTokensUsd, 6),
       },
     };
+  }
+
+  #freshnessFigures(): Pick<CacheStatsReport['cache'], 'stale_served' | 'background_refreshes' | 'refresh_failures'> {
+    const { staleServed, refreshes, refreshFailures } = this.#calls.freshnessCounts;
+    return {
+      stale_served: staleServed,
+      background_refreshes: { grace: refreshes.grace, ahead: refreshes.ahead, soft_timeout: refreshes['soft-timeout'] },
+      refresh_failures: refreshFailures,
+    };
+  }
+
+  /**
+   * Deletes the answer to one request everywhere: from this engine's cache, from the shared store,
+   * and (through the store's channel) from every replica's in-process cache. True when this engine
+   * or the store held it.
+   */
+  async delete(prompt: Prompt, model: string, options: EntryOptions = {}): Promise<boolean> {
+    const id = this.#internals.identify(prompt, model, options);
+    const key = this.#internals.keyFor(id);
+    const local = this.#internals.invalidate({ type: 'keys', keys: [key] }) > 0;
+    const command: InvalidationCommand = { type: 'keys', keys: [key] };
+    this.#events.emit('cache-invalidate', { origin: 'local', command, removed: local ? 1 : 0 });
+    const stored = await this.#tier2?.invalidate(command);
+    return local || (stored ?? 0) > 0;
+  }
+
+  /**
+   * Removes every answer of a scope, of a model, or carrying a tag (`tags` call option), or those
+   * matching all the fields given, here, in the shared store and on every replica.
+   *
+   * @example
+   * ```ts
+   * await engine.invalidate({ tag: 'product:42' });
+   * await engine.invalidate({ scope: 'tenant-42', model: 'llama3.1:8b' });
+   * ```
+   */
+  async invalidate(filter: InvalidateFilter): Promise<InvalidationResult> {
+    return this.#invalidate(matchCommand(filter));
+  }
+
+  /**
+   * Removes every answer (or every answer of `scope`) here, in the shared store and on every
+   * replica. `engine.cache.clear()` clears this engine's in-process cache only.
+   */
+  async clear(options: { scope?: string } = {}): Promise<InvalidationResult> {
+    const scope = (plainObjectOrEmpty(options) as { scope?: unknown }).scope;
+    return this.#invalidate(scope === undefined ? { type: 'match' } : matchCommand({ scope }));
+  }
+
+  async #invalidate(command: InvalidationCommand): Promise<InvalidationResult> {
+    const memory = this.#internals.invalidate(command);
+    this.#events.emit('cache-invalidate', { origin: 'local', command, removed: memory });
+    const store = await this.#tier2?.invalidate(command);
+    return { memory, store };
   }
 
   /**
@@ -402,6 +473,12 @@ export class OptimizationEngine {
  * Builds a component from a nested options object, so that its configuration errors name the option
  * as the user wrote it (`cache.ttlMs`, not `ttlMs`). Messages that already carry a path are left alone.
  */
+function plainObjectOrEmpty(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`\`options\` must be an object, received ${describe(value)}`);
+  for (const key of Object.keys(value)) if (key !== 'scope') throw new TypeError(`Unknown option \`options.${key}\`; known options: scope`);
+  return value as Record<string, unknown>;
+}
+
 function withOptionPath<T>(path: string, build: () => T): T {
   try {
     return build();

@@ -1,5 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CacheMode, CallOutcome, MissCause, TokenUsage } from './types.js';
+import type { InvalidationCommand } from './stores/cache-store.js';
+
+/** What started a background refresh. */
+export type RefreshReason = 'grace' | 'ahead' | 'soft-timeout';
 import type { Anomaly } from './monitor/types.js';
 import type { WarmUpRecord } from './forecast/warm-up.js';
 import type { Logger } from './logger.js';
@@ -25,11 +29,27 @@ export interface EngineEvents {
     usage: TokenUsage | undefined;
   };
   'call-error': CallInfo & { error: unknown; durationMs: number; key: string | undefined; timestamp: number };
-  'cache-hit': CallInfo & { key: string; ageMs: number; source: 'memory' | 'store' };
+  /** `stale` is set (true) when an expired entry was served: see `CallStatus.staleReason`. */
+  'cache-hit': CallInfo & { key: string; ageMs: number; source: 'memory' | 'store'; stale?: true };
   'cache-miss': CallInfo & { key: string; cause: MissCause };
   'cache-write': CallInfo & { key: string; bytes: number; ttlMs: number };
   'cache-evict': CallInfo & { key: string; reason: 'evict' | 'delete' | 'clear' | 'overwrite' };
   'call-coalesce': CallInfo & { key: string; waiters: number };
+  /**
+   * A background refresh ended: `reason` says what started it (`'grace'`: a stale entry served in
+   * its grace; `'ahead'`: a hot entry near expiry; `'soft-timeout'`: a caller answered with a stale
+   * entry while the model went on), `outcome` whether it stored a new answer, stored nothing (an
+   * incomplete answer, or the store answered), failed (`error`; the old entry stays until its grace
+   * ends), or was skipped because `freshness.maxBackgroundRefreshes` were already running.
+   */
+  'cache-refresh': CallInfo & { key: string; reason: RefreshReason; outcome: 'stored' | 'not-stored' | 'error' | 'skipped'; error?: unknown; durationMs: number };
+  /**
+   * Entries were invalidated: here (`origin: 'local'`, by `engine.delete`, `invalidate` or `clear`)
+   * or on another replica, the command reaching this one through the store (`origin: 'remote'`), or
+   * every entry shared with the store was dropped because invalidations may have been missed while
+   * the store's channel was down (`origin: 'resubscribe'`). `removed` counts in-process entries.
+   */
+  'cache-invalidate': { origin: 'local' | 'remote' | 'resubscribe'; command: InvalidationCommand; removed: number };
   'store-error': { store: string; operation: string; error: unknown };
   'anomaly-detect': Anomaly;
   'optimization-apply': { type: string; action: string; before: unknown; after: unknown; timestamp: number };

@@ -1,8 +1,9 @@
 export { OptimizationEngine } from './engine.js';
-export type { CacheStatsReport } from './engine.js';
+export type { CacheStatsReport, InvalidationResult } from './engine.js';
+export type { FreshnessOptions } from './cache/freshness.js';
 export { optimizeAiCall, getDefaultEngine } from './functional.js';
 export { ResponseCache } from './cache/response-cache.js';
-export type { ResponseCacheOptions, EntryOptions, SetOptions } from './cache/response-cache.js';
+export type { ResponseCacheOptions, EntryOptions, InvalidateFilter, SetOptions } from './cache/response-cache.js';
 export type { AccessPatterns, CacheStats, HitCounter, HotKey } from './cache/stats.js';
 export type { HashOption } from './cache/cache-key.js';
 export { PerformanceMonitor } from './monitor/performance-monitor.js';
@@ -18,7 +19,7 @@ export { efficiencyScore } from './report.js';
 export type { OptimizationReport } from './report.js';
 export { OptimizerError, isOptimizerError } from './errors.js';
 export type { OptimizerErrorCode } from './errors.js';
-export type { EngineEvents, EngineEventName, EngineListener, Logger } from './events.js';
+export type { EngineEvents, EngineEventName, EngineListener, Logger, RefreshReason } from './events.js';
 export type { OptimizationEngineOptions } from './options.js';
 export type { Clock } from './clock.js';
 export type {
@@ -37,7 +38,7 @@ export type { AutonomousOptions, AutonomousStatus, StateFileStatus } from './opt
 export { createMemoryStore } from './stores/memory-store.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export type {
-  CacheStore, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
+  CacheStore, InvalidationCommand, InvalidationListener, StoreGetOptions, StoreHealth, StoreLockOptions, StoreRead, StoreSetOptions, StoreWaitOptions,
 } from './stores/cache-store.js';
 // Routing and experiments (issue 13)
 export type {

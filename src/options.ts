@@ -12,6 +12,7 @@ import { isCacheStore, type CacheStore } from './stores/cache-store.js';
 import type { RouteOptions } from './routing/routing-options.js';
 import { resolveWarmUpOptions } from './forecast/warm-up-options.js';
 import type { ResolvedWarmUpOptions, WarmUpOptions } from './forecast/warm-up.js';
+import { resolveFreshness, type FreshnessOptions, type ResolvedFreshness } from './cache/freshness.js';
 
 /** Options of `OptimizationEngine`. */
 export interface OptimizationEngineOptions {
@@ -90,11 +91,19 @@ export interface OptimizationEngineOptions {
    * ```
    */
   warmUp?: WarmUpOptions;
+  /**
+   * Answers kept fresh without a caller waiting for the model: stale-while-revalidate (`graceMs`),
+   * refresh-ahead of hot entries (`refreshAhead`), and a soft timeout (`softTimeoutMs`). See
+   * docs/freshness-and-invalidation.md.
+   * @default { graceMs: 0, refreshAhead: false, softTimeoutMs: undefined, maxBackgroundRefreshes: 32 }
+   * @example `{ graceMs: 10 * 60_000, refreshAhead: true, softTimeoutMs: 2_000 }`
+   */
+  freshness?: FreshnessOptions;
 }
 
 const KEYS = [
   'cache', 'monitor', 'clock', 'maxConcurrency', 'costPerRequestUsd', 'costPer1kTokensUsd', 'logger', 'optimizer',
-  'breaker', 'retry', 'healthProbe', 'store', 'routes', 'warmUp',
+  'breaker', 'retry', 'healthProbe', 'store', 'routes', 'warmUp', 'freshness',
 ] as const;
 
 export interface ResolvedEngineOptions {
@@ -112,6 +121,7 @@ export interface ResolvedEngineOptions {
   readonly store: CacheStore | undefined;
   readonly routes: unknown;
   readonly warmUp: ResolvedWarmUpOptions | undefined;
+  readonly freshness: ResolvedFreshness;
 }
 
 export function resolveEngineOptions(options: OptimizationEngineOptions): ResolvedEngineOptions {
@@ -141,6 +151,7 @@ export function resolveEngineOptions(options: OptimizationEngineOptions): Resolv
     store: storeOption(options.store),
     routes: options.routes,
     warmUp: resolveWarmUpOptions(options.warmUp),
+    freshness: resolveFreshness(options.freshness),
   });
 }
 

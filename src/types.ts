@@ -85,8 +85,19 @@ export interface CallStatus {
   durationMs?: number;
   /** Set on a hit: age of the entry served, in ms. */
   ageMs?: number;
-  /** True when an expired entry was served because `exec` failed and `staleIfError` allowed it. */
+  /**
+   * True when an expired entry was served: within its grace (`graceMs`), because the model took
+   * longer than `softTimeoutMs`, or because `exec` failed and `staleIfError` allowed it. See `staleReason`.
+   */
   stale?: boolean;
+  /** Why an expired entry was served (set with `stale`). */
+  staleReason?: 'grace' | 'soft-timeout' | 'error';
+  /**
+   * True when a background refresh of this key runs after this call answered: started by it (a
+   * stale entry in its grace, a hot entry refreshed ahead of expiry, a soft timeout) or already
+   * running. Its outcome is a `cache-refresh` event.
+   */
+  revalidating?: boolean;
   /** The error, when `outcome` is `'error'`. */
   error?: unknown;
   /** True when the result was written to the cache. */
@@ -121,6 +132,25 @@ export interface CallOptions {
   staleIfError?: boolean;
   /** An object this call fills in with what happened. */
   status?: CallStatus;
+  /**
+   * Stale-while-revalidate: an entry expired less than this many ms ago is served at once, and
+   * refreshed in the background (once per key, shared with any caller's miss of that key).
+   * @default the engine's `freshness.graceMs` (0: an expired entry is a miss)
+   */
+  graceMs?: number;
+  /**
+   * When an expired entry exists (beyond its grace) and the model has not answered within this
+   * many ms, answer with that entry; the computation goes on and stores its answer.
+   * @default the engine's `freshness.softTimeoutMs` (none: wait for the model)
+   */
+  softTimeoutMs?: number;
+  /**
+   * Labels stored with the entry this call writes (in memory and in the shared store), so that
+   * `engine.invalidate({ tag })` removes every entry carrying one. At most 16, each a non-empty
+   * string of at most 128 characters. Not part of the key.
+   * @example `['catalog', 'product:42']`
+   */
+  tags?: readonly string[];
   /**
    * Admission: whether a successful result is a complete answer worth storing (e.g. Ollama's
    * `done_reason === 'stop'`, not a truncated `'length'`). An incomplete result still reaches the

@@ -165,6 +165,7 @@ describe('OptimizationEngine.optimizeAiCall', () => {
       cache: {
         size: 1, max_size: 1000, hits: 2, misses: 1, hit_rate_percent: 66.67, ttl_seconds: 3600,
         coalesced: 0, store_hits: 0, model_calls: 1, answered_without_model_percent: 66.67,
+        stale_served: 0, background_refreshes: { grace: 0, ahead: 0, soft_timeout: 0 }, refresh_failures: 0,
       },
       performance_impact: { requests_saved: 2, time_saved_estimate_seconds: 3, cost_saved_usd: 0.004 },
     });

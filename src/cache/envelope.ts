@@ -1,5 +1,6 @@
 import { OptimizerError } from '../errors.js';
 import { jsonDataProblem } from '../internal/json-data.js';
+import { tagsProblem } from '../internal/arguments.js';
 
 /** Version of the stored envelope: bumped whenever its shape changes; other versions read as a miss. */
 export const ENVELOPE_VERSION = 1;
@@ -14,6 +15,8 @@ export interface Envelope {
   readonly expiresAt: number;
   readonly execMs: number;
   readonly tokens: number;
+  /** Tags the entry was written with (`CallOptions.tags`); absent when none. */
+  readonly tags?: readonly string[];
 }
 
 /** Wire shape: short field names, `t` says how `d` is encoded (`j` JSON value, `b` base64 bytes). */
@@ -26,6 +29,8 @@ interface Wire {
   n: number;
   t: 'j' | 'b';
   d: unknown;
+  /** Tags, only when there are some (readers of version 1 without tags ignore the field). */
+  g?: readonly string[];
 }
 
 const MAX_DEPTH = 256;
@@ -45,6 +50,7 @@ export function serializeEnvelope(envelope: Envelope): string {
     x: envelope.execMs, n: envelope.tokens, t: bytes ? 'b' : 'j',
     d: bytes ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value,
   };
+  if (envelope.tags !== undefined && envelope.tags.length > 0) wire.g = envelope.tags;
   return JSON.stringify(wire);
 }
 
@@ -117,7 +123,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * value nested deeper than the writer allows), for a key that is not the one asked for (the entry
  * belongs to another scope or request), and for `__proto__` / `constructor.prototype` keys anywhere
  * in the parsed value, however the text spelt them (prototype poisoning), so the caller deletes the
- * entry.
+ * entry. Tags, when present, must be 1 to 16 distinct non-empty strings of at most 128 characters.
  */
 export function parseEnvelope(text: string, key: string): Envelope | undefined {
   let wire: unknown;
@@ -137,7 +143,12 @@ export function parseEnvelope(text: string, key: string): Envelope | undefined {
   if (!inRange(createdAt, -MAX_TIME, MAX_TIME) || !inRange(expiresAt, createdAt, MAX_TIME)) throw invalid('times out of range');
   if (!inRange(execMs, 0, MAX_EXEC_MS) || !inRange(tokens, 0, MAX_TOKENS)) throw invalid('counters out of range');
   if (!('d' in w)) throw invalid('no data');
-  return { key, value: decode(w.t, w.d), createdAt, expiresAt, execMs: execMs + 0, tokens: tokens + 0 };
+  const envelope = { key, value: decode(w.t, w.d), createdAt, expiresAt, execMs: execMs + 0, tokens: tokens + 0 };
+  if (!('g' in w)) return envelope;
+  // Tags are checked like the writer checks them (count, type, length), and never empty when present.
+  if (!Array.isArray(w.g) || w.g.length === 0 || tagsProblem('g', w.g) !== undefined) throw invalid('tags malformed');
+  if (new Set(w.g).size !== w.g.length) throw invalid('tags repeated');
+  return { ...envelope, tags: Object.freeze([...(w.g as string[])]) };
 }
 
 function decode(encoding: unknown, data: unknown): unknown {

@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { clockOption, knownKeys, oneOf, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
 import type { MissCause, Prompt } from '../types.js';
-import { validateModel, validatePrompt, validateScope } from '../internal/arguments.js';
+import { validateModel, validatePrompt, validateScope, validateTags } from '../internal/arguments.js';
+import type { InvalidationCommand } from '../stores/cache-store.js';
 import {
   canonicalParams, fingerprint, fullKey, requestIdentity, resolveHash,
   type HashOption, type RequestIdentity,
@@ -57,6 +58,15 @@ export interface EntryOptions {
 export interface SetOptions extends EntryOptions {
   /** Time to live of this entry, in ms. @default the cache's `ttlMs` */
   ttlMs?: number;
+  /** Labels for `invalidate({ tag })` (see `CallOptions.tags`). */
+  tags?: readonly string[];
+}
+
+/** Which entries `invalidate` removes: those matching every field given (at least one). */
+export interface InvalidateFilter {
+  scope?: string;
+  model?: string;
+  tag?: string;
 }
 
 /** Distinct headers (scope × model × params) kept interned; past it the table starts over (entries keep theirs). */
@@ -92,6 +102,10 @@ export interface CacheInternals {
   onRemove: ((entry: Entry, reason: RemovalReason) => void) | undefined;
   /** Every entry, most recently used first (for snapshots). */
   entries(): Iterable<Entry>;
+  /** Tags an entry was written with (empty for most). */
+  tagsOf(entry: Entry): readonly string[];
+  /** Removes the in-process entries a command names; returns how many. */
+  invalidate(command: InvalidationCommand): number;
 }
 
 export interface WriteMeta {
@@ -99,6 +113,7 @@ export interface WriteMeta {
   execMs?: number;
   tokens?: number;
   key?: string | undefined;
+  tags?: readonly string[] | undefined;
   /** Store `value` itself, not a copy (`values: 'shared'`). */
   shared?: boolean;
 }
@@ -128,6 +143,8 @@ export class ResponseCache {
   readonly #stats = new CacheStatistics();
   readonly #internals: CacheInternals;
   readonly #headers = new Map<string, HeaderInfo>();
+  /** Tags of the entries written with some; untagged entries (most) pay nothing for the feature. */
+  readonly #tagged = new Map<Entry, readonly string[]>();
   readonly #epoch: number;
 
   constructor(options: ResponseCacheOptions = {}) {
@@ -136,6 +153,7 @@ export class ResponseCache {
     const { maxEntries, maxBytes, policy } = this.#options;
     this.#tier = new MemoryTier({ maxEntries, maxBytes }, (entry, reason) => {
       this.#stats.noteRemoval(reason);
+      if (this.#tagged.size !== 0) this.#tagged.delete(entry);
       this.#internals.onRemove?.(entry, reason);
     }, { policy });
     this.#internals = this.#createInternals();
@@ -165,7 +183,8 @@ export class ResponseCache {
   set(prompt: Prompt, model: string, value: unknown, options?: SetOptions): boolean {
     const id = this.#internals.identify(prompt, model, options);
     const ttlMs = options?.ttlMs === undefined ? undefined : positiveNumber('ttlMs', options.ttlMs, 0);
-    return this.#internals.write(id, fingerprint(id), value, { ttlMs }) !== undefined;
+    const tags = validateTags(options?.tags);
+    return this.#internals.write(id, fingerprint(id), value, { ttlMs, tags }) !== undefined;
   }
 
   /** Removes an entry; true when there was one. */
@@ -177,9 +196,24 @@ export class ResponseCache {
     return true;
   }
 
-  /** Removes every entry. Statistics are kept. */
-  clear(): void {
-    this.#tier.clear();
+  /**
+   * Removes every entry, or with `scope` every entry of that scope. Statistics are kept. In-process
+   * only: `engine.clear()` also clears the shared store and reaches every replica.
+   */
+  clear(options: { scope?: string } = {}): void {
+    const record = plainObject('options', options) ?? {};
+    knownKeys('options', record, ['scope']);
+    if (options.scope === undefined) this.#tier.clear();
+    else this.#internals.invalidate({ type: 'match', scope: validateScope(options.scope) });
+  }
+
+  /**
+   * Removes every entry matching all the fields given: of a scope, of a model, carrying a tag.
+   * Returns how many were removed. In-process only: `engine.invalidate()` also reaches the shared
+   * store and every replica.
+   */
+  invalidate(filter: InvalidateFilter): number {
+    return this.#internals.invalidate(matchCommand(filter));
   }
 
   /**
@@ -250,7 +284,28 @@ export class ResponseCache {
       write: (id, fp, value, meta) => this.#write(id, fp, value, meta),
       ttlMs: () => this.#options.ttlMs,
       entries: () => tier.entries(),
+      tagsOf: (entry) => this.#tagged.get(entry) ?? NO_TAGS,
+      invalidate: (command) => this.#invalidate(command, keyOf),
     };
+  }
+
+  #invalidate(command: InvalidationCommand, keyOf: (entry: Entry) => string): number {
+    if (command.type === 'match' && command.scope === undefined && command.model === undefined && command.tag === undefined) {
+      const size = this.#tier.size;
+      this.#tier.clear();
+      return size;
+    }
+    const doomed: Entry[] = [];
+    if (command.type === 'keys') {
+      const keys = new Set(command.keys);
+      for (const entry of this.#tier.entries()) if (keys.has(entry.key ?? keyOf(entry))) doomed.push(entry);
+    } else {
+      // By tag, only tagged entries are looked at.
+      const candidates = command.tag === undefined ? this.#tier.entries() : this.#tagged.keys();
+      for (const entry of candidates) if (matches(entry, command, this.#tagged.get(entry))) doomed.push(entry);
+    }
+    for (const entry of doomed) this.#tier.remove(entry, 'delete');
+    return doomed.length;
   }
 
   /** The shared header of entries like `id`, interned so 100 000 entries of one model hold one copy. */
@@ -280,10 +335,41 @@ export class ResponseCache {
     const ttlMs = meta.ttlMs ?? this.#options.ttlMs;
     const execMs = Math.max(0, Math.round(meta.execMs ?? 0));
     const entry = new Entry(this.#info(id), id.text, stored, this.#options.clock.now(), ttlMs, execMs, meta.tokens ?? 0);
+    // Kept only when given (the engine gives it with a shared store): an invalidation from another
+    // replica names entries by key, and finding them must not hash every prompt held.
+    if (meta.key !== undefined) entry.key = meta.key;
+    // Before the insert: an entry evicted at once (larger than the byte budget) is untagged by its removal.
+    if (meta.tags !== undefined && meta.tags.length > 0) this.#tagged.set(entry, meta.tags);
     this.#tier.insert(entry, fp, bytes);
     this.#stats.countWrite();
     return entry;
   }
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
+function matches(entry: Entry, command: { scope?: string; model?: string; tag?: string }, tags: readonly string[] | undefined): boolean {
+  return (command.scope === undefined || entry.scope === command.scope)
+    && (command.model === undefined || entry.model === command.model)
+    && (command.tag === undefined || (tags?.includes(command.tag) ?? false));
+}
+
+/** A filter given by a caller, checked: at least one field, each a string (a model non-empty). */
+export function matchCommand(filter: unknown): InvalidationCommand & { type: 'match' } {
+  const record = plainObject('filter', filter);
+  knownKeys('filter', record, ['scope', 'model', 'tag']);
+  const { scope, model, tag } = (record ?? {}) as InvalidateFilter;
+  if (scope === undefined && model === undefined && tag === undefined) {
+    throw new TypeError('`filter` must name at least one of `scope`, `model` and `tag` (use `clear()` to remove everything)');
+  }
+  if (model !== undefined) validateModel(model);
+  if (tag !== undefined) validateTags([tag], 'tag');
+  return {
+    type: 'match',
+    ...(scope === undefined ? {} : { scope: validateScope(scope) }),
+    ...(model === undefined ? {} : { model }),
+    ...(tag === undefined ? {} : { tag }),
+  };
 }
 
 function identify(prompt: Prompt, model: string, options: EntryOptions | undefined): RequestIdentity {

@@ -2,7 +2,7 @@ import { traceStore } from '../tracing/channels.js';
 import { OptimizerError } from '../errors.js';
 import type { EventHub, Logger } from '../events.js';
 import type { HealthCheck } from '../health.js';
-import { canCoordinate, type CacheStore } from '../stores/cache-store.js';
+import { canCoordinate, type CacheStore, type InvalidationCommand } from '../stores/cache-store.js';
 import type { RequestIdentity } from './cache-key.js';
 import { MAX_EXEC_MS, MAX_STORE_TTL_MS, MAX_TOKENS, parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import type { CacheInternals } from './response-cache.js';
@@ -14,6 +14,10 @@ export interface StoreWrite {
   ttlMs: number;
   execMs: number;
   tokens: number;
+  /** Indexed by stores that invalidate by scope, model or tag. */
+  scope: string;
+  model: string;
+  tags: readonly string[] | undefined;
 }
 
 /** One warning per operation per this many ms: a dead store must not flood the log. */
@@ -56,6 +60,9 @@ export class StoreTier {
   readonly #writes = new Map<string, Promise<void>>();
   readonly #warnedAt = new Map<string, number>();
   readonly #releases = new Set<Promise<unknown>>();
+  /** Longest in-process life of an entry shared with the store (`store.maxStaleMs`). */
+  readonly maxStaleMs: number;
+  readonly #unlisten: (() => void) | undefined;
   /** Pending while the store's `ready()` has not settled: store operations wait for it. */
   #hold: Promise<void> | undefined;
   /** Bounds the hold; cleared when the hold ends or the tier closes (a closed engine keeps no process alive). */
@@ -73,8 +80,54 @@ export class StoreTier {
     this.#maxValueBytes = store.maxValueBytes ?? Number.POSITIVE_INFINITY;
     this.#lockTtlMs = store.lockTtlMs ?? 30_000;
     this.#lockWaitMs = store.lockWaitMs ?? 60_000;
+    const maxStaleMs = store.maxStaleMs;
+    this.maxStaleMs = typeof maxStaleMs === 'number' && maxStaleMs > 0 ? maxStaleMs : Number.POSITIVE_INFINITY;
     storeUsers.set(store, (storeUsers.get(store) ?? 0) + 1);
     if (typeof store.ready === 'function') this.#holdUntilReady(store.ready.bind(store));
+    this.#unlisten = this.#listen();
+  }
+
+  /**
+   * Removes what `command` names from the store and, through it, from every replica's in-process
+   * cache. Resolves with the number of values removed from the store, or `undefined` when unknown
+   * (a failure, reported as a `store-error`; a store without `invalidate`, which gets plain deletes
+   * for keys, `clear()` for everything, and nothing for a match it cannot run).
+   */
+  async invalidate(command: InvalidationCommand): Promise<number | undefined> {
+    const { store } = this;
+    if (typeof store.invalidate === 'function') return this.#attempt('invalidate', () => store.invalidate?.(command) ?? Promise.resolve(0), undefined, undefined);
+    if (command.type === 'keys') {
+      const deleted = await Promise.all(command.keys.map((key) => this.#attempt('delete', () => store.delete(key), undefined, false)));
+      return deleted.filter(Boolean).length;
+    }
+    if (command.scope !== undefined || command.model !== undefined || command.tag !== undefined) return undefined;
+    // Cleared or not, `clear()` does not count.
+    await this.#attempt('clear', () => store.clear(), undefined, undefined);
+    return undefined;
+  }
+
+  /** Invalidations from other replicas (and other engines on this store) reach the in-process cache. */
+  #listen(): (() => void) | undefined {
+    const { store } = this;
+    if (typeof store.onInvalidation !== 'function') return undefined;
+    const apply = (origin: 'remote' | 'resubscribe', command: InvalidationCommand): void => {
+      try {
+        const removed = this.#internals.invalidate(command);
+        if (this.#events.has('cache-invalidate')) this.#events.emit('cache-invalidate', { origin, command, removed });
+      } catch (error) {
+        this.#report('invalidate', error);
+      }
+    };
+    try {
+      return store.onInvalidation({
+        command: (command) => apply('remote', command),
+        // Messages may have been missed: nothing shared with the store is trusted any more.
+        gap: () => apply('resubscribe', { type: 'match' }),
+      });
+    } catch (error) {
+      this.#report('subscribe', error);
+      return undefined;
+    }
   }
 
   /**
@@ -84,6 +137,7 @@ export class StoreTier {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unlisten?.();
     const users = (storeUsers.get(this.store) ?? 1) - 1;
     storeUsers.set(this.store, users);
     await Promise.allSettled([...this.#writes.values(), ...this.#releases]);
@@ -110,21 +164,25 @@ export class StoreTier {
    * Resolves with the answer `run` produced here, or the one another instance stored while we waited
    * (then `answered` is called with its entry first: the call was coalesced across instances).
    */
-  async compute<T>(key: string, id: RequestIdentity, fp: number, signal: AbortSignal, run: () => Promise<T>, answered?: (found: Envelope) => void): Promise<T> {
+  async compute<T>(
+    key: string, id: RequestIdentity, fp: number, signal: AbortSignal, run: () => Promise<T>, answered?: (found: Envelope) => void,
+    /** Whether an answer found in the store will do (a refresh ahead of expiry wants a newer one). */
+    accept: (found: Envelope) => boolean = () => true,
+  ): Promise<T> {
     const { store } = this;
     if (!canCoordinate(store)) return run();
     const deadline = this.#internals.clock.now() + this.#lockWaitMs;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const token = await this.#attempt('acquire', () => store.acquire(key, { ttlMs: this.#lockTtlMs }), signal, null);
       if (token === null) return run();
-      if (token !== undefined) return this.#own(key, id, fp, token, run, answered);
+      if (token !== undefined) return this.#own(key, id, fp, token, run, answered, accept);
       const remaining = deadline - this.#internals.clock.now();
       if (remaining <= 0) break;
       const waitMs = Math.min(remaining, this.#lockTtlMs);
       const freed = await this.#attempt('wait', () => store.waitFor(key, { signal, timeoutMs: waitMs }), signal, null, waitMs);
       if (freed === null) break;
       const found = await this.read(key, id, fp, signal);
-      if (found !== undefined) {
+      if (found !== undefined && accept(found)) {
         answered?.(found);
         return found.value as T;
       }
@@ -148,7 +206,8 @@ export class StoreTier {
       // Readers refuse counters out of range: a clock jump back must not make a negative exec time unreadable.
       const execMs = Math.min(Math.max(0, meta.execMs), MAX_EXEC_MS);
       const tokens = Math.min(Math.max(0, meta.tokens), MAX_TOKENS);
-      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + ttlMs, execMs, tokens });
+      const tags = meta.tags;
+      text = serializeEnvelope({ key, value, createdAt: now, expiresAt: now + ttlMs, execMs, tokens, ...(tags === undefined ? {} : { tags }) });
     } catch (error) {
       this.#report('set', error);
       return;
@@ -158,18 +217,19 @@ export class StoreTier {
       this.#report('set', new OptimizerError('ERR_STORE', `Store '${this.store.name}' has ${MAX_PENDING_WRITES} writes in flight; this answer was not written`));
       return;
     }
-    const write = this.#attempt('set', () => this.store.set(key, text, { ttlMs }), undefined, undefined).then(() => undefined);
+    const index = { scope: meta.scope, model: meta.model, tags: meta.tags ?? [] };
+    const write = this.#attempt('set', () => this.store.set(key, text, { ttlMs, index }), undefined, undefined).then(() => undefined);
     this.#writes.set(key, write);
     void write.finally(() => {
       if (this.#writes.get(key) === write) this.#writes.delete(key);
     });
   }
 
-  async #own<T>(key: string, id: RequestIdentity, fp: number, token: string, run: () => Promise<T>, answered?: (found: Envelope) => void): Promise<T> {
+  async #own<T>(key: string, id: RequestIdentity, fp: number, token: string, run: () => Promise<T>, answered: ((found: Envelope) => void) | undefined, accept: (found: Envelope) => boolean): Promise<T> {
     try {
       // Another instance may have stored the answer between our read and our lock.
       const found = await this.#load(key, id, fp);
-      if (found !== undefined) {
+      if (found !== undefined && accept(found)) {
         answered?.(found);
         return found.value as T;
       }
@@ -223,7 +283,9 @@ export class StoreTier {
     if (envelope === undefined) return undefined;
     const remaining = this.#lifetimeMs(envelope, storeTtlMs);
     if (!(remaining > 0)) return undefined;
-    this.#internals.write(id, fp, envelope.value, { ttlMs: remaining, execMs: envelope.execMs, tokens: envelope.tokens, key });
+    this.#internals.write(id, fp, envelope.value, {
+      ttlMs: Math.min(remaining, this.maxStaleMs), execMs: envelope.execMs, tokens: envelope.tokens, key, tags: envelope.tags,
+    });
     return envelope;
   }
 

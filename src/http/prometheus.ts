@@ -202,6 +202,10 @@ function modelReach(cache: ReturnType<OptimizationEngine['getCacheStats']>['cach
     plain('llm_optimizer_store_hits_total', 'counter', 'Calls answered by the shared store after missing in memory.', cache.store_hits),
     plain('llm_optimizer_answered_without_model_ratio', 'gauge', 'Calls answered without the model (hits, coalesced, store hits) over those plus model calls.',
       cache.answered_without_model_percent / 100),
+    plain('llm_optimizer_stale_served_total', 'counter', 'Calls answered with an expired entry (grace, soft timeout, stale-if-error).', cache.stale_served),
+    family('llm_optimizer_background_refreshes_total', 'counter', 'Background refreshes started, by reason (grace, ahead, soft_timeout).',
+      (['grace', 'ahead', 'soft_timeout'] as const).map((reason) => ({ suffix: '', labels: { reason }, value: cache.background_refreshes[reason] }))),
+    plain('llm_optimizer_refresh_failures_total', 'counter', 'Background refreshes that failed (the old entry stayed until its grace ended).', cache.refresh_failures),
   ];
 }
 

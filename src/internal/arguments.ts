@@ -66,7 +66,7 @@ export function validateIsComplete(options: { readonly isComplete?: unknown }): 
   }
 }
 
-const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete', 'values']);
+const CALL_OPTIONS = new Set(['params', 'scope', 'signal', 'ttlMs', 'cache', 'staleIfError', 'status', 'isComplete', 'values', 'graceMs', 'softTimeoutMs', 'tags']);
 
 /** A misspelt per-call option (`ttl` for `ttlMs`) must fail, not be silently ignored. */
 export function checkCallOptions(options: unknown, reserved: string): void {
@@ -86,4 +86,30 @@ export function checkCallOptions(options: unknown, reserved: string): void {
       throw new TypeError('`params` must be plain settings: a `toJSON` method at its top level is not allowed');
     }
   }
+}
+
+/** Most tags one entry carries, and the longest tag: tags travel in every store envelope and index. */
+export const MAX_TAGS = 16;
+export const MAX_TAG_CHARS = 128;
+
+/** What is wrong with a tag list, naming it `name` (never quoting a tag), or undefined when it is valid. */
+export function tagsProblem(name: string, tags: unknown): string | undefined {
+  if (!Array.isArray(tags)) return `\`${name}\` must be an array of strings, received ${describe(tags)}`;
+  if (tags.length > MAX_TAGS) return `\`${name}\` holds ${tags.length} tags; at most ${MAX_TAGS} are allowed`;
+  for (const [i, tag] of tags.entries()) {
+    if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_CHARS) {
+      const received = typeof tag === 'string' ? `a string of ${tag.length} characters` : describe(tag);
+      return `\`${name}[${i}]\` must be a non-empty string of at most ${MAX_TAG_CHARS} characters, received ${received}`;
+    }
+  }
+  return undefined;
+}
+
+/** Tags of a call or a `set`: validated, copied, duplicates dropped; undefined when there are none. */
+export function validateTags(tags: unknown, name = 'tags'): readonly string[] | undefined {
+  if (tags === undefined) return undefined;
+  const problem = tagsProblem(name, tags);
+  if (problem !== undefined) throw new TypeError(problem);
+  const unique = [...new Set(tags as string[])];
+  return unique.length === 0 ? undefined : Object.freeze(unique);
 }

@@ -24,6 +24,13 @@ export interface CacheStore {
    * in ms (its own `signal` still ends the wait earlier). @default 60_000
    */
   readonly lockWaitMs?: number;
+  /**
+   * Longest time, in ms, an entry shared with this store lives in an engine's in-process cache (its
+   * TTL there is capped to it; the next lookup after it reads the store again). It bounds how long
+   * a replica that missed an invalidation message (see `onInvalidation`) can serve a deleted answer.
+   * @default Infinity
+   */
+  readonly maxStaleMs?: number;
 
   /** The value, or `undefined` when absent or expired. */
   get(key: string, options?: StoreGetOptions): Promise<string | undefined>;
@@ -54,6 +61,20 @@ export interface CacheStore {
    * fail open, as usual.
    */
   ready?(): Promise<void>;
+  /**
+   * Optional: removes the values `command` names from the store and tells every engine listening
+   * through `onInvalidation` (in this process and in others) to drop them from its in-process cache.
+   * Resolves with the number of values removed from the store. Messages carry keys and commands,
+   * never values.
+   */
+  invalidate?(command: InvalidationCommand): Promise<number>;
+  /**
+   * Optional: listens for invalidations issued through any store of the same namespace (other
+   * replicas included). `gap()` is called when invalidations may have been missed (the channel was
+   * down and is back): the engine then drops every in-process entry shared with the store. Returns
+   * a function that stops listening.
+   */
+  onInvalidation?(listener: InvalidationListener): () => void;
   /** Whether the store currently works; read by health endpoints. */
   health?(): StoreHealth;
 
@@ -73,6 +94,20 @@ export interface CacheStore {
   waitFor?(key: string, options: StoreWaitOptions): Promise<boolean>;
 }
 
+/**
+ * What to invalidate: exact entries by key, or every entry matching all the given fields (an entry
+ * of that scope, of that model, carrying that tag). A match with no field matches every entry.
+ */
+export type InvalidationCommand =
+  | { readonly type: 'keys'; readonly keys: readonly string[] }
+  | { readonly type: 'match'; readonly scope?: string; readonly model?: string; readonly tag?: string };
+
+/** Receives invalidations from {@link CacheStore.onInvalidation}. */
+export interface InvalidationListener {
+  command(command: InvalidationCommand): void;
+  gap(): void;
+}
+
 /** Options of {@link CacheStore.get}. */
 export interface StoreGetOptions {
   /** Abandons the read. */
@@ -90,6 +125,8 @@ export interface StoreRead {
 export interface StoreSetOptions {
   /** Time to live, in ms (positive). */
   ttlMs: number;
+  /** The entry's model and tags, for stores that index them to invalidate by model or tag (`invalidate`). */
+  index?: { readonly scope: string; readonly model: string; readonly tags: readonly string[] };
 }
 
 /** Options of {@link CacheStore.acquire}. */

@@ -25,9 +25,18 @@ export interface RedisConnection {
   end(): void;
   /**
    * Subscribes a new connection (a duplicate of this client: a subscribed connection cannot send
-   * other commands) to `channel`. `ready` settles once subscribed; `end()` works at any time.
+   * other commands) to `channels`. `ready` settles once subscribed; `end()` works at any time.
    */
-  subscribe(channel: string, onMessage: (message: string) => void): Subscription;
+  subscribe(channels: readonly string[], handlers: SubscriptionHandlers): Subscription;
+}
+
+/** What a subscriber connection reports. */
+export interface SubscriptionHandlers {
+  message(channel: string, message: string): void;
+  /** Subscribed again after a reconnect: messages published meanwhile were missed. */
+  resubscribed(): void;
+  /** Down for good: the client will not reconnect by itself. */
+  ended(): void;
 }
 
 /** A subscriber connection the store created. */
@@ -42,6 +51,7 @@ interface Emitter {
 }
 
 type NodeRedisSubscriber = Emitter & {
+  readonly isOpen?: boolean;
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   destroy?: () => void;
@@ -51,7 +61,7 @@ type NodeRedisSubscriber = Emitter & {
 type IoRedisSubscriber = Emitter & {
   readonly status: string;
   connect(): Promise<void>;
-  subscribe(channel: string): Promise<unknown>;
+  subscribe(...channels: string[]): Promise<unknown>;
   disconnect(): void;
 };
 
@@ -78,7 +88,7 @@ export function adaptClient(client: unknown): RedisConnection {
       flavour: 'ioredis',
       send: (args) => io.call(args[0] ?? '', ...args.slice(1)),
       end: () => io.disconnect?.(),
-      subscribe: (channel, onMessage) => subscribeIoRedis(io.duplicate?.bind(io), channel, onMessage),
+      subscribe: (channels, handlers) => subscribeIoRedis(io.duplicate?.bind(io), channels, handlers),
     };
   }
   if (typeof c === 'object' && c !== null && typeof c.sendCommand === 'function') {
@@ -87,31 +97,48 @@ export function adaptClient(client: unknown): RedisConnection {
       flavour: 'node-redis',
       send: (args) => node.sendCommand(args),
       end: () => endNodeRedis(node),
-      subscribe: (channel, onMessage) => subscribeNodeRedis(node.duplicate?.bind(node), channel, onMessage),
+      subscribe: (channels, handlers) => subscribeNodeRedis(node.duplicate?.bind(node), channels, handlers),
     };
   }
   throw new TypeError(`\`client\` must be a node-redis client (with \`sendCommand\`) or an ioredis client (with \`call\`), received ${describe(client)}`);
 }
 
-function subscribeNodeRedis(duplicate: (() => NodeRedisSubscriber) | undefined, channel: string, onMessage: (message: string) => void): Subscription {
+function subscribeNodeRedis(duplicate: (() => NodeRedisSubscriber) | undefined, channels: readonly string[], handlers: SubscriptionHandlers): Subscription {
   if (duplicate === undefined) return { ready: Promise.reject(new Error('The client cannot be duplicated')), end: () => undefined };
   const sub = duplicate();
-  sub.on('error', ignore);
-  const ready = sub.connect().then(() => sub.subscribe(channel, (message) => onMessage(String(message)))).then(() => undefined);
-  return { ready, end: () => endNodeRedis(sub) };
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    handlers.ended();
+  };
+  // node-redis subscribes again before it emits 'ready' on a reconnect; without a reconnect strategy it closes.
+  sub.on('error', () => (sub.isOpen === false ? end() : undefined));
+  sub.on('end', end);
+  const ready = sub.connect()
+    .then(() => Promise.all(channels.map((channel) => sub.subscribe(channel, (message) => handlers.message(channel, String(message))))))
+    .then(() => {
+      sub.on('ready', () => handlers.resubscribed());
+    });
+  return { ready, end: () => ((ended = true), endNodeRedis(sub)) };
 }
 
-function subscribeIoRedis(duplicate: (() => IoRedisSubscriber) | undefined, channel: string, onMessage: (message: string) => void): Subscription {
+function subscribeIoRedis(duplicate: (() => IoRedisSubscriber) | undefined, channels: readonly string[], handlers: SubscriptionHandlers): Subscription {
   if (duplicate === undefined) return { ready: Promise.reject(new Error('The client cannot be duplicated')), end: () => undefined };
   const sub = duplicate();
+  let ended = false;
   sub.on('error', ignore);
-  sub.on('message', (from: string, message: string) => from === channel && onMessage(message));
+  sub.on('message', (from: string, message: string) => channels.includes(from) && handlers.message(from, message));
+  sub.on('end', () => ended || ((ended = true), handlers.ended()));
   // A duplicate keeps `lazyConnect` (status 'wait'); with its offline queue off, ioredis refuses commands until ready.
   const connected = sub.status === 'wait'
     ? sub.connect()
     : sub.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => sub.once('ready', resolve));
-  const ready = connected.then(() => sub.subscribe(channel)).then(() => undefined);
-  return { ready, end: () => sub.disconnect() };
+  const ready = connected.then(() => sub.subscribe(...channels)).then(() => {
+    // ioredis subscribes again on its own after a reconnect (`autoResubscribe`), at 'ready'.
+    sub.on('ready', () => handlers.resubscribed());
+  });
+  return { ready, end: () => ((ended = true), sub.disconnect()) };
 }
 
 /** How a created client reconnects: quickly at first, then every 2 s, forever. */

@@ -3,7 +3,11 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { OptimizerError } from '../errors.js';
 import { clockOption, describe, knownKeys, plainObject, positiveInteger, positiveNumber } from '../internal/validate.js';
-import type { CacheStore, StoreGetOptions, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions } from './cache-store.js';
+import type {
+  CacheStore, InvalidationCommand, InvalidationListener, StoreGetOptions, StoreHealth, StoreRead, StoreLockOptions, StoreSetOptions, StoreWaitOptions,
+} from './cache-store.js';
+import { commandProblem, MAX_MESSAGE_KEYS, parseInvalidation, serializeInvalidation } from './invalidation-message.js';
+import { chunk, indexedSet, removeNamed } from './redis-indexes.js';
 import { adaptClient, openUrl, type OwnedConnection, type RedisClientLike, type RedisConnection, type Subscription } from './redis-client.js';
 import { RedisGuard } from './redis-guard.js';
 import { waitForLockRelease } from './redis-lock-wait.js';
@@ -62,6 +66,14 @@ export interface RedisStoreOptions {
    * command probes Redis and, if it answers, the store is healthy again. @default 1000
    */
   retryAfterMs?: number;
+  /**
+   * Longest time, in ms, an answer shared through this store stays in an engine's in-process cache
+   * before the engine reads the store again. Invalidations (`engine.delete`, `invalidate`, `clear`)
+   * reach every replica at once through a pub/sub channel; this bounds how long a replica that missed
+   * one (its subscriber was disconnected: after a reconnect it drops everything shared anyway) can
+   * serve a deleted answer. `Infinity` turns the bound off. @default 60_000
+   */
+  maxStaleMs?: number;
   /** Source of time for health and retries. @default a monotonic `Date.now()` */
   clock?: Clock;
 }
@@ -75,7 +87,16 @@ export interface RedisStore extends CacheStore {
   readonly lockTtlMs: number;
   readonly lockWaitMs: number;
   readonly connectTimeoutMs: number;
+  readonly maxStaleMs: number;
   health(): StoreHealth;
+  /**
+   * Removes what `command` names (keys; or every value of a scope, a model, a tag, or all of them
+   * given, through indexes kept at write time) and publishes the command on `prefix::invalidate`,
+   * so every engine on this prefix drops it from its in-process cache. Resolves with the number of
+   * values removed.
+   */
+  invalidate(command: InvalidationCommand): Promise<number>;
+  onInvalidation(listener: InvalidationListener): () => void;
   getWithTtl(key: string, options?: StoreGetOptions): Promise<StoreRead | undefined>;
   /**
    * Resolves once the store is connected: in url mode when the first connection is made, at once
@@ -95,7 +116,7 @@ export interface RedisStore extends CacheStore {
   close(): Promise<void>;
 }
 
-const KEYS = ['client', 'url', 'prefix', 'timeoutMs', 'connectTimeoutMs', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'retryAfterMs', 'clock'] as const;
+const KEYS = ['client', 'url', 'prefix', 'timeoutMs', 'connectTimeoutMs', 'maxValueBytes', 'lockTtlMs', 'lockWaitMs', 'retryAfterMs', 'maxStaleMs', 'clock'] as const;
 const SCAN_COUNT = '500';
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('PUBLISH', ARGV[2], ARGV[3]); return 1 end return 0";
 /** After a failed subscription, the next attempt waits this long (waiters poll meanwhile). */
@@ -146,6 +167,7 @@ class RedisStoreImpl implements RedisStore {
   readonly lockTtlMs: number;
   readonly lockWaitMs: number;
   readonly connectTimeoutMs: number;
+  readonly maxStaleMs: number;
   /** `prefix::`, the start of every key and channel of this store. */
   readonly #namespace: string;
   readonly #guard: RedisGuard;
@@ -154,8 +176,14 @@ class RedisStoreImpl implements RedisStore {
   readonly #connection: Promise<RedisConnection>;
   readonly #clock: Clock;
   readonly #wakers = new Map<string, Set<() => void>>();
+  readonly #listeners = new Set<InvalidationListener>();
+  /** Tells this store's own messages apart: its engines heard them already. */
+  readonly #id = randomUUID();
   #subscription: Subscription | 'opening' | undefined;
   #subscribeAfter = 0;
+  /** Set while no subscription is up after one failed or ended: the next one may have missed messages. */
+  #missed = false;
+  #resubscribeTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: RedisStoreOptions, injected: RedisConnection | undefined) {
@@ -167,6 +195,7 @@ class RedisStoreImpl implements RedisStore {
     this.lockWaitMs = positiveNumber('lockWaitMs', options.lockWaitMs, 60_000);
     this.connectTimeoutMs = positiveNumber('connectTimeoutMs', options.connectTimeoutMs, 2000);
     const retryAfterMs = positiveNumber('retryAfterMs', options.retryAfterMs, 1000);
+    this.maxStaleMs = options.maxStaleMs === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : positiveNumber('maxStaleMs', options.maxStaleMs, 60_000);
     const clock = clockOption('clock', options.clock) ?? systemClock;
     const guard = { timeoutMs: this.timeoutMs, retryAfterMs, clock };
     this.#clock = clock;
@@ -207,7 +236,56 @@ class RedisStoreImpl implements RedisStore {
     if (bytes > this.maxValueBytes) {
       throw new OptimizerError('ERR_STORE', `A value of ${bytes} bytes exceeds \`maxValueBytes\` (${this.maxValueBytes})`);
     }
-    await this.#guard.run(['SET', this.#key(key), value, 'PX', String(Math.max(1, Math.ceil(options.ttlMs)))]);
+    const ttlMs = String(Math.max(1, Math.ceil(options.ttlMs)));
+    const index = options.index;
+    if (index === undefined) {
+      await this.#guard.run(['SET', this.#key(key), value, 'PX', ttlMs]);
+      return;
+    }
+    await this.#guard.run(indexedSet(this.#namespace, key, value, ttlMs, index));
+  }
+
+  async invalidate(command: InvalidationCommand): Promise<number> {
+    const problem = commandProblem(command);
+    if (problem !== undefined) throw new TypeError(problem);
+    const removed = await removeNamed((args) => this.#guard.run(args), this.#namespace, command);
+    const messages = command.type === 'keys' ? chunk(command.keys, MAX_MESSAGE_KEYS).map((keys) => ({ type: 'keys' as const, keys })) : [command];
+    for (const message of messages) await this.#guard.run(['PUBLISH', this.#invalidationChannel(), serializeInvalidation(this.#id, message)]);
+    // Other engines of this process that share this store object: their messages are skipped as this store's own.
+    for (const message of messages) this.#deliver(message);
+    return removed;
+  }
+
+  onInvalidation(listener: InvalidationListener): () => void {
+    this.#listeners.add(listener);
+    this.#subscribe();
+    return () => void this.#listeners.delete(listener);
+  }
+
+  #deliver(command: InvalidationCommand): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener.command(command);
+      } catch {
+        // A listener is the engine's, which guards its own work; nothing to do here.
+      }
+    }
+  }
+
+  #received(text: string): void {
+    const message = parseInvalidation(text);
+    if (message === undefined || message.origin === this.#id) return;
+    this.#deliver(message.command);
+  }
+
+  #gap(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener.gap();
+      } catch {
+        // As in #deliver.
+      }
+    }
   }
 
   async delete(key: string): Promise<boolean> {
@@ -258,6 +336,8 @@ class RedisStoreImpl implements RedisStore {
     this.#closed = true;
     // Locks still held (a computation cut short by engine.close()) are released so that other
     // instances waiting on them go on at once instead of after `lockTtlMs`.
+    clearTimeout(this.#resubscribeTimer);
+    this.#listeners.clear();
     const held = [...this.#renewals.keys()].map((id) => id.split('\n') as [string, string]);
     for (const timer of this.#renewals.values()) clearInterval(timer);
     this.#renewals.clear();
@@ -278,30 +358,62 @@ class RedisStoreImpl implements RedisStore {
     };
   }
 
-  /** One subscriber connection per store, opened at the first wait; after a failure, retried later. */
+  /**
+   * One subscriber connection per store, for lock releases and invalidations, opened at the first
+   * wait or the first invalidation listener; after a failure, retried later (on its own, by an
+   * unref'd timer, while invalidation listeners exist). When it comes back after a failure or an
+   * end, or its client reconnects, invalidations may have been missed: listeners hear `gap()`.
+   */
   #subscribe(): void {
-    if (this.#subscription !== undefined || this.#closed || this.#clock.now() < this.#subscribeAfter) return;
+    if (this.#subscription !== undefined || this.#closed) return;
+    if (this.#clock.now() < this.#subscribeAfter) return this.#retrySubscribe();
     this.#subscription = 'opening';
-    const failed = (): void => {
+    const lost = (): void => {
       this.#subscription = undefined;
+      this.#missed = true;
       this.#subscribeAfter = this.#clock.now() + RESUBSCRIBE_MS;
+      this.#retrySubscribe();
     };
-    const onMessage = (key: string): void => {
-      for (const wake of [...(this.#wakers.get(key) ?? [])]) wake();
+    const onMessage = (channel: string, message: string): void => {
+      if (channel !== this.#channel()) return this.#received(message);
+      for (const wake of [...(this.#wakers.get(message) ?? [])]) wake();
     };
     this.#connection.then((connection) => {
       if (this.#closed) return;
-      const subscription = connection.subscribe(this.#channel(), onMessage);
-      this.#subscription = subscription;
-      subscription.ready.catch(() => {
-        subscription.end();
-        if (this.#subscription === subscription) failed();
+      const subscription = connection.subscribe([this.#channel(), this.#invalidationChannel()], {
+        message: onMessage,
+        resubscribed: () => this.#subscription === subscription && this.#gap(),
+        ended: () => {
+          if (this.#subscription !== subscription) return;
+          subscription.end();
+          lost();
+        },
       });
-    }, failed);
+      this.#subscription = subscription;
+      subscription.ready.then(() => {
+        if (this.#subscription !== subscription || !this.#missed) return;
+        this.#missed = false;
+        this.#gap();
+      }, () => {
+        subscription.end();
+        if (this.#subscription === subscription) lost();
+      });
+    }, lost);
   }
 
-  #channel(): string {
-    return `${this.#namespace}released`;
+  #retrySubscribe(): void {
+    if (this.#listeners.size === 0 || this.#resubscribeTimer !== undefined || this.#closed) return;
+    const delay = Math.max(1, this.#subscribeAfter - this.#clock.now());
+    // Unref'd: nothing a caller waits on; the bound on stale answers (`maxStaleMs`) holds meanwhile.
+    this.#resubscribeTimer = setTimeout(() => {
+      this.#resubscribeTimer = undefined;
+      this.#subscribe();
+    }, delay);
+    this.#resubscribeTimer.unref();
+  }
+
+  #invalidationChannel(): string {
+    return `${this.#namespace}invalidate`;
   }
 
   #renew(key: string, token: string, ttlMs: string, everyMs: number): void {
@@ -323,6 +435,10 @@ class RedisStoreImpl implements RedisStore {
 
   #key(key: string): string {
     return `${this.#namespace}${key}`;
+  }
+
+  #channel(): string {
+    return `${this.#namespace}released`;
   }
 
   #lock(key: string): string {

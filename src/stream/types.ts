@@ -20,7 +20,8 @@ export type ReplayMode =
   | 'original';
 
 /** Per-call options of `optimizeAiStream`: those of `optimizeAiCall`, plus admission and replay. */
-export interface StreamCallOptions<C> extends Omit<CallOptions, 'isComplete'> {
+/** Freshness options (`graceMs`, `softTimeoutMs`) are not offered for streams yet: an expired entry is a miss (or, with `staleIfError`, a fallback). */
+export interface StreamCallOptions<C> extends Omit<CallOptions, 'isComplete' | 'graceMs' | 'softTimeoutMs'> {
   /**
    * Admission: whether a stream that ended without error is a complete answer worth storing (for
    * Ollama: the last chunk has `done: true` and `done_reason: 'stop'`). Aborted or failed streams

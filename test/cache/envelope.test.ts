@@ -104,3 +104,30 @@ describe('parseEnvelope: an entry from a store is outside data', () => {
     expect(() => serializeEnvelope({ key: KEY, value: { t: -0 }, createdAt: 0, expiresAt: 1, execMs: 0, tokens: 0 })).toThrow(/`value.t` .* -0/);
   });
 });
+
+describe('envelope tags', () => {
+  it('round-trips tags, and writes none when there are none', () => {
+    const base = { key: KEY, value: 'v', createdAt: 1, expiresAt: 2, execMs: 0, tokens: 0 };
+    expect(parseEnvelope(serializeEnvelope({ ...base, tags: ['a', 'b'] }), KEY)).toMatchObject({ tags: ['a', 'b'] });
+    expect(serializeEnvelope({ ...base, tags: [] })).not.toContain('"g"');
+    expect(parseEnvelope(serializeEnvelope(base), KEY)).not.toHaveProperty('tags');
+  });
+
+  it.each([
+    ['not an array', '"a"'],
+    ['empty', '[]'],
+    ['a non-string', '["a",1]'],
+    ['an empty tag', '[""]'],
+    ['a tag too long', JSON.stringify(['t'.repeat(129)])],
+    ['too many', JSON.stringify(Array.from({ length: 17 }, (_, i) => `t${i}`))],
+    ['repeated', '["a","a"]'],
+  ])('refuses tags that are %s', (_, g) => {
+    expect(refused(wire({ g }))).toBe(true);
+  });
+
+  it('reads back any valid tag list (property)', () => {
+    fc.assert(fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 128 }), { minLength: 1, maxLength: 16 }), (tags) => {
+      expect(parseEnvelope(wire({ g: JSON.stringify(tags) }), KEY)?.tags).toEqual(tags);
+    }));
+  });
+});

@@ -13,6 +13,23 @@ function capture(engine: OptimizationEngine) {
 }
 
 describe('Prometheus text', () => {
+  it('counts stale answers and background refreshes by reason', async () => {
+    let now = 0;
+    const engine = new OptimizationEngine({ clock: { now: () => now }, cache: { ttlMs: 1000 }, freshness: { graceMs: 5000 } });
+    const metrics = engineMetrics(engine);
+    await engine.optimizeAiCall('p', 'm', () => 'old');
+    now += 1500;
+    await engine.optimizeAiCall('p', 'm', () => Promise.reject(new Error('down')));
+    await new Promise((resolve) => setImmediate(resolve));
+    const text = metrics.render();
+    expect(text).toContain('llm_optimizer_stale_served_total 1\n');
+    expect(text).toContain('llm_optimizer_background_refreshes_total{reason="grace"} 1\n');
+    expect(text).toContain('llm_optimizer_background_refreshes_total{reason="ahead"} 0\n');
+    expect(text).toContain('llm_optimizer_refresh_failures_total 1\n');
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(LINE);
+    await engine.close();
+  });
+
   it('says how many calls reached the model and what share was answered without it', async () => {
     const engine = new OptimizationEngine();
     const metrics = engineMetrics(engine);
