@@ -10,6 +10,8 @@ const SLOTS_PER_REPLICA = 4;
 
 /** Smallest c with P(N ≤ c) ≥ q for N ~ Poisson(mean): calls in service at once at the peak. */
 function poissonQuantile(mean: number, q: number): number {
+  // exp(-mean) underflows past ~745: use the normal approximation there (it is close by then).
+  if (mean > 100) return Math.ceil(mean + normalQuantile(q) * Math.sqrt(mean));
   let c = 0;
   let p = Math.exp(-mean);
   let cdf = p;
@@ -19,6 +21,11 @@ function poissonQuantile(mean: number, q: number): number {
     cdf += p;
   }
   return c;
+}
+
+/** Quantile of the standard normal for the few levels used here (Acklam's rational approximation is overkill). */
+function normalQuantile(q: number): number {
+  return q >= 0.99 ? 2.326 : q >= 0.975 ? 1.96 : q >= 0.95 ? 1.645 : q >= 0.9 ? 1.2816 : 0;
 }
 
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);

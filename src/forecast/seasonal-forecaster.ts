@@ -29,6 +29,8 @@ export interface SeasonalForecaster {
 }
 
 const DAY_MS = 86_400_000;
+/** Largest count per bucket taken as it is. */
+const MAX_COUNT = 1e12;
 /** Smoothing of each daily and weekly slot (per visit), and of the recent correction (per bucket). */
 const GAMMA_DAY = 0.2;
 const GAMMA_WEEK = 0.3;
@@ -73,6 +75,12 @@ class Profile {
 }
 
 function checkOptions(options: SeasonalForecasterOptions): { bucketMs: number; weekly: boolean } {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`The forecaster's options must be an object; received ${options === null ? 'null' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'bucketMs' && key !== 'weekly') throw new TypeError(`Unknown forecaster option \`${key}\`; known options: bucketMs, weekly`);
+  }
   const bucketMs = options.bucketMs ?? 300_000;
   if (typeof bucketMs !== 'number' || !Number.isInteger(bucketMs) || bucketMs < 1 || DAY_MS % bucketMs !== 0) {
     throw new RangeError(`\`bucketMs\` must be a positive integer that divides a day (86 400 000 ms); received ${String(bucketMs)}`);
@@ -137,6 +145,8 @@ export function createSeasonalForecaster(options: SeasonalForecasterOptions = {}
     },
     observe(value, timestampMs) {
       if (!Number.isFinite(value) || value < 0 || !Number.isFinite(timestampMs)) return;
+      // Counts past 1e12 per bucket are not calls: held there so that products of counts and errors stay finite.
+      value = Math.min(value, MAX_COUNT);
       const bucket = bucketOf(timestampMs);
       if (bucket <= lastBucket) return;
       let taught = value;

@@ -24,6 +24,12 @@ export function resolveWarmUpOptions(value: unknown): ResolvedWarmUpOptions | un
     keepAliveMs: positiveNumber('warmUp.keepAliveMs', options.keepAliveMs, bucketMs + leadMs),
     maxPerDay: positiveInteger('warmUp.maxPerDay', options.maxPerDay, 96),
     minProbability,
-    checkIntervalMs: check === false ? false : positiveNumber('warmUp.checkIntervalMs', check, 15_000),
+    checkIntervalMs: check === false ? false : timerDelay('warmUp.checkIntervalMs', positiveNumber('warmUp.checkIntervalMs', check, 15_000)),
   });
+}
+
+/** A delay `setInterval` can keep: past 2^31 - 1 ms Node sets it to 1 ms (a check every millisecond). */
+function timerDelay(name: string, ms: number): number {
+  if (ms > 2_147_483_647) throw new RangeError(`\`${name}\` must be at most 2147483647 ms (about 24.8 days), received ${ms}`);
+  return ms;
 }

@@ -76,6 +76,8 @@ export interface CapacityForecast {
 
 /** Models tracked at most; calls to further models are not forecast (the map stays bounded). */
 const MAX_MODELS = 64;
+/** Longest a warm-up may take (loading a 70B model from disk takes tens of seconds). */
+const WARM_UP_TIMEOUT_MS = 300_000;
 const DAY_MS = 86_400_000;
 /** Empty buckets fed after a long gap, at most (a week of 5-minute buckets). */
 const MAX_GAP_BUCKETS = 2016;
@@ -189,7 +191,10 @@ export class WarmUpScheduler {
     return { bucketMs, firstBucketMs: first, keepAliveMs: this.#options.keepAliveMs, models };
   }
 
-  /** Stops the timer and aborts warm-ups in flight; resolves once they have settled. */
+  /**
+   * Stops the timer and aborts warm-ups in flight. Resolves at once after that: a hook that ignores
+   * its signal (a client that cannot cancel a request) must not keep `engine.close()` waiting.
+   */
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
@@ -259,7 +264,21 @@ export class WarmUpScheduler {
     } catch (error) {
       run = Promise.reject(error);
     }
-    const done = run.then(() => settle(undefined, false), (error: unknown) => settle(error, true));
+    // A warm-up ends at its own deadline or when the engine closes, whatever the hook does: one that
+    // never settles must neither hang `close()` nor keep warm-ups of this model off for good.
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const cut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`The warm-up of ${JSON.stringify(model)} did not finish within ${WARM_UP_TIMEOUT_MS} ms`)), WARM_UP_TIMEOUT_MS);
+      // Nothing waits on this timer but the warm-up itself (background work): it keeps no process alive.
+      timer.unref?.();
+      onAbort = () => reject(this.#abort.signal.reason);
+      this.#abort.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const done = Promise.race([run, cut]).then(() => settle(undefined, false), (error: unknown) => settle(error, true)).finally(() => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) this.#abort.signal.removeEventListener('abort', onAbort);
+    });
     this.#pending.add(done);
     void done.finally(() => this.#pending.delete(done));
   }

@@ -82,3 +82,21 @@ describe('createSeasonalForecaster', () => {
     expect(() => createSeasonalForecaster({ weekly: 'yes' as never })).toThrow(/`weekly` must be a boolean/);
   });
 });
+
+describe('createSeasonalForecaster: hostile input', () => {
+  it('stays finite after counts of 1e200 and 1e300 (it turned NaN for good)', () => {
+    const f = createSeasonalForecaster();
+    const start = Date.UTC(2026, 10, 2);
+    let t = start;
+    for (let i = 0; i < 2 * 2016; i++, t += 300_000) f.observe(i % 2 === 0 ? 0 : i % 4 === 1 ? 1e200 : 1e300, t);
+    for (let i = 0; i < 4 * 2016; i++, t += 300_000) f.observe(3, t);
+    const next = f.forecast(t);
+    expect(Number.isFinite(next)).toBe(true);
+    expect(next).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses unknown options and a null options object, naming them', () => {
+    expect(() => createSeasonalForecaster({ bucketMz: 1 } as never)).toThrow(/Unknown forecaster option `bucketMz`/);
+    expect(() => createSeasonalForecaster(null as never)).toThrow(/must be an object/);
+  });
+});

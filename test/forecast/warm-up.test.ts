@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
 import type { WarmUpContext, WarmUpOptions, WarmUpRecord } from '../../src/index.js';
 import { engineMetrics } from '../../src/http/prometheus.js';
+import { capacityAdvice } from '../../src/forecast/capacity-advice.js';
 import { createManualClock } from '../../src/testing.js';
 import type { ManualClock } from '../../src/testing.js';
 
@@ -37,8 +38,8 @@ const settle = async (): Promise<void> => {
 };
 
 /** Every weekday, 20 calls to `m` spread over 09:00–10:00, the schedule checked every 15 s all day. */
-async function weekdays(r: Rig, days: number): Promise<void> {
-  for (let d = 0; d < days; d++) {
+async function weekdays(r: Rig, days: number, from = 0): Promise<void> {
+  for (let d = from; d < from + days; d++) {
     const dayStart = MONDAY + d * DAY;
     for (let t = dayStart; t < dayStart + DAY; t += 15_000) {
       r.clock.set(t);
@@ -192,5 +193,47 @@ describe('capacity advice', () => {
     const engine = new OptimizationEngine({ monitor: { sampleIntervalMs: false } });
     expect(engine.monitor.getRecommendations().filter((r) => r.type === 'capacity_plan')).toEqual([]);
     return engine.close();
+  });
+});
+
+describe('warm-up hooks that never settle', () => {
+  it('do not hang close(), and end as failed', async () => {
+    const r = rig({ run: () => new Promise(() => undefined) });
+    await weekdays(r, 8);
+    expect(r.engine.getOptimizationReport().warm_up).toMatchObject({ enabled: true });
+    const closed = r.engine.close().then(() => 'closed');
+    const bound = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000));
+    expect(await Promise.race([closed, bound])).toBe('closed');
+    expect(r.events.at(-1)?.error).toBeDefined();
+  });
+
+  it('end at their deadline, so the model is warmed again on later days', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let started = 0;
+      const r = rig({ run: () => (started++, new Promise(() => undefined)) });
+      for (let day = 0; day < 14; day++) {
+        await weekdays(r, 1, day);
+        await vi.advanceTimersByTimeAsync(300_000); // the deadline of that day's warm-up passes
+      }
+      // Before the fix the first hung warm-up kept `warming` set for good: one warm-up in two weeks.
+      expect(started).toBeGreaterThan(2);
+      expect(r.events.filter((e) => e.error !== undefined).length).toBeGreaterThan(0);
+      await r.engine.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('capacity advice at high load', () => {
+  it('sizes OLLAMA_NUM_PARALLEL near mean + 1.645·√mean for 1000 and 2000 calls in service (it said 10000)', () => {
+    for (const inService of [1000, 2000]) {
+      const perBucket = (inService * 300_000) / 10_000; // calls per 5-minute bucket at 10 s each
+      const plans = capacityAdvice({ bucketMs: 300_000, firstBucketMs: MONDAY, keepAliveMs: 360_000, models: { m: Array.from({ length: 288 }, () => perBucket) } }, 10_000);
+      const slots = Number(plans.find((p) => p.type === 'capacity_plan')?.evidence['ollama_num_parallel']);
+      expect(slots).toBeGreaterThanOrEqual(inService);
+      expect(slots).toBeLessThanOrEqual(Math.ceil(inService + 1.7 * Math.sqrt(inService)) + 1);
+    }
   });
 });
