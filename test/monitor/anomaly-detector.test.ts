@@ -230,3 +230,19 @@ describe('createAnomalyDetector, input handling', () => {
     expect(() => createAnomalyDetector({ ratio: '2' as never })).toThrow(/`ratio` must be a number; received string 2/);
   });
 });
+
+describe("rare-shift: one huge outlier", () => {
+  it('moves the scale by a bounded step: a spike 2000 points after a 1700 sd outlier is still caught', () => {
+    let seed = 1;
+    const rnd = (): number => ((seed = (seed * 16807) % 2147483647), seed / 2147483647);
+    const noise = (): number => (rnd() + rnd() + rnd() + rnd() - 2) * 10; // sd ≈ 5.8
+    for (const outlier of [10_000, 1e200]) {
+      const detector = createAnomalyDetector({ cooldownPoints: 0 });
+      for (let i = 0; i < 2000; i++) detector.observe(100 + noise());
+      detector.observe(outlier);
+      for (let i = 0; i < 2000; i++) detector.observe(100 + noise());
+      // Before the bound, the outlier's square set the scale for thousands of points (1e200: > 50 000).
+      expect(detector.observe(400).isAnomaly).toBe(true);
+    }
+  });
+});

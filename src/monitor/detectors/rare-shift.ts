@@ -49,8 +49,8 @@ class MovingAverage {
  * After an alert the detector keeps quiet for `cooldownPoints`: one event, one alert.
  */
 export function createRareShiftRule(settings: RareShiftSettings): PointDetector {
-  const change = new SurpriseChannel(settings);
-  const shift = new SurpriseChannel(settings);
+  const change = new SurpriseChannel(settings, true);
+  const shift = new SurpriseChannel(settings, true);
   const recent = new MovingAverage(settings.shiftWindowPoints);
   const level = new MovingAverage(settings.levelWindowPoints);
   const cooldown = new Cooldown(settings.cooldownPoints);

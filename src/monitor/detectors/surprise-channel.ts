@@ -7,6 +7,9 @@ export interface ChannelSettings {
   readonly warmupPoints: number;
 }
 
+/** A residual counts at most this many mean squares (100 RMS) in the scale once the scale is known (neutral on the NAB dev split). */
+const OUTLIER_SQUARE_CAP = 10_000;
+
 /** Floors for the scale of a flat residual: relative to the level, then absolute. */
 const RELATIVE_SCALE_FLOOR = 1e-6;
 const ABSOLUTE_SCALE_FLOOR = 1e-12;
@@ -38,6 +41,7 @@ function warmupTail(settled: DecayedHistogram, surprise: number): number {
  */
 export class SurpriseChannel {
   readonly #settings: ChannelSettings;
+  readonly #boundOutliers: boolean;
   readonly #surprises: DecayedHistogram;
   readonly #settled: DecayedHistogram;
   readonly #settledAfter: number;
@@ -45,8 +49,10 @@ export class SurpriseChannel {
   #count = 0;
   #settledCount = 0;
 
-  constructor(settings: ChannelSettings) {
+  /** `boundOutliers`: the scale takes at most 100 RMS of one residual ('rare-shift'; 'rare-change' keeps its published arithmetic). */
+  constructor(settings: ChannelSettings, boundOutliers = false) {
     this.#settings = settings;
+    this.#boundOutliers = boundOutliers;
     this.#surprises = new DecayedHistogram(1 / settings.rarityWindowPoints);
     this.#settled = new DecayedHistogram(1 / settings.rarityWindowPoints);
     this.#settledAfter = Math.max(1, settings.warmupPoints);
@@ -73,8 +79,13 @@ export class SurpriseChannel {
     }
     if (Number.isNaN(residual)) return;
     const weight = 1 / Math.min(this.#count + 1, this.#settings.scaleWindowPoints);
-    // Clamp so that an absurd but finite jump (1e200) cannot turn the state into Infinity/NaN.
-    this.#meanSquare += weight * (Math.min(residual * residual, Number.MAX_VALUE) - this.#meanSquare);
+    // Clamp so that an absurd but finite jump (1e200) cannot turn the state into Infinity/NaN, and,
+    // once the scale is known, so that one outlier moves it by a bounded step (Huber-like): a single
+    // 100× sample must not blind the channel for thousands of points; a lasting change still grows
+    // the scale geometrically, point after point.
+    let square = Math.min(residual * residual, Number.MAX_VALUE);
+    if (this.#boundOutliers && this.#count >= this.#settledAfter && this.#meanSquare > 0) square = Math.min(square, OUTLIER_SQUARE_CAP * this.#meanSquare);
+    this.#meanSquare += weight * (square - this.#meanSquare);
     this.#count++;
   }
 
