@@ -399,7 +399,7 @@ export class CallPath {
       signal, key: call.key ?? '', wantsLogprobs: tier?.wantsLogprobs ?? false,
       reportUsage: (u: TokenUsage) => void Object.assign(usage, u),
       reportLogprobs: (logprobs) => {
-        if (tier !== undefined && Array.isArray(logprobs)) tier.run.logprobs = logprobs.filter((lp) => typeof lp === 'number' && Number.isFinite(lp));
+        if (tier !== undefined && (Array.isArray(logprobs) || ArrayBuffer.isView(logprobs))) tier.run.logprobs = cleanLogprobs(logprobs as ArrayLike<unknown>);
       },
     };
     const attempt = (): Promise<T> => this.#throttle.run(() => {
@@ -557,4 +557,20 @@ function isOwnEnd(call: Call<unknown>, error: unknown): boolean {
 /** What a caller gets: a private copy, or (`values: 'shared'`) the value itself. */
 function give<T>(call: Call<unknown>, value: T): T {
   return call.shared ? value : isolate(value);
+}
+
+/** Lowest log-probability counted: -Infinity (a token of probability 0) is the least confident there is, not a value to drop. */
+const MIN_LOGPROB = -1000;
+
+/**
+ * Log-probabilities as the router judges them: numbers held to [MIN_LOGPROB, 0] (a positive one is
+ * invalid and counts as certainty at most, -Infinity as the lowest), NaN and non-numbers dropped.
+ */
+function cleanLogprobs(values: ArrayLike<unknown>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const lp = values[i];
+    if (typeof lp === 'number' && !Number.isNaN(lp)) out.push(Math.min(0, Math.max(MIN_LOGPROB, lp)));
+  }
+  return out;
 }

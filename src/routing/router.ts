@@ -159,14 +159,14 @@ export class Router {
     try {
       const value = await this.#tier(route, first, call, usage, false);
       decision.tier = first;
-      return { value, cacheable: true, decision, usage };
+      return { value, cacheable: !servedSmallFor(route, decision, chosen), decision, usage };
     } catch (error) {
       if (first !== chosen || call.signal.aborted || !health.isFailure(error) || health.isOpen(other)) throw error;
       decision.degraded = true;
       try {
         const value = await this.#tier(route, other, call, usage, false);
         decision.tier = other;
-        return { value, cacheable: true, decision, usage };
+        return { value, cacheable: !servedSmallFor(route, decision, chosen), decision, usage };
       } catch {
         throw error;
       }
@@ -225,10 +225,12 @@ export class Router {
     if (route.check !== undefined) {
       let passed = false;
       try {
-        passed = (await route.check(value, { route: route.name, model: route.small, prompt: call.prompt })) === true;
+        passed = (await boundedCheck(route.check(value, { route: route.name, model: route.small, prompt: call.prompt }), call.signal)) === true;
       } catch {
+        // A check that throws, rejects or passes its deadline is a failed check: escalate, never fail or hang the call.
         passed = false;
       }
+      call.signal.throwIfAborted();
       if (!passed) return 'check';
     }
     const logprobs = run.logprobs;
@@ -277,4 +279,27 @@ function addUsage(into: TokenUsage, add: TokenUsage): void {
     const v = add[field];
     if (v !== undefined) into[field] = (into[field] ?? 0) + v;
   }
+}
+
+/** Longest a service's `check` may take before it counts as failed (the call waits on it: not unref'd). */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** `check`'s answer, or a rejection at its deadline or at the call's abort. */
+function boundedCheck(answer: unknown, signal: AbortSignal): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const cut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`\`check\` did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([Promise.resolve(answer), cut]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  });
+}
+
+/** A rules route that served its small tier in place of the large one it chose (the large was down): not worth caching. */
+function servedSmallFor(route: ResolvedRoute, decision: RouteDecision, chosen: string): boolean {
+  return decision.degraded === true && chosen === route.large && decision.tier === route.small;
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine, type CallStatus, type ExecContext } from '../../src/index.js';
 import { fakeClock } from '../helpers.js';
 
@@ -295,3 +295,53 @@ function mulberry(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('routing: defects found by review', () => {
+  function cascadeEngine(extra: Record<string, unknown> = {}) {
+    return new OptimizationEngine({
+      clock: fakeClock(), retry: false, breaker: { failureThreshold: 1 },
+      routes: { assistant: { tiers: [SMALL, LARGE], strategy: 'cascade', minMeanLogprob: -0.5, ...extra } },
+    });
+  }
+
+  it('escalates on a check that never settles, at its deadline, and a later identical call is not stuck behind it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const engine = cascadeEngine({ check: () => new Promise<boolean>(() => undefined) });
+      const { ran, exec } = tiers();
+      const status: CallStatus = {};
+      const first = engine.optimizeAiCall('p', 'assistant', exec, { status });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await first).toBe(`${LARGE}:p`);
+      expect(status.route).toMatchObject({ tier: LARGE, reason: 'check' });
+      expect(await engine.optimizeAiCall('p', 'assistant', exec)).toBe(`${LARGE}:p`);
+      expect(ran).toEqual([SMALL, LARGE]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts a token of log-probability -Infinity as the least confident (it was dropped and the answer cached as confident)', async () => {
+    const engine = cascadeEngine();
+    const { ran, exec } = tiers({ logprobs: () => [Number.NEGATIVE_INFINITY, -0.1] });
+    expect(await engine.optimizeAiCall('p', 'assistant', exec)).toBe(`${LARGE}:p`);
+    const positive = tiers({ logprobs: () => [1e308, 1e308, -50] });
+    expect(await engine.optimizeAiCall('q', 'assistant', positive.exec)).toBe(`${LARGE}:q`);
+    expect(ran).toEqual([SMALL, LARGE]);
+  });
+
+  it('does not cache a rules route\'s small answer served because the large tier was down', async () => {
+    let largeDown = true;
+    const engine = new OptimizationEngine({
+      clock: fakeClock(), retry: false, breaker: false,
+      routes: { assistant: { tiers: [SMALL, LARGE], strategy: 'rules', threshold: 0 } },
+    });
+    const { exec } = tiers({ fail: (model) => (model === LARGE && largeDown ? new Error('large down') : undefined) });
+    const status: CallStatus = {};
+    expect(await engine.optimizeAiCall(HARD, 'assistant', exec, { status })).toBe(`${SMALL}:${HARD}`);
+    expect(status.route).toMatchObject({ degraded: true });
+    expect(status.stored).not.toBe(true);
+    largeDown = false;
+    expect(await engine.optimizeAiCall(HARD, 'assistant', exec)).toBe(`${LARGE}:${HARD}`);
+  });
+});
