@@ -109,7 +109,8 @@ export function resolveExperiment(options: ExperimentOptions): ResolvedExperimen
     models: models === undefined ? undefined : new Set(models),
     alpha: inRange('experiment.alpha', options.alpha, 1e-6, 0.5, 0.05),
     effectSize: positiveNumber('experiment.effectSize', options.effectSize, 0.1),
-    fingerprint: JSON.stringify([names, weights, by, share, [...(models ?? [])].sort()]),
+    // A variant's settings are part of what its figures measure: changed settings start afresh.
+    fingerprint: JSON.stringify([names, weights, by, share, [...(models ?? [])].sort(), names.map((v) => variants.get(v))]),
   });
 }
 

@@ -180,4 +180,19 @@ describe('an experiment across a restart (learned-state file)', () => {
     expect(status.last_actions).toContain('learn: dropped the state of experiment "e": its variants or split changed');
     await second.close();
   });
+
+  it('drops a saved state whose variant settings changed (it merged the old figures into the new settings)', async () => {
+    const stateFile = join(dir, 'changed-settings.json');
+    const first = new OptimizationEngine();
+    await first.startAutonomous({ stateFile, timers: idleTimers });
+    first.experiment({ name: 'e', variants: { a: {}, long: { ttlMs: 1000 } } });
+    await first.optimizeAiCall('p', 'm', echo);
+    await first.close();
+    const second = new OptimizationEngine();
+    const experiment = second.experiment({ name: 'e', variants: { a: {}, long: { ttlMs: 5_000_000 } } });
+    const status = await second.startAutonomous({ stateFile, timers: idleTimers });
+    expect(status.last_actions).toContain('learn: dropped the state of experiment "e": its variants or split changed');
+    expect(experiment.results().calls).toBe(0);
+    await second.close();
+  });
 });
