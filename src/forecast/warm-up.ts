@@ -1,3 +1,4 @@
+import { raceSignal, withDeadline } from '../internal/abort.js';
 import type { Clock } from '../clock.js';
 import { createSeasonalForecaster } from './seasonal-forecaster.js';
 import type { SeasonalForecaster } from './seasonal-forecaster.js';
@@ -265,20 +266,11 @@ export class WarmUpScheduler {
       run = Promise.reject(error);
     }
     // A warm-up ends at its own deadline or when the engine closes, whatever the hook does: one that
-    // never settles must neither hang `close()` nor keep warm-ups of this model off for good.
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const cut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`The warm-up of ${JSON.stringify(model)} did not finish within ${WARM_UP_TIMEOUT_MS} ms`)), WARM_UP_TIMEOUT_MS);
-      // Nothing waits on this timer but the warm-up itself (background work): it keeps no process alive.
-      timer.unref?.();
-      onAbort = () => reject(this.#abort.signal.reason);
-      this.#abort.signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const done = Promise.race([run, cut]).then(() => settle(undefined, false), (error: unknown) => settle(error, true)).finally(() => {
-      clearTimeout(timer);
-      if (onAbort !== undefined) this.#abort.signal.removeEventListener('abort', onAbort);
-    });
+    // never settles must neither hang `close()` nor keep warm-ups of this model off for good. Nothing
+    // waits on the deadline but the warm-up itself (background work): it keeps no process alive.
+    const timedOut = (): Error => new Error(`The warm-up of ${JSON.stringify(model)} did not finish within ${WARM_UP_TIMEOUT_MS} ms`);
+    const bounded = raceSignal(withDeadline(run, WARM_UP_TIMEOUT_MS, timedOut, { unref: true }), this.#abort.signal);
+    const done = bounded.then(() => settle(undefined, false), (error: unknown) => settle(error, true));
     this.#pending.add(done);
     void done.finally(() => this.#pending.delete(done));
   }

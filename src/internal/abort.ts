@@ -21,3 +21,16 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
     );
   });
 }
+
+/**
+ * `promise`, or a rejection with `error()` once `ms` have passed. The timer is cleared when either
+ * settles; with `unref` it keeps no process alive (only for work no caller waits on).
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, error: () => unknown, options: { unref?: boolean } = {}): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+    if (options.unref === true) timer.unref?.();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { raceSignal, withDeadline } from '../internal/abort.js';
 import { elapsedMs } from '../internal/elapsed.js';
 import type { Prompt, TokenUsage } from '../types.js';
 import { ThresholdCalibrator } from './calibration.js';
@@ -286,17 +287,8 @@ const CHECK_TIMEOUT_MS = 10_000;
 
 /** `check`'s answer, or a rejection at its deadline or at the call's abort. */
 function boundedCheck(answer: unknown, signal: AbortSignal): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const cut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`\`check\` did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([Promise.resolve(answer), cut]).finally(() => {
-    clearTimeout(timer);
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  });
+  const timedOut = (): Error => new Error(`\`check\` did not answer within ${CHECK_TIMEOUT_MS} ms`);
+  return raceSignal(withDeadline(Promise.resolve(answer), CHECK_TIMEOUT_MS, timedOut), signal);
 }
 
 /** A rules route that served its small tier in place of the large one it chose (the large was down): not worth caching. */

@@ -1,7 +1,7 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OptimizationEngine } from '../../src/index.js';
-import { raceSignal } from '../../src/internal/abort.js';
+import { raceSignal, withDeadline } from '../../src/internal/abort.js';
 import { deferred } from '../helpers.js';
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
@@ -52,5 +52,21 @@ describe('optimizeAiCall: no listener is left on a long-lived caller signal', ()
     expect(await engine.optimizeAiCall('a', 'm', slow, { signal })).toBe('slow');
     expect(listeners(signal)).toBe(0);
     await engine.close();
+  });
+});
+
+describe('withDeadline', () => {
+  it('passes the answer through, rejects with the given error at the deadline, and clears its timer', async () => {
+    vi.useFakeTimers();
+    try {
+      expect(await withDeadline(Promise.resolve('v'), 100, () => new Error('late'))).toBe('v');
+      expect(vi.getTimerCount()).toBe(0);
+      const late = withDeadline(new Promise(() => undefined), 100, () => new Error('late'));
+      const seen = late.catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(await seen).toMatchObject({ message: 'late' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
